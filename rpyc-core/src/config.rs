@@ -1,0 +1,315 @@
+//! Connection configuration: every key of RPyC 6's `DEFAULT_CONFIG`, same defaults and meaning,
+//! plus rpyc-rs's own safety limits.
+//!
+//! ```
+//! use std::time::Duration;
+//! use rpyc_core::Config;
+//! let cfg = Config::builder()
+//!     .allow_public_attrs(true)
+//!     .sync_request_timeout(Some(Duration::from_secs(5)))
+//!     .build();
+//! assert!(cfg.allow_public_attrs);
+//! assert!(!cfg.allow_pickle);
+//! assert_eq!(cfg.exposed_prefix, "exposed_");
+//! ```
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use crate::brine::Limits;
+use crate::frame::FrameLimits;
+
+/// The 80 names of RPyC's `safe_attrs`: dunders reachable under the default policy.
+pub const SAFE_ATTRS: &[&str] = &[
+    "__abs__",
+    "__add__",
+    "__and__",
+    "__bool__",
+    "__cmp__",
+    "__contains__",
+    "__delitem__",
+    "__delslice__",
+    "__div__",
+    "__divmod__",
+    "__doc__",
+    "__enter__",
+    "__eq__",
+    "__exit__",
+    "__float__",
+    "__floordiv__",
+    "__format__",
+    "__ge__",
+    "__getitem__",
+    "__getslice__",
+    "__gt__",
+    "__hash__",
+    "__hex__",
+    "__iadd__",
+    "__iand__",
+    "__idiv__",
+    "__ifloordiv__",
+    "__ilshift__",
+    "__imod__",
+    "__imul__",
+    "__index__",
+    "__int__",
+    "__invert__",
+    "__ior__",
+    "__ipow__",
+    "__irshift__",
+    "__isub__",
+    "__iter__",
+    "__itruediv__",
+    "__ixor__",
+    "__le__",
+    "__len__",
+    "__length_hint__",
+    "__long__",
+    "__lshift__",
+    "__lt__",
+    "__mod__",
+    "__mul__",
+    "__ne__",
+    "__neg__",
+    "__new__",
+    "__next__",
+    "__nonzero__",
+    "__oct__",
+    "__or__",
+    "__pos__",
+    "__pow__",
+    "__radd__",
+    "__rand__",
+    "__rdiv__",
+    "__rdivmod__",
+    "__repr__",
+    "__rfloordiv__",
+    "__rlshift__",
+    "__rmod__",
+    "__rmul__",
+    "__ror__",
+    "__rpow__",
+    "__rrshift__",
+    "__rshift__",
+    "__rsub__",
+    "__rtruediv__",
+    "__rxor__",
+    "__setitem__",
+    "__setslice__",
+    "__str__",
+    "__sub__",
+    "__truediv__",
+    "__xor__",
+    "next",
+];
+
+/// Configuration of one connection (RPyC's `DEFAULT_CONFIG`, typed).
+///
+/// The access-policy keys are enforced by the side that owns an object, with its own config;
+/// nothing of this travels on the wire.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Config {
+    /// Names in [`Config::safe_attrs`] are accessible as they are. Default `true`.
+    pub allow_safe_attrs: bool,
+    /// Names starting with [`Config::exposed_prefix`] are accessible, and a plain name `x`
+    /// resolves to `exposed_x` when that exists. Default `true`.
+    pub allow_exposed_attrs: bool,
+    /// Names not starting with `_` are accessible. Default `false`.
+    pub allow_public_attrs: bool,
+    /// Every name is accessible. Default `false`.
+    pub allow_all_attrs: bool,
+    /// The safe dunder names (default [`SAFE_ATTRS`]).
+    pub safe_attrs: BTreeSet<String>,
+    /// Prefix marking exposed members. Default `"exposed_"`.
+    pub exposed_prefix: String,
+    /// Master switch for attribute reads (GETATTR, CALLATTR, CMP, CTXEXIT). Default `true`.
+    pub allow_getattr: bool,
+    /// Master switch for SETATTR. Default `false`.
+    pub allow_setattr: bool,
+    /// Master switch for DELATTR. Default `false`.
+    pub allow_delattr: bool,
+    /// Serve HANDLE_PICKLE. rpyc-rs never pickles: when `true` the request still fails, with
+    /// `ValueError("pickling is not supported")`. Default `false`.
+    pub allow_pickle: bool,
+    /// Send traceback text with exceptions (else `"<traceback denied>"`). Default `true`.
+    pub include_local_traceback: bool,
+    /// Send `_remote_version` with exceptions (else `"<version denied>"`). Default `true`.
+    pub include_local_version: bool,
+    /// Python-only: instantiate non-builtin exception classes. Kept for parity; rpyc-rs keeps
+    /// every exception as a typed [`crate::RemoteException`]. Default `false`.
+    pub instantiate_custom_exceptions: bool,
+    /// Python-only: import the module named by a peer's exception. Never done by rpyc-rs.
+    /// Default `false`.
+    pub import_custom_exceptions: bool,
+    /// Python-2 only; no effect. Default `false`.
+    pub instantiate_oldstyle_exceptions: bool,
+    /// Python-only (SystemExit handling); no effect in Rust. Default `false`.
+    pub propagate_system_exit_locally: bool,
+    /// Python-only (KeyboardInterrupt handling); no effect in Rust. Default `true`.
+    pub propagate_keyboard_interrupt_locally: bool,
+    /// Log exceptions raised by handlers (at debug level through `tracing`). Default `true`.
+    pub log_exceptions: bool,
+    /// Connection id shown in logs (`"conn<N>"` when unset). Default `None`.
+    pub connid: Option<String>,
+    /// Credentials set by a server's authenticator (e.g. a TLS peer certificate subject).
+    pub credentials: Option<String>,
+    /// `(local, peer)` addresses, set by servers. Default `None`.
+    pub endpoints: Option<(String, String)>,
+    /// Timeout of synchronous requests; `None` waits forever. Default 30 s.
+    pub sync_request_timeout: Option<Duration>,
+    /// Swallow every error in `close()`. Default `false`.
+    pub close_catchall: bool,
+    /// RPyC's experimental thread binding. rpyc-rs does not speak it; must stay `false`.
+    pub bind_threads: bool,
+    /// rpyc-rs: compress outgoing payloads above 3000 bytes (as Python does). Default `true`.
+    pub compress: bool,
+    /// rpyc-rs: frame size limits for incoming frames.
+    pub frame_limits: FrameLimits,
+    /// rpyc-rs: brine decoding limits (nesting depth, int digits).
+    pub decode_limits: Limits,
+    /// rpyc-rs: most objects this side keeps exported to the peer at once; beyond it, requests
+    /// that would export more fail with `MemoryError`. Default 1,000,000.
+    pub max_exported_objects: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            allow_safe_attrs: true,
+            allow_exposed_attrs: true,
+            allow_public_attrs: false,
+            allow_all_attrs: false,
+            safe_attrs: SAFE_ATTRS.iter().map(|s| s.to_string()).collect(),
+            exposed_prefix: "exposed_".to_string(),
+            allow_getattr: true,
+            allow_setattr: false,
+            allow_delattr: false,
+            allow_pickle: false,
+            include_local_traceback: true,
+            include_local_version: true,
+            instantiate_custom_exceptions: false,
+            import_custom_exceptions: false,
+            instantiate_oldstyle_exceptions: false,
+            propagate_system_exit_locally: false,
+            propagate_keyboard_interrupt_locally: true,
+            log_exceptions: true,
+            connid: None,
+            credentials: None,
+            endpoints: None,
+            sync_request_timeout: Some(Duration::from_secs(30)),
+            close_catchall: false,
+            bind_threads: false,
+            compress: true,
+            frame_limits: FrameLimits::default(),
+            decode_limits: Limits::default(),
+            max_exported_objects: 1_000_000,
+        }
+    }
+}
+
+impl Config {
+    /// A builder starting from the defaults.
+    pub fn builder() -> ConfigBuilder {
+        ConfigBuilder {
+            cfg: Config::default(),
+        }
+    }
+}
+
+/// Builder of [`Config`]; every method sets the key of the same name.
+#[derive(Debug, Clone)]
+pub struct ConfigBuilder {
+    cfg: Config,
+}
+
+macro_rules! setters {
+    ($($name:ident : $ty:ty),* $(,)?) => {
+        $(
+            #[doc = concat!("Sets [`Config::", stringify!($name), "`].")]
+            pub fn $name(mut self, v: $ty) -> Self {
+                self.cfg.$name = v;
+                self
+            }
+        )*
+    };
+}
+
+impl ConfigBuilder {
+    setters! {
+        allow_safe_attrs: bool,
+        allow_exposed_attrs: bool,
+        allow_public_attrs: bool,
+        allow_all_attrs: bool,
+        allow_getattr: bool,
+        allow_setattr: bool,
+        allow_delattr: bool,
+        allow_pickle: bool,
+        include_local_traceback: bool,
+        include_local_version: bool,
+        log_exceptions: bool,
+        sync_request_timeout: Option<Duration>,
+        close_catchall: bool,
+        compress: bool,
+        frame_limits: FrameLimits,
+        decode_limits: Limits,
+        max_exported_objects: usize,
+        connid: Option<String>,
+        credentials: Option<String>,
+        endpoints: Option<(String, String)>,
+    }
+
+    /// Sets [`Config::exposed_prefix`].
+    pub fn exposed_prefix(mut self, p: impl Into<String>) -> Self {
+        self.cfg.exposed_prefix = p.into();
+        self
+    }
+
+    /// Sets [`Config::safe_attrs`].
+    pub fn safe_attrs<I: IntoIterator<Item = S>, S: Into<String>>(mut self, names: I) -> Self {
+        self.cfg.safe_attrs = names.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Sets the maximum frame size (wire and decompressed) in bytes.
+    pub fn max_frame_size(mut self, bytes: usize) -> Self {
+        self.cfg.frame_limits.max_frame_size = bytes;
+        self.cfg.frame_limits.max_decompressed_size = bytes;
+        self
+    }
+
+    /// Finishes the configuration.
+    pub fn build(self) -> Config {
+        self.cfg
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_match_rpyc6() {
+        let c = Config::default();
+        assert!(c.allow_safe_attrs && c.allow_exposed_attrs && c.allow_getattr);
+        assert!(
+            !c.allow_public_attrs
+                && !c.allow_all_attrs
+                && !c.allow_setattr
+                && !c.allow_delattr
+                && !c.allow_pickle
+        );
+        assert!(
+            c.include_local_traceback
+                && c.include_local_version
+                && c.propagate_keyboard_interrupt_locally
+        );
+        assert_eq!(c.sync_request_timeout, Some(Duration::from_secs(30)));
+        assert_eq!(c.safe_attrs.len(), 80);
+        assert!(
+            c.safe_attrs.contains("__len__")
+                && !c.safe_attrs.contains("__call__")
+                && !c.safe_attrs.contains("__class__")
+        );
+    }
+}

@@ -1,0 +1,527 @@
+//! Conversions between Rust types and [`Value`].
+//!
+//! [`IntoValue`] and [`FromValue`] cover the integers, floats, `bool`, `String`/`&str`,
+//! `Vec<u8>`/[`Bytes`] (as `bytes`), `Option<T>` (as `None` or the value), tuples, `Vec<T>` (as a
+//! tuple), maps (as a tuple of `(key, value)` pairs), sets (as a frozenset) and `BigInt`. Any
+//! serde type converts through [`crate::to_value`] / [`crate::from_value`] or the [`Serde`]
+//! wrapper. A wrong type is a [`ConvertError`] naming the expected and the actual type.
+//!
+//! ```
+//! use rpyc_core::{FromValue, IntoValue, Value};
+//! let v = (1i32, "two", vec![3u8, 4]).into_value();
+//! assert_eq!(v, Value::Tuple(vec![Value::Int(1), Value::str("two"), Value::bytes(vec![3u8, 4])]));
+//! let back: (i64, String, Vec<u8>) = FromValue::from_value(v).unwrap();
+//! assert_eq!(back, (1, "two".to_string(), vec![3, 4]));
+//! let err = i64::from_value(Value::str("x")).unwrap_err();
+//! assert_eq!(err.to_string(), "expected int, got str");
+//! ```
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::hash::Hash;
+
+use bytes::Bytes;
+use num_bigint::BigInt;
+use num_traits::ToPrimitive;
+
+use crate::error::ConvertError;
+use crate::value::Value;
+
+/// Converts a Rust value into a [`Value`].
+pub trait IntoValue {
+    /// Performs the conversion.
+    fn into_value(self) -> Value;
+
+    /// How a `Vec<Self>` converts; `u8` overrides it to produce `bytes`.
+    #[doc(hidden)]
+    fn vec_into_value(v: Vec<Self>) -> Value
+    where
+        Self: Sized,
+    {
+        Value::Tuple(v.into_iter().map(IntoValue::into_value).collect())
+    }
+}
+
+/// Extracts a Rust value from a [`Value`].
+pub trait FromValue: Sized {
+    /// Performs the conversion.
+    fn from_value(v: Value) -> Result<Self, ConvertError>;
+
+    /// How a `Vec<Self>` is extracted; `u8` overrides it to read `bytes`.
+    #[doc(hidden)]
+    fn vec_from_value(v: Value) -> Result<Vec<Self>, ConvertError> {
+        match v {
+            Value::Tuple(items) => items.into_iter().map(Self::from_value).collect(),
+            other => Err(ConvertError::type_mismatch("tuple", &other)),
+        }
+    }
+}
+
+impl IntoValue for Value {
+    fn into_value(self) -> Value {
+        self
+    }
+}
+
+impl FromValue for Value {
+    fn from_value(v: Value) -> Result<Self, ConvertError> {
+        Ok(v)
+    }
+}
+
+macro_rules! from_impls {
+    ($($t:ty),*) => {
+        $(impl From<$t> for Value {
+            fn from(v: $t) -> Value {
+                v.into_value()
+            }
+        })*
+    };
+}
+from_impls!(
+    bool,
+    i8,
+    i16,
+    i32,
+    i64,
+    isize,
+    u16,
+    u32,
+    u64,
+    usize,
+    i128,
+    u128,
+    f32,
+    f64,
+    String,
+    &str,
+    Bytes,
+    Vec<u8>,
+    BigInt,
+    ()
+);
+
+impl From<u8> for Value {
+    fn from(v: u8) -> Value {
+        Value::Int(v as i64)
+    }
+}
+
+impl IntoValue for () {
+    fn into_value(self) -> Value {
+        Value::None
+    }
+}
+
+impl FromValue for () {
+    fn from_value(v: Value) -> Result<Self, ConvertError> {
+        match v {
+            Value::None => Ok(()),
+            other => Err(ConvertError::type_mismatch("None", &other)),
+        }
+    }
+}
+
+impl IntoValue for bool {
+    fn into_value(self) -> Value {
+        Value::Bool(self)
+    }
+}
+
+impl FromValue for bool {
+    fn from_value(v: Value) -> Result<Self, ConvertError> {
+        match v {
+            Value::Bool(b) => Ok(b),
+            other => Err(ConvertError::type_mismatch("bool", &other)),
+        }
+    }
+}
+
+macro_rules! int_impls {
+    ($($t:ty),*) => {
+        $(
+            impl IntoValue for $t {
+                fn into_value(self) -> Value {
+                    match i64::try_from(self) {
+                        Ok(i) => Value::Int(i),
+                        Err(_) => Value::from_bigint(BigInt::from(self)),
+                    }
+                }
+            }
+            impl FromValue for $t {
+                fn from_value(v: Value) -> Result<Self, ConvertError> {
+                    let out_of_range = |v: &Value| ConvertError::Range { value: v.repr(), target: stringify!($t) };
+                    match &v {
+                        Value::Int(i) => <$t>::try_from(*i).map_err(|_| out_of_range(&v)),
+                        Value::BigInt(b) => b.try_into().map_err(|_| out_of_range(&v)),
+                        Value::Bool(b) => Ok(*b as $t),
+                        other => Err(ConvertError::type_mismatch("int", other)),
+                    }
+                }
+            }
+        )*
+    };
+}
+int_impls!(i8, i16, i32, i64, isize, u16, u32, u64, usize, i128, u128);
+
+impl IntoValue for u8 {
+    fn into_value(self) -> Value {
+        Value::Int(self as i64)
+    }
+    fn vec_into_value(v: Vec<u8>) -> Value {
+        Value::Bytes(Bytes::from(v))
+    }
+}
+
+impl FromValue for u8 {
+    fn from_value(v: Value) -> Result<Self, ConvertError> {
+        match &v {
+            Value::Int(i) => u8::try_from(*i).map_err(|_| ConvertError::Range {
+                value: v.repr(),
+                target: "u8",
+            }),
+            other => Err(ConvertError::type_mismatch("int", other)),
+        }
+    }
+    fn vec_from_value(v: Value) -> Result<Vec<u8>, ConvertError> {
+        match v {
+            Value::Bytes(b) => Ok(b.to_vec()),
+            other => Err(ConvertError::type_mismatch("bytes", &other)),
+        }
+    }
+}
+
+impl IntoValue for BigInt {
+    fn into_value(self) -> Value {
+        Value::from_bigint(self)
+    }
+}
+
+impl FromValue for BigInt {
+    fn from_value(v: Value) -> Result<Self, ConvertError> {
+        match v {
+            Value::Int(i) => Ok(BigInt::from(i)),
+            Value::BigInt(b) => Ok(b),
+            Value::Bool(b) => Ok(BigInt::from(b as i64)),
+            other => Err(ConvertError::type_mismatch("int", &other)),
+        }
+    }
+}
+
+impl IntoValue for f64 {
+    fn into_value(self) -> Value {
+        Value::Float(self)
+    }
+}
+
+impl IntoValue for f32 {
+    fn into_value(self) -> Value {
+        Value::Float(self as f64)
+    }
+}
+
+impl FromValue for f64 {
+    /// Accepts floats and ints (as Python does where a float is expected).
+    fn from_value(v: Value) -> Result<Self, ConvertError> {
+        match v {
+            Value::Float(f) => Ok(f),
+            Value::Int(i) => Ok(i as f64),
+            Value::BigInt(ref b) => b.to_f64().ok_or_else(|| ConvertError::Range {
+                value: v.repr(),
+                target: "f64",
+            }),
+            Value::Bool(b) => Ok(b as i64 as f64),
+            other => Err(ConvertError::type_mismatch("float", &other)),
+        }
+    }
+}
+
+impl FromValue for f32 {
+    fn from_value(v: Value) -> Result<Self, ConvertError> {
+        f64::from_value(v).map(|f| f as f32)
+    }
+}
+
+impl IntoValue for String {
+    fn into_value(self) -> Value {
+        Value::Str(self)
+    }
+}
+
+impl IntoValue for &str {
+    fn into_value(self) -> Value {
+        Value::Str(self.to_string())
+    }
+}
+
+impl IntoValue for &String {
+    fn into_value(self) -> Value {
+        Value::Str(self.clone())
+    }
+}
+
+impl IntoValue for char {
+    fn into_value(self) -> Value {
+        Value::Str(self.to_string())
+    }
+}
+
+impl FromValue for String {
+    fn from_value(v: Value) -> Result<Self, ConvertError> {
+        match v {
+            Value::Str(s) => Ok(s),
+            other => Err(ConvertError::type_mismatch("str", &other)),
+        }
+    }
+}
+
+impl IntoValue for Bytes {
+    fn into_value(self) -> Value {
+        Value::Bytes(self)
+    }
+}
+
+impl FromValue for Bytes {
+    fn from_value(v: Value) -> Result<Self, ConvertError> {
+        match v {
+            Value::Bytes(b) => Ok(b),
+            other => Err(ConvertError::type_mismatch("bytes", &other)),
+        }
+    }
+}
+
+impl IntoValue for &[u8] {
+    fn into_value(self) -> Value {
+        Value::Bytes(Bytes::copy_from_slice(self))
+    }
+}
+
+impl<T: IntoValue> IntoValue for Vec<T> {
+    fn into_value(self) -> Value {
+        T::vec_into_value(self)
+    }
+}
+
+impl<T: FromValue> FromValue for Vec<T> {
+    fn from_value(v: Value) -> Result<Self, ConvertError> {
+        T::vec_from_value(v)
+    }
+}
+
+impl<T: IntoValue> IntoValue for Option<T> {
+    fn into_value(self) -> Value {
+        match self {
+            Some(v) => v.into_value(),
+            None => Value::None,
+        }
+    }
+}
+
+impl<T: FromValue> FromValue for Option<T> {
+    fn from_value(v: Value) -> Result<Self, ConvertError> {
+        match v {
+            Value::None => Ok(None),
+            other => T::from_value(other).map(Some),
+        }
+    }
+}
+
+impl<K: IntoValue, V: IntoValue, S> IntoValue for HashMap<K, V, S> {
+    fn into_value(self) -> Value {
+        Value::Tuple(
+            self.into_iter()
+                .map(|(k, v)| Value::Tuple(vec![k.into_value(), v.into_value()]))
+                .collect(),
+        )
+    }
+}
+
+impl<K: IntoValue, V: IntoValue> IntoValue for BTreeMap<K, V> {
+    fn into_value(self) -> Value {
+        Value::Tuple(
+            self.into_iter()
+                .map(|(k, v)| Value::Tuple(vec![k.into_value(), v.into_value()]))
+                .collect(),
+        )
+    }
+}
+
+fn pairs<K: FromValue, V: FromValue>(v: Value) -> Result<Vec<(K, V)>, ConvertError> {
+    match v {
+        Value::Tuple(items) => items.into_iter().map(<(K, V)>::from_value).collect(),
+        other => Err(ConvertError::type_mismatch(
+            "tuple of (key, value) pairs",
+            &other,
+        )),
+    }
+}
+
+impl<K: FromValue + Eq + Hash, V: FromValue> FromValue for HashMap<K, V> {
+    fn from_value(v: Value) -> Result<Self, ConvertError> {
+        pairs(v).map(|p| p.into_iter().collect())
+    }
+}
+
+impl<K: FromValue + Ord, V: FromValue> FromValue for BTreeMap<K, V> {
+    fn from_value(v: Value) -> Result<Self, ConvertError> {
+        pairs(v).map(|p| p.into_iter().collect())
+    }
+}
+
+impl<T: IntoValue, S> IntoValue for HashSet<T, S> {
+    fn into_value(self) -> Value {
+        Value::FrozenSet(self.into_iter().map(IntoValue::into_value).collect())
+    }
+}
+
+impl<T: IntoValue> IntoValue for BTreeSet<T> {
+    fn into_value(self) -> Value {
+        Value::FrozenSet(self.into_iter().map(IntoValue::into_value).collect())
+    }
+}
+
+fn set_items(v: Value) -> Result<Vec<Value>, ConvertError> {
+    match v {
+        Value::FrozenSet(items) | Value::Tuple(items) => Ok(items),
+        other => Err(ConvertError::type_mismatch("frozenset", &other)),
+    }
+}
+
+impl<T: FromValue + Eq + Hash> FromValue for HashSet<T> {
+    fn from_value(v: Value) -> Result<Self, ConvertError> {
+        set_items(v)?.into_iter().map(T::from_value).collect()
+    }
+}
+
+impl<T: FromValue + Ord> FromValue for BTreeSet<T> {
+    fn from_value(v: Value) -> Result<Self, ConvertError> {
+        set_items(v)?.into_iter().map(T::from_value).collect()
+    }
+}
+
+macro_rules! tuple_impls {
+    ($( ($($n:tt $t:ident),+) ),* $(,)?) => {
+        $(
+            impl<$($t: IntoValue),+> IntoValue for ($($t,)+) {
+                fn into_value(self) -> Value {
+                    Value::Tuple(vec![$(self.$n.into_value()),+])
+                }
+            }
+            impl<$($t: FromValue),+> FromValue for ($($t,)+) {
+                fn from_value(v: Value) -> Result<Self, ConvertError> {
+                    const N: usize = [$($n),+].len();
+                    match v {
+                        Value::Tuple(items) => {
+                            if items.len() != N {
+                                return Err(ConvertError::Length { expected: N, actual: items.len() });
+                            }
+                            let mut it = items.into_iter();
+                            Ok(($($t::from_value(it.next().unwrap_or_default())?,)+))
+                        }
+                        other => Err(ConvertError::type_mismatch(format!("tuple of {N} items"), &other)),
+                    }
+                }
+            }
+        )*
+    };
+}
+tuple_impls! {
+    (0 A),
+    (0 A, 1 B),
+    (0 A, 1 B, 2 C),
+    (0 A, 1 B, 2 C, 3 D),
+    (0 A, 1 B, 2 C, 3 D, 4 E),
+    (0 A, 1 B, 2 C, 3 D, 4 E, 5 F),
+    (0 A, 1 B, 2 C, 3 D, 4 E, 5 F, 6 G),
+    (0 A, 1 B, 2 C, 3 D, 4 E, 5 F, 6 G, 7 H),
+}
+
+/// Wraps a serde type so it converts through [`crate::to_value`] / [`crate::from_value`].
+///
+/// ```
+/// use rpyc_core::{convert::Serde, FromValue, IntoValue, Value};
+/// #[derive(serde::Serialize, serde::Deserialize, PartialEq, Debug)]
+/// struct User { name: String, age: u32 }
+/// let v = Serde(User { name: "ann".into(), age: 7 }).into_value();
+/// assert_eq!(v, Value::Tuple(vec![Value::str("ann"), Value::Int(7)]));
+/// let Serde(u) = Serde::<User>::from_value(v).unwrap();
+/// assert_eq!(u.age, 7);
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct Serde<T>(pub T);
+
+impl<T: serde::Serialize> IntoValue for Serde<T> {
+    fn into_value(self) -> Value {
+        // Serialization to Value fails only for types serde cannot describe (e.g. maps with
+        // non-serializable keys); fall back to None rather than panic.
+        crate::ser::to_value(&self.0).unwrap_or(Value::None)
+    }
+}
+
+impl<T: serde::de::DeserializeOwned> FromValue for Serde<T> {
+    fn from_value(v: Value) -> Result<Self, ConvertError> {
+        crate::de::from_value(v).map(Serde)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integers_are_exact() {
+        assert_eq!(u64::MAX.into_value(), Value::BigInt(BigInt::from(u64::MAX)));
+        assert_eq!(
+            u64::from_value(Value::BigInt(BigInt::from(u64::MAX))).unwrap(),
+            u64::MAX
+        );
+        assert!(matches!(
+            i8::from_value(Value::Int(300)),
+            Err(ConvertError::Range { target: "i8", .. })
+        ));
+        assert!(matches!(
+            u32::from_value(Value::Int(-1)),
+            Err(ConvertError::Range { .. })
+        ));
+        let big: BigInt = "123456789012345678901234567890".parse().unwrap();
+        assert!(i128::from_value(Value::BigInt(big.clone())).is_ok());
+        assert!(i64::from_value(Value::BigInt(big)).is_err());
+    }
+
+    #[test]
+    fn containers() {
+        let v = vec![1i64, 2, 3].into_value();
+        assert_eq!(
+            v,
+            Value::Tuple(vec![Value::Int(1), Value::Int(2), Value::Int(3)])
+        );
+        assert_eq!(
+            Vec::<u8>::from_value(Value::bytes(&b"ab"[..])).unwrap(),
+            b"ab"
+        );
+        assert_eq!(
+            Vec::<u8>::from_value(Value::Int(1))
+                .unwrap_err()
+                .to_string(),
+            "expected bytes, got int"
+        );
+        let mut m = BTreeMap::new();
+        m.insert("a".to_string(), 1i64);
+        let v = m.clone().into_value();
+        assert_eq!(
+            v,
+            Value::Tuple(vec![Value::Tuple(vec![Value::str("a"), Value::Int(1)])])
+        );
+        assert_eq!(BTreeMap::<String, i64>::from_value(v).unwrap(), m);
+        assert_eq!(Option::<i64>::from_value(Value::None).unwrap(), None);
+        assert_eq!(
+            <(i64, i64)>::from_value(Value::Tuple(vec![Value::Int(1)])).unwrap_err(),
+            ConvertError::Length {
+                expected: 2,
+                actual: 1
+            }
+        );
+        let s: HashSet<i64> =
+            HashSet::from_value(Value::FrozenSet(vec![Value::Int(1), Value::Int(2)])).unwrap();
+        assert_eq!(s.len(), 2);
+    }
+}

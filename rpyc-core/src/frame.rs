@@ -1,0 +1,347 @@
+//! Framing: `u32 BE length ‖ u8 compressed ‖ payload ‖ '\n'`, with zlib above 3000 bytes.
+//!
+//! [`FrameCodec`] is a `tokio_util` codec: wrap any `AsyncRead` in a `FramedRead` to get
+//! decompressed payloads, with the frame and decompressed sizes capped by [`FrameLimits`] (a
+//! header announcing 4 GB or a zlib bomb is refused before its output is allocated).
+//! Writers build frames in place with [`FrameBuilder`] so that many frames can be coalesced
+//! into one buffer and written with a single syscall.
+//!
+//! ```
+//! use bytes::BytesMut;
+//! use rpyc_core::frame::{FrameBuilder, FrameCodec, FrameLimits};
+//! use tokio_util::codec::Decoder;
+//!
+//! let mut out = Vec::new();
+//! let mut fb = FrameBuilder::begin(&mut out);
+//! fb.payload().extend_from_slice(b"\x01\x11\x50\x11\x53\x11\x51\x02");
+//! fb.finish(true).unwrap();
+//! assert_eq!(out, b"\x00\x00\x00\x08\x00\x01\x11\x50\x11\x53\x11\x51\x02\n");
+//!
+//! let mut codec = FrameCodec::new(FrameLimits::default());
+//! let payload = codec.decode(&mut BytesMut::from(&out[..])).unwrap().unwrap();
+//! assert_eq!(&payload[..], b"\x01\x11\x50\x11\x53\x11\x51\x02");
+//! ```
+
+use bytes::{Buf, Bytes, BytesMut};
+use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
+use tokio_util::codec::Decoder;
+
+use crate::error::FrameError;
+
+/// Size of the frame header (`u32` length + `u8` compressed flag).
+pub const HEADER_LEN: usize = 5;
+/// Payloads strictly larger than this are compressed (Python's `COMPRESSION_THRESHOLD`).
+pub const COMPRESSION_THRESHOLD: usize = 3000;
+/// zlib level used for compression (Python's `COMPRESSION_LEVEL`).
+pub const COMPRESSION_LEVEL: u32 = 1;
+
+/// Size limits applied to incoming frames.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct FrameLimits {
+    /// Largest payload accepted on the wire (default 256 MiB).
+    pub max_frame_size: usize,
+    /// Largest payload accepted after decompression (default 256 MiB).
+    pub max_decompressed_size: usize,
+}
+
+impl Default for FrameLimits {
+    fn default() -> Self {
+        FrameLimits {
+            max_frame_size: 256 << 20,
+            max_decompressed_size: 256 << 20,
+        }
+    }
+}
+
+/// Decoder of frames into payloads (decompressed when flagged).
+#[derive(Debug, Clone)]
+pub struct FrameCodec {
+    limits: FrameLimits,
+}
+
+impl FrameCodec {
+    /// A codec enforcing `limits`.
+    pub fn new(limits: FrameLimits) -> Self {
+        FrameCodec { limits }
+    }
+}
+
+impl Decoder for FrameCodec {
+    type Item = Bytes;
+    type Error = FrameError;
+
+    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Bytes>, FrameError> {
+        if src.len() < HEADER_LEN {
+            return Ok(None);
+        }
+        let len = u32::from_be_bytes([src[0], src[1], src[2], src[3]]) as usize;
+        if len > self.limits.max_frame_size {
+            return Err(FrameError::TooLarge {
+                len: len as u64,
+                limit: self.limits.max_frame_size,
+            });
+        }
+        let total = HEADER_LEN + len + 1;
+        if src.len() < total {
+            // Reserve for the rest of this frame only (bounded by max_frame_size above).
+            src.reserve(total - src.len());
+            return Ok(None);
+        }
+        let compressed = src[4] != 0;
+        src.advance(HEADER_LEN);
+        let payload = src.split_to(len).freeze();
+        src.advance(1); // the '\n' flusher; Python never checks its value either
+        if compressed {
+            decompress(&payload, self.limits.max_decompressed_size).map(|v| Some(Bytes::from(v)))
+        } else {
+            Ok(Some(payload))
+        }
+    }
+
+    fn decode_eof(&mut self, src: &mut BytesMut) -> Result<Option<Bytes>, FrameError> {
+        match self.decode(src)? {
+            Some(frame) => Ok(Some(frame)),
+            None if src.is_empty() => Ok(None),
+            None => {
+                let expected = if src.len() >= HEADER_LEN {
+                    HEADER_LEN + 1 + u32::from_be_bytes([src[0], src[1], src[2], src[3]]) as usize
+                } else {
+                    HEADER_LEN
+                };
+                Err(FrameError::UnexpectedEof {
+                    got: src.len(),
+                    expected,
+                })
+            }
+        }
+    }
+}
+
+/// Inflates a zlib stream, refusing (without allocating it) output beyond `limit` bytes.
+pub fn decompress(data: &[u8], limit: usize) -> Result<Vec<u8>, FrameError> {
+    let mut d = Decompress::new(true);
+    // Start from a guess and grow; growth is capped at `limit + 1`.
+    let mut out: Vec<u8> = Vec::with_capacity((data.len() * 4).clamp(64, limit.saturating_add(1)));
+    loop {
+        if out.len() == out.capacity() {
+            if out.len() > limit {
+                return Err(FrameError::DecompressedTooLarge { limit });
+            }
+            let grow = out.capacity().max(64 << 10).min(limit + 1 - out.len());
+            out.reserve_exact(grow);
+        }
+        let in_before = d.total_in() as usize;
+        let out_before = out.len();
+        let status = d
+            .decompress_vec(&data[in_before..], &mut out, FlushDecompress::None)
+            .map_err(|e| FrameError::Zlib(e.to_string()))?;
+        if out.len() > limit {
+            return Err(FrameError::DecompressedTooLarge { limit });
+        }
+        match status {
+            Status::StreamEnd => return Ok(out),
+            Status::Ok | Status::BufError => {
+                let progressed = d.total_in() as usize != in_before || out.len() != out_before;
+                if !progressed && out.len() < out.capacity() {
+                    return Err(FrameError::Zlib("truncated zlib stream".into()));
+                }
+            }
+        }
+    }
+}
+
+/// Compresses with zlib (level 1) into `out`.
+pub fn compress_into(data: &[u8], out: &mut Vec<u8>) {
+    let mut c = Compress::new(Compression::new(COMPRESSION_LEVEL), true);
+    out.reserve(data.len() / 2 + 64);
+    loop {
+        let consumed = c.total_in() as usize;
+        if out.len() == out.capacity() {
+            out.reserve(out.capacity().max(1024));
+        }
+        match c.compress_vec(&data[consumed..], out, FlushCompress::Finish) {
+            Ok(Status::StreamEnd) => return,
+            Ok(_) => {}
+            // Compressing an in-memory slice into a growable Vec cannot fail.
+            Err(_) => return,
+        }
+    }
+}
+
+/// Builds one frame at the end of a buffer: reserve the header, write the payload, finish.
+#[derive(Debug)]
+pub struct FrameBuilder<'a> {
+    out: &'a mut Vec<u8>,
+    start: usize,
+}
+
+impl<'a> FrameBuilder<'a> {
+    /// Starts a frame at the end of `out` (which may already hold earlier frames).
+    pub fn begin(out: &'a mut Vec<u8>) -> Self {
+        let start = out.len();
+        out.extend_from_slice(&[0u8; HEADER_LEN]);
+        FrameBuilder { out, start }
+    }
+
+    /// The buffer to append the payload to.
+    pub fn payload(&mut self) -> &mut Vec<u8> {
+        self.out
+    }
+
+    /// Abandons the frame, removing anything written for it.
+    pub fn abort(self) {
+        self.out.truncate(self.start);
+    }
+
+    /// Writes the header and the flusher, compressing the payload when `compress` is set and the
+    /// payload is above [`COMPRESSION_THRESHOLD`]. Fails if the payload exceeds `u32::MAX`.
+    pub fn finish(self, compress: bool) -> Result<(), crate::error::EncodeError> {
+        let body = self.start + HEADER_LEN;
+        let mut flag = 0u8;
+        if compress && self.out.len() - body > COMPRESSION_THRESHOLD {
+            let mut z = Vec::new();
+            compress_into(&self.out[body..], &mut z);
+            self.out.truncate(body);
+            self.out.extend_from_slice(&z);
+            flag = 1;
+        }
+        let len = self.out.len() - body;
+        let len32 = match u32::try_from(len) {
+            Ok(l) => l,
+            Err(_) => {
+                self.out.truncate(self.start);
+                return Err(crate::error::EncodeError::TooLong {
+                    what: "frame payload",
+                    len,
+                });
+            }
+        };
+        self.out[self.start..self.start + 4].copy_from_slice(&len32.to_be_bytes());
+        self.out[self.start + 4] = flag;
+        self.out.push(b'\n');
+        Ok(())
+    }
+}
+
+/// Frames `payload` into a new buffer (convenience for tests and one-off writes).
+pub fn encode_frame(payload: &[u8], compress: bool) -> Result<Vec<u8>, crate::error::EncodeError> {
+    let mut out = Vec::with_capacity(payload.len() + HEADER_LEN + 1);
+    let mut fb = FrameBuilder::begin(&mut out);
+    fb.payload().extend_from_slice(payload);
+    fb.finish(compress)?;
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decode_all(bytes: &[u8], limits: FrameLimits) -> Result<Vec<Bytes>, FrameError> {
+        let mut codec = FrameCodec::new(limits);
+        let mut buf = BytesMut::from(bytes);
+        let mut out = Vec::new();
+        while let Some(f) = codec.decode_eof(&mut buf)? {
+            out.push(f);
+        }
+        Ok(out)
+    }
+
+    #[test]
+    fn compressed_vector_from_python() {
+        // §11.6: a 5000-char string reply compressed by Python's zlib.
+        let hexs = "0000003d017801edd0310d00200c00b0858b6f5950c68316244c362af85a091d756acf8c587d3160c0800103060c183060c0800103060c183060e0fbc0032eea29c50a";
+        let raw: Vec<u8> = (0..hexs.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&hexs[i..i + 2], 16).unwrap())
+            .collect();
+        let frames = decode_all(&raw, FrameLimits::default()).unwrap();
+        assert_eq!(frames.len(), 1);
+        assert_eq!(frames[0].len(), 5011);
+        assert_eq!(
+            &frames[0][..11],
+            b"\x02\x11\x56\x11\x51\x08\x0f\x00\x00\x13\x88"
+        );
+        assert!(frames[0][11..].iter().all(|&c| c == b'x'));
+    }
+
+    #[test]
+    fn compression_threshold() {
+        let small = vec![b'a'; 3000];
+        let f = encode_frame(&small, true).unwrap();
+        assert_eq!(f[4], 0);
+        let big = vec![b'a'; 3001];
+        let f = encode_frame(&big, true).unwrap();
+        assert_eq!(f[4], 1);
+        assert_eq!(&f[5..7], b"\x78\x01");
+        assert_eq!(decode_all(&f, FrameLimits::default()).unwrap()[0], big);
+        let f = encode_frame(&big, false).unwrap();
+        assert_eq!(f[4], 0);
+    }
+
+    #[test]
+    fn several_frames_and_partial_input() {
+        let mut all = encode_frame(b"one", true).unwrap();
+        all.extend(encode_frame(b"two", true).unwrap());
+        let mut codec = FrameCodec::new(FrameLimits::default());
+        let mut buf = BytesMut::new();
+        let mut got = Vec::new();
+        for b in all {
+            buf.extend_from_slice(&[b]);
+            if let Some(f) = codec.decode(&mut buf).unwrap() {
+                got.push(f);
+            }
+        }
+        assert_eq!(
+            got,
+            vec![Bytes::from_static(b"one"), Bytes::from_static(b"two")]
+        );
+    }
+
+    #[test]
+    fn huge_header_refused() {
+        let err =
+            decode_all(&[0xff, 0xff, 0xff, 0xff, 0, 1, 2], FrameLimits::default()).unwrap_err();
+        assert!(matches!(
+            err,
+            FrameError::TooLarge {
+                len: 0xffff_ffff,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn zlib_bomb_refused() {
+        let zeros = vec![0u8; 8 << 20];
+        let frame = encode_frame(&zeros, true).unwrap();
+        let limits = FrameLimits {
+            max_frame_size: 1 << 20,
+            max_decompressed_size: 1 << 20,
+        };
+        let err = decode_all(&frame, limits).unwrap_err();
+        assert!(matches!(err, FrameError::DecompressedTooLarge { limit } if limit == 1 << 20));
+    }
+
+    #[test]
+    fn corrupt_zlib_and_truncation() {
+        let err = decode_all(b"\x00\x00\x00\x03\x01abc\n", FrameLimits::default()).unwrap_err();
+        assert!(matches!(err, FrameError::Zlib(_)));
+        let mut z = Vec::new();
+        compress_into(&[1u8; 5000], &mut z);
+        z.truncate(z.len() - 3);
+        let mut frame = (z.len() as u32).to_be_bytes().to_vec();
+        frame.push(1);
+        frame.extend(&z);
+        frame.push(b'\n');
+        assert!(decode_all(&frame, FrameLimits::default()).is_err());
+        let err = decode_all(b"\x00\x00\x00\x09\x00ab", FrameLimits::default()).unwrap_err();
+        assert!(matches!(
+            err,
+            FrameError::UnexpectedEof {
+                got: 7,
+                expected: 15
+            }
+        ));
+    }
+}

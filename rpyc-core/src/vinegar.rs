@@ -1,0 +1,348 @@
+//! vinegar: exceptions on the wire.
+//!
+//! An EXCEPTION body is the int `1` (StopIteration), a legacy `str`, or the 4-tuple
+//! `((module, class), args, attrs, traceback_text)`. Python rebuilds builtin classes
+//! (`("builtins", "ValueError")` raises a real `ValueError`) and turns anything else into a
+//! `GenericException` subclass named `module.class`.
+//!
+//! ```
+//! use rpyc_core::vinegar::RemoteException;
+//! let e = RemoteException::value_error("bad value");
+//! assert_eq!(e.to_string(), "ValueError: bad value");
+//! assert!(e.is("ValueError"));
+//! ```
+
+use std::fmt;
+
+use crate::error::ProtocolError;
+use crate::value::Value;
+
+/// The int payload meaning StopIteration.
+pub const EXC_STOP_ITERATION: i64 = 1;
+
+/// A decoded EXCEPTION body.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ExceptionPayload {
+    /// The int `1`: iteration ended.
+    StopIteration,
+    /// A legacy string exception.
+    Legacy(String),
+    /// A full exception.
+    Exception(RemoteException),
+}
+
+impl ExceptionPayload {
+    /// The brine value of the payload.
+    pub fn to_value(&self) -> Value {
+        match self {
+            ExceptionPayload::StopIteration => Value::Int(EXC_STOP_ITERATION),
+            ExceptionPayload::Legacy(s) => Value::Str(s.clone()),
+            ExceptionPayload::Exception(e) => e.to_value(),
+        }
+    }
+
+    /// Parses a payload.
+    pub fn from_value(v: Value) -> Result<ExceptionPayload, ProtocolError> {
+        match v {
+            Value::Int(EXC_STOP_ITERATION) => Ok(ExceptionPayload::StopIteration),
+            Value::Str(s) => Ok(ExceptionPayload::Legacy(s)),
+            other => RemoteException::from_value(other).map(ExceptionPayload::Exception),
+        }
+    }
+
+    /// The payload as an exception (StopIteration and legacy strings become full exceptions).
+    pub fn into_exception(self) -> RemoteException {
+        match self {
+            ExceptionPayload::StopIteration => RemoteException::stop_iteration(),
+            ExceptionPayload::Legacy(s) => RemoteException::new("builtins", "Exception", s),
+            ExceptionPayload::Exception(e) => e,
+        }
+    }
+}
+
+impl From<RemoteException> for ExceptionPayload {
+    fn from(e: RemoteException) -> Self {
+        if e.module == "builtins" && e.class == "StopIteration" && e.args.is_empty() {
+            ExceptionPayload::StopIteration
+        } else {
+            ExceptionPayload::Exception(e)
+        }
+    }
+}
+
+/// An exception as it travels: its class, arguments, extra attributes and traceback text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RemoteException {
+    /// Module of the exception class (`"builtins"` for Python's builtin exceptions).
+    pub module: String,
+    /// Name of the exception class (`"ValueError"`).
+    pub class: String,
+    /// `exc.args`.
+    pub args: Vec<Value>,
+    /// Extra attributes `(name, value)` (e.g. `errno`); shown as `e.name` in Python.
+    pub attrs: Vec<(String, Value)>,
+    /// The formatted traceback text of the raising side (or `"<traceback denied>"`).
+    pub traceback: String,
+}
+
+macro_rules! builtin_ctors {
+    ($($fn:ident => $name:literal),* $(,)?) => {
+        $(
+            #[doc = concat!("A builtin `", $name, "` with one message argument.")]
+            pub fn $fn(msg: impl Into<String>) -> Self {
+                Self::builtin($name, msg)
+            }
+        )*
+    };
+}
+
+impl RemoteException {
+    /// An exception of `module.class` with one string argument.
+    pub fn new(
+        module: impl Into<String>,
+        class: impl Into<String>,
+        msg: impl Into<String>,
+    ) -> Self {
+        RemoteException {
+            module: module.into(),
+            class: class.into(),
+            args: vec![Value::Str(msg.into())],
+            attrs: Vec::new(),
+            traceback: String::new(),
+        }
+    }
+
+    /// A builtin exception (`("builtins", class)`) with one string argument.
+    pub fn builtin(class: &str, msg: impl Into<String>) -> Self {
+        Self::new("builtins", class, msg)
+    }
+
+    builtin_ctors! {
+        value_error => "ValueError",
+        type_error => "TypeError",
+        attribute_error => "AttributeError",
+        index_error => "IndexError",
+        runtime_error => "RuntimeError",
+        zero_division_error => "ZeroDivisionError",
+        not_implemented_error => "NotImplementedError",
+        timeout_error => "TimeoutError",
+        overflow_error => "OverflowError",
+        permission_error => "PermissionError",
+        connection_error => "ConnectionError",
+        eof_error => "EOFError",
+    }
+
+    /// `KeyError(key)`: the key is the single argument (Python shows its repr).
+    pub fn key_error(key: Value) -> Self {
+        RemoteException {
+            module: "builtins".into(),
+            class: "KeyError".into(),
+            args: vec![key],
+            attrs: Vec::new(),
+            traceback: String::new(),
+        }
+    }
+
+    /// `StopIteration()`.
+    pub fn stop_iteration() -> Self {
+        RemoteException {
+            module: "builtins".into(),
+            class: "StopIteration".into(),
+            args: Vec::new(),
+            attrs: Vec::new(),
+            traceback: String::new(),
+        }
+    }
+
+    /// Sets the arguments.
+    pub fn with_args(mut self, args: Vec<Value>) -> Self {
+        self.args = args;
+        self
+    }
+
+    /// Adds an attribute (`e.name` on the Python side).
+    pub fn with_attr(mut self, name: impl Into<String>, value: impl Into<Value>) -> Self {
+        self.attrs.push((name.into(), value.into()));
+        self
+    }
+
+    /// Sets the traceback text.
+    pub fn with_traceback(mut self, tb: impl Into<String>) -> Self {
+        self.traceback = tb.into();
+        self
+    }
+
+    /// True if the class name is `class` (any module), e.g. `e.is("KeyError")`.
+    pub fn is(&self, class: &str) -> bool {
+        self.class == class
+    }
+
+    /// `"module.class"` (just `"class"` for builtins).
+    pub fn type_name(&self) -> String {
+        if self.module == "builtins" {
+            self.class.clone()
+        } else {
+            format!("{}.{}", self.module, self.class)
+        }
+    }
+
+    /// The message: the first argument as text (what Python's `str(e)` usually shows).
+    pub fn message(&self) -> String {
+        match self.args.as_slice() {
+            [] => String::new(),
+            [Value::Str(s)] => s.clone(),
+            [one] => one.repr(),
+            many => Value::Tuple(many.to_vec()).repr(),
+        }
+    }
+
+    /// The value of an attribute sent with the exception.
+    pub fn attr(&self, name: &str) -> Option<&Value> {
+        self.attrs.iter().find(|(n, _)| n == name).map(|(_, v)| v)
+    }
+
+    /// The brine value of the 4-tuple payload; args and attr values that cannot travel by value
+    /// are replaced by their `repr`, as Python does.
+    pub fn to_value(&self) -> Value {
+        let dumpable = |v: &Value| {
+            if v.is_dumpable() {
+                v.clone()
+            } else {
+                Value::Str(v.repr())
+            }
+        };
+        Value::Tuple(vec![
+            Value::Tuple(vec![
+                Value::Str(self.module.clone()),
+                Value::Str(self.class.clone()),
+            ]),
+            Value::Tuple(self.args.iter().map(dumpable).collect()),
+            Value::Tuple(
+                self.attrs
+                    .iter()
+                    .map(|(n, v)| Value::Tuple(vec![Value::Str(n.clone()), dumpable(v)]))
+                    .collect(),
+            ),
+            Value::Str(self.traceback.clone()),
+        ])
+    }
+
+    /// Parses the 4-tuple payload.
+    pub fn from_value(v: Value) -> Result<RemoteException, ProtocolError> {
+        let bad =
+            |what: &str| ProtocolError::Malformed(format!("invalid exception payload: {what}"));
+        let Value::Tuple(t) = v else {
+            return Err(bad("not a tuple"));
+        };
+        let [names, args, attrs, tb]: [Value; 4] =
+            t.try_into().map_err(|_| bad("expected 4 items"))?;
+        let (module, class) = match names {
+            Value::Tuple(n) if n.len() == 2 => match (&n[0], &n[1]) {
+                (Value::Str(m), Value::Str(c)) => (m.clone(), c.clone()),
+                _ => return Err(bad("module and class must be str")),
+            },
+            _ => return Err(bad("expected (module, class)")),
+        };
+        let Value::Tuple(args) = args else {
+            return Err(bad("args must be a tuple"));
+        };
+        let Value::Tuple(attr_items) = attrs else {
+            return Err(bad("attrs must be a tuple"));
+        };
+        let mut attrs = Vec::with_capacity(attr_items.len());
+        for a in attr_items {
+            match a {
+                Value::Tuple(mut p) if p.len() == 2 => {
+                    let val = p.pop().unwrap_or_default();
+                    match p.pop() {
+                        Some(Value::Str(name)) => attrs.push((name, val)),
+                        _ => return Err(bad("attribute names must be str")),
+                    }
+                }
+                _ => return Err(bad("attrs must be (name, value) pairs")),
+            }
+        }
+        let traceback = match tb {
+            Value::Str(s) => s,
+            Value::None => String::new(),
+            _ => return Err(bad("traceback must be str")),
+        };
+        Ok(RemoteException {
+            module,
+            class,
+            args,
+            attrs,
+            traceback,
+        })
+    }
+}
+
+impl fmt::Display for RemoteException {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let msg = self.message();
+        if msg.is_empty() {
+            write!(f, "{}", self.type_name())
+        } else {
+            write!(f, "{}: {}", self.type_name(), msg)
+        }
+    }
+}
+
+impl std::error::Error for RemoteException {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn python_captured_payload_parses() {
+        // §11.3: what a real Python server sends for ValueError("bad value").
+        let v = Value::Tuple(vec![
+            Value::Tuple(vec![Value::str("builtins"), Value::str("ValueError")]),
+            Value::Tuple(vec![Value::str("bad value")]),
+            Value::Tuple(vec![
+                Value::Tuple(vec![
+                    Value::str("add_note"),
+                    Value::str("<built-in method add_note>"),
+                ]),
+                Value::Tuple(vec![Value::str("_remote_version"), Value::str("6.0.2")]),
+            ]),
+            Value::str("<traceback denied>"),
+        ]);
+        let e = ExceptionPayload::from_value(v.clone())
+            .unwrap()
+            .into_exception();
+        assert!(e.is("ValueError"));
+        assert_eq!(e.message(), "bad value");
+        assert_eq!(e.attr("_remote_version"), Some(&Value::str("6.0.2")));
+        assert_eq!(e.to_value(), v);
+        assert_eq!(e.to_string(), "ValueError: bad value");
+    }
+
+    #[test]
+    fn stop_iteration_shortcut() {
+        assert_eq!(
+            ExceptionPayload::from_value(Value::Int(1)).unwrap(),
+            ExceptionPayload::StopIteration
+        );
+        assert_eq!(
+            ExceptionPayload::from(RemoteException::stop_iteration()).to_value(),
+            Value::Int(1)
+        );
+    }
+
+    #[test]
+    fn custom_exception_with_attrs() {
+        let e = RemoteException::new("rustpeer.errors", "QuotaExceeded", "limit 5")
+            .with_attr("code", 42i64);
+        assert_eq!(e.to_string(), "rustpeer.errors.QuotaExceeded: limit 5");
+        let back = RemoteException::from_value(e.to_value()).unwrap();
+        assert_eq!(back, e);
+    }
+
+    #[test]
+    fn malformed_payloads() {
+        assert!(ExceptionPayload::from_value(Value::Int(7)).is_err());
+        assert!(ExceptionPayload::from_value(Value::Tuple(vec![Value::None; 4])).is_err());
+    }
+}

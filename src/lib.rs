@@ -1,0 +1,2 @@
+//! rpyc facade.
+pub use rpyc_core as core;

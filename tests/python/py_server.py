@@ -1,0 +1,102 @@
+#!/usr/bin/env python3
+"""A real Python rpyc 6 server, for the Rust-client interop tests.
+
+Usage:
+
+    py_server.py [--classic] [--port PORT] [--host HOST]
+
+Binds HOST (default 127.0.0.1) on PORT (default 0 = any free port), prints
+exactly one line ``listening on HOST:PORT`` (flushed) once the listener
+accepts connections, then serves every client in its own thread
+(``ThreadedServer``) until it is killed. SIGTERM and SIGINT stop it with exit
+code 0.
+
+Default mode serves ``PyTestService`` (below). ``--classic`` serves
+``rpyc.SlaveService`` instead: classic mode, i.e. the client gets the
+server's modules, ``eval``/``exec``, ... (remote code execution by design, so
+only ever bind it to loopback).
+"""
+import argparse
+import os
+import signal
+import sys
+import time
+
+import rpyc
+from rpyc.utils.server import ThreadedServer
+
+
+class PyTestService(rpyc.Service):
+    """What the Rust client talks to. Every member named ``exposed_<x>`` is
+    reachable as ``<x>`` (and as ``exposed_<x>``)."""
+
+    exposed_the_answer = 42
+
+    def exposed_add(self, a, b):
+        return a + b
+
+    def exposed_greet(self, name, greeting="hello"):
+        return f"{greeting}, {name}!"
+
+    def exposed_get_list(self):
+        # A list is not brine-dumpable: the client receives a reference.
+        return [1, 2, 3]
+
+    def exposed_get_dict(self):
+        return {"a": 1, "b": 2}
+
+    def exposed_call_me(self, f, x):
+        return f(x)
+
+    def exposed_call_me_twice(self, f, x):
+        return f(f(x))
+
+    def exposed_fail(self, msg):
+        raise ValueError(msg)
+
+    def exposed_fail_key(self, k):
+        raise KeyError(k)
+
+    def exposed_sleep(self, s):
+        time.sleep(s)
+        return s
+
+    def exposed_echo(self, x):
+        return x
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--classic", action="store_true",
+                        help="serve rpyc.SlaveService (classic mode)")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0)
+    args = parser.parse_args(argv)
+
+    service = rpyc.SlaveService if args.classic else PyTestService
+    server = ThreadedServer(
+        service,
+        hostname=args.host,
+        port=args.port,
+        # allow_public_attrs lets the client call e.g. keys() on the dict that
+        # get_dict() returns (builtin methods are not "exposed_" names).
+        protocol_config={"allow_public_attrs": True},
+    )
+
+    def stop(signum, frame):
+        # Worker threads are daemons; flush and leave without waiting for them.
+        server.close()
+        sys.stdout.flush()
+        os._exit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+
+    server._listen()  # listen() now, so the port is connectable once printed
+    print(f"listening on {args.host}:{server.port}", flush=True)
+    server.start()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
