@@ -702,6 +702,9 @@ mod tests {
             fn as_any(&self) -> &dyn std::any::Any {
                 self
             }
+            fn as_any_arc(self: std::sync::Arc<Self>) -> std::sync::Arc<dyn std::any::Any + Send + Sync> {
+                self
+            }
         }
         let v = Value::Tuple(vec![Value::Object(crate::value::Object::new(Thing))]);
         assert_eq!(

@@ -25,6 +25,7 @@ use num_traits::ToPrimitive;
 
 use crate::error::ConvertError;
 use crate::value::Value;
+use crate::vinegar::RemoteException;
 
 /// Converts a Rust value into a [`Value`].
 pub trait IntoValue {
@@ -45,6 +46,13 @@ pub trait IntoValue {
 pub trait FromValue: Sized {
     /// Performs the conversion.
     fn from_value(v: Value) -> Result<Self, ConvertError>;
+
+    /// The value of a missing optional argument: `Some(None)` for `Option<T>`, `None` (the
+    /// argument is required) for everything else.
+    #[doc(hidden)]
+    fn from_missing() -> Option<Self> {
+        None
+    }
 
     /// How a `Vec<Self>` is extracted; `u8` overrides it to read `bytes`.
     #[doc(hidden)]
@@ -323,6 +331,9 @@ impl<T: FromValue> FromValue for Option<T> {
             other => T::from_value(other).map(Some),
         }
     }
+    fn from_missing() -> Option<Self> {
+        Some(None)
+    }
 }
 
 impl<K: IntoValue, V: IntoValue, S> IntoValue for HashMap<K, V, S> {
@@ -433,6 +444,31 @@ tuple_impls! {
     (0 A, 1 B, 2 C, 3 D, 4 E, 5 F),
     (0 A, 1 B, 2 C, 3 D, 4 E, 5 F, 6 G),
     (0 A, 1 B, 2 C, 3 D, 4 E, 5 F, 6 G, 7 H),
+}
+
+/// What a service method may return: any [`IntoValue`] type, or a `Result` of one whose error
+/// converts into a [`RemoteException`] (which the caller then sees raised).
+pub trait IntoReturn {
+    /// Performs the conversion.
+    fn into_return(self) -> Result<Value, RemoteException>;
+}
+
+impl<T: IntoValue> IntoReturn for T {
+    fn into_return(self) -> Result<Value, RemoteException> {
+        Ok(self.into_value())
+    }
+}
+
+impl<T: IntoValue, E: Into<RemoteException>> IntoReturn for Result<T, E> {
+    fn into_return(self) -> Result<Value, RemoteException> {
+        self.map(IntoValue::into_value).map_err(Into::into)
+    }
+}
+
+impl From<ConvertError> for RemoteException {
+    fn from(e: ConvertError) -> Self {
+        RemoteException::type_error(e.to_string())
+    }
 }
 
 /// Wraps a serde type so it converts through [`crate::to_value`] / [`crate::from_value`].

@@ -41,7 +41,7 @@ pub mod value;
 pub mod vinegar;
 
 pub use config::Config;
-pub use convert::{FromValue, IntoValue, Serde};
+pub use convert::{FromValue, IntoReturn, IntoValue, Serde};
 pub use de::from_value;
 pub use error::{ConvertError, DecodeError, EncodeError, Error, FrameError, ProtocolError};
 pub use message::{Boxed, Handler, IdPack, Message, Request};

@@ -21,6 +21,8 @@ pub trait Opaque: Any + Send + Sync + fmt::Debug {
     fn type_name(&self) -> &str;
     /// Upcast used for downcasting to the concrete handle type.
     fn as_any(&self) -> &dyn Any;
+    /// Upcast of the shared handle, used to recover an `Arc` of the concrete type.
+    fn as_any_arc(self: Arc<Self>) -> Arc<dyn Any + Send + Sync>;
 }
 
 /// A shared, cheaply clonable handle to an [`Opaque`] object.
@@ -44,6 +46,11 @@ impl Object {
     /// The object's type name.
     pub fn type_name(&self) -> &str {
         self.0.type_name()
+    }
+
+    /// Recovers the concrete `Arc` if the object is a `T`.
+    pub fn downcast_arc<T: Opaque>(&self) -> Option<Arc<T>> {
+        self.0.clone().as_any_arc().downcast::<T>().ok()
     }
 }
 
@@ -191,6 +198,11 @@ impl Value {
             Value::Tuple(t) => Some(t),
             _ => None,
         }
+    }
+
+    /// Converts into a Rust type (see [`crate::FromValue`]).
+    pub fn extract<T: crate::FromValue>(self) -> Result<T, crate::ConvertError> {
+        T::from_value(self)
     }
 
     /// The object handle if this is an object.

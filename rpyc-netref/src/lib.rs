@@ -1,1 +1,59 @@
-//! placeholder
+//! # rpyc-netref — the symmetric RPyC connection
+//!
+//! Connect, get the peer's root object, and use remote objects as if they were local:
+//! attributes read and set, methods called, references passed back and forth, callbacks in
+//! both directions. Both sides keep object tables; a dropped [`NetRef`] releases the remote
+//! object; closing a connection frees everything.
+//!
+//! ```
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! use rpyc_netref::{connect_pair_with, testing::EchoService, Callback};
+//! let (client, _server) = connect_pair_with(EchoService, Default::default()).await;
+//! let root = client.root().await.unwrap();
+//! // A callback: the server calls back into the client.
+//! let double = Callback::sync(|mut a| a.take::<i64>(0, "x").map(|x| x * 2));
+//! let r = root.call_method("call", (double, 21)).await.unwrap();
+//! assert_eq!(r, rpyc_core::Value::Int(42));
+//! # });
+//! ```
+//!
+//! ## Layout
+//!
+//! | module | owns |
+//! |---|---|
+//! | [`connection`] | [`Connection`]: reader/writer tasks, request sending, boxing, close |
+//! | [`netref`] | [`NetRef`], the proxy of a remote object, and its release (HANDLE_DEL) |
+//! | `table` | the refcounted table of local objects the peer holds |
+//! | [`object`] | [`RemoteObject`] (what a local object exposes), [`Args`], [`Callback`], [`Exported`] |
+//! | [`service`] | [`Service`]: root object, hooks, names |
+//! | `handlers` | one module per group of protocol handlers (getattr, call, del, inspect, …) |
+//! | [`async_result`] | [`AsyncResult`] for `async_` calls |
+//! | [`error`] | [`Error`] |
+#![warn(missing_docs)]
+#![forbid(unsafe_code)]
+
+pub mod async_result;
+pub mod connection;
+pub mod error;
+mod handlers;
+pub mod netref;
+pub mod object;
+pub mod service;
+mod table;
+pub mod testing;
+
+pub use async_result::AsyncResult;
+#[cfg(unix)]
+pub use connection::unix_connect;
+pub use connection::{connect, connect_pair, connect_pair_with, connect_with, Connection};
+pub use error::{Error, Result};
+pub use netref::NetRef;
+pub use object::{export, export_arc, Args, BoxFuture, CallContext, CallResult, Callback, Exported, IntoArgs, Member, RemoteObject, Rest};
+pub use service::{default_service_name, Service, VoidService};
+
+/// Re-exports used by the code the `#[object]`/`#[service]` macros generate.
+#[doc(hidden)]
+pub mod __private {
+    pub use rpyc_core::{FromValue, IntoReturn, IntoValue, RemoteException, Value};
+    pub use std::sync::Arc;
+}

@@ -1,0 +1,674 @@
+//! The symmetric [`Connection`].
+//!
+//! Each connection runs two tasks over its byte stream:
+//!
+//! * the **reader** decodes frames in arrival order. Replies are unboxed (references resolved)
+//!   and handed to the waiting [`AsyncResult`]; requests have their references resolved right
+//!   there, in order — so a `HANDLE_DEL` can never overtake an earlier use of the same object —
+//!   and then run as their own task, so a slow handler, or one waiting on a callback into the
+//!   peer, never stalls the connection.
+//! * the **writer** drains a shared buffer that every sender frames into directly: all frames
+//!   queued while a write is in flight go out together in one syscall.
+//!
+//! The connection lives while a user handle ([`Connection`] or [`NetRef`]) exists or until
+//! either side closes it. Closing fails every pending call with [`Error::ConnectionClosed`] and
+//! frees both object tables.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock, Weak};
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::StreamExt;
+use parking_lot::Mutex;
+use rpyc_core::frame::{FrameBuilder, FrameCodec};
+use rpyc_core::message::{Boxed, Handler, Message, Request};
+use rpyc_core::vinegar::ExceptionPayload;
+use rpyc_core::{Config, EncodeError, IdPack, IntoValue, Object, RemoteException, Value};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio::sync::Notify;
+use tokio_util::codec::FramedRead;
+use tokio_util::sync::CancellationToken;
+
+use crate::async_result::AsyncResult;
+use crate::error::{Error, Result};
+use crate::handlers;
+use crate::netref::{NetRef, NetRefInner};
+use crate::object::{CallContext, Exported, RemoteObject};
+use crate::service::{Service, ServiceRoot, VoidService};
+use crate::table::ObjectTable;
+
+/// Above this many queued outgoing bytes the reader stops taking new frames until the writer
+/// catches up: a peer that sends requests but never reads replies cannot grow our memory.
+const WRITE_HIGH_WATER: usize = 32 << 20;
+
+/// The payload `conn.ping()` sends by default (as Python does).
+const PING_DEFAULT: &str = "abcdefghijklmnopqrstuvwxyz";
+
+static NEXT_CONN_ID: AtomicU64 = AtomicU64::new(1);
+
+/// The outgoing byte queue shared by all senders and the writer task.
+struct WriteQueue {
+    buf: Mutex<Vec<u8>>,
+    ready: Notify,
+    drained: Notify,
+}
+
+pub(crate) struct ConnInner {
+    id: u64,
+    config: Config,
+    service: Arc<dyn Service>,
+    pub(crate) root: Arc<dyn RemoteObject>,
+    seq: AtomicI64,
+    pending: Mutex<HashMap<i64, AsyncResult>>,
+    pub(crate) table: ObjectTable,
+    proxies: Mutex<HashMap<IdPack, Weak<NetRefInner>>>,
+    out: WriteQueue,
+    closed: AtomicBool,
+    close_reason: Mutex<Option<String>>,
+    cancel: CancellationToken,
+    guard: OnceLock<Weak<HandleGuard>>,
+    remote_root: Mutex<Option<IdPack>>,
+    served: AtomicU64,
+    served_notify: Notify,
+    disconnected: AtomicBool,
+}
+
+/// Dropped when the last user handle goes: the connection then shuts down.
+struct HandleGuard {
+    inner: Weak<ConnInner>,
+}
+
+impl Drop for HandleGuard {
+    fn drop(&mut self) {
+        if let Some(inner) = self.inner.upgrade() {
+            inner.shutdown("every handle to the connection was dropped");
+        }
+    }
+}
+
+/// A connection to an RPyC peer (a Python `rpyc` 6 process or another rpyc-rs).
+///
+/// Cheap to clone; `Send + Sync`. Either side may serve a [`Service`] and call the other's.
+#[derive(Clone)]
+pub struct Connection {
+    inner: Arc<ConnInner>,
+    _guard: Arc<HandleGuard>,
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection").field("id", &self.inner.id).field("closed", &self.is_closed()).finish()
+    }
+}
+
+impl Connection {
+    /// Starts a connection over any byte stream, serving `service` to the peer.
+    ///
+    /// Must be called inside a tokio runtime (it spawns the reader and writer tasks).
+    pub fn new<S>(stream: S, service: Arc<dyn Service>, config: Config) -> Connection
+    where
+        S: AsyncRead + AsyncWrite + Send + 'static,
+    {
+        let (r, w) = tokio::io::split(stream);
+        Self::from_parts(r, w, service, config)
+    }
+
+    /// Starts a connection over separate read and write halves.
+    pub fn from_parts<R, W>(reader: R, writer: W, service: Arc<dyn Service>, config: Config) -> Connection
+    where
+        R: AsyncRead + Send + 'static,
+        W: AsyncWrite + Send + 'static,
+    {
+        let root: Arc<dyn RemoteObject> = Arc::new(ServiceRoot { service: service.clone() });
+        let inner = Arc::new(ConnInner {
+            id: NEXT_CONN_ID.fetch_add(1, Ordering::Relaxed),
+            config,
+            service,
+            root,
+            seq: AtomicI64::new(0),
+            pending: Mutex::new(HashMap::new()),
+            table: ObjectTable::default(),
+            proxies: Mutex::new(HashMap::new()),
+            out: WriteQueue { buf: Mutex::new(Vec::with_capacity(8192)), ready: Notify::new(), drained: Notify::new() },
+            closed: AtomicBool::new(false),
+            close_reason: Mutex::new(None),
+            cancel: CancellationToken::new(),
+            guard: OnceLock::new(),
+            remote_root: Mutex::new(None),
+            served: AtomicU64::new(0),
+            served_notify: Notify::new(),
+            disconnected: AtomicBool::new(false),
+        });
+        // The root is pinned in the table for the life of the connection (RPyC counts it too).
+        inner.table.export_pinned(&inner.root);
+        let guard = Arc::new(HandleGuard { inner: Arc::downgrade(&inner) });
+        let _ = inner.guard.set(Arc::downgrade(&guard));
+        let conn = Connection { inner: inner.clone(), _guard: guard };
+        tokio::spawn(writer_task(inner.clone(), writer));
+        tokio::spawn(reader_task(inner.clone(), reader));
+        tracing::debug!(conn = inner.id, "connection started");
+        inner.service.on_connect(&conn);
+        conn
+    }
+
+    /// A unique id of this connection within the process (used in logs).
+    pub fn id(&self) -> u64 {
+        self.inner.id
+    }
+
+    /// The configuration this connection was created with.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// The service this side serves.
+    pub fn service(&self) -> &Arc<dyn Service> {
+        &self.inner.service
+    }
+
+    /// True once the connection is closed.
+    pub fn is_closed(&self) -> bool {
+        self.inner.closed.load(Ordering::Acquire)
+    }
+
+    /// How many local objects the peer holds references to (the root included).
+    pub fn object_count(&self) -> usize {
+        self.inner.table.len()
+    }
+
+    /// How many live proxies of remote objects this side holds.
+    pub fn proxy_count(&self) -> usize {
+        self.inner.proxies.lock().values().filter(|w| w.strong_count() > 0).count()
+    }
+
+    /// The peer's root object (`conn.root`): one HANDLE_GETROOT, cached while a reference to it
+    /// is alive.
+    pub async fn root(&self) -> Result<NetRef> {
+        let cached = self.inner.remote_root.lock().clone();
+        if let Some(id) = cached {
+            if let Some(inner) = self.inner.proxies.lock().get(&id).and_then(Weak::upgrade) {
+                return Ok(NetRef::from_inner(inner));
+            }
+        }
+        let v = self.sync_request(Handler::GetRoot, Vec::new()).await?;
+        let root = <NetRef as rpyc_core::FromValue>::from_value(v).map_err(|_| Error::Protocol("GETROOT did not return a reference".into()))?;
+        *self.inner.remote_root.lock() = Some(root.id_pack().clone());
+        Ok(root)
+    }
+
+    /// Pings the peer with RPyC's default payload and a 3 s timeout.
+    pub async fn ping(&self) -> Result<()> {
+        self.ping_with(Value::Str(PING_DEFAULT.repeat(20)), Some(Duration::from_secs(3))).await
+    }
+
+    /// Pings with `data`, which must come back unchanged ([`Error::PingMismatch`] otherwise).
+    pub async fn ping_with(&self, data: Value, timeout: Option<Duration>) -> Result<()> {
+        let echoed = self.sync_request_timeout(Handler::Ping, vec![data.clone()], timeout).await?;
+        if echoed == data {
+            Ok(())
+        } else {
+            Err(Error::PingMismatch)
+        }
+    }
+
+    /// Sends a request and waits for its reply, with the configured timeout. Arguments are
+    /// boxed as RPyC boxes them (objects by reference).
+    pub async fn sync_request(&self, handler: Handler, args: Vec<Value>) -> Result<Value> {
+        self.sync_request_timeout(handler, args, self.inner.config.sync_request_timeout).await
+    }
+
+    /// Sends a request and waits at most `timeout` (`None`: forever).
+    pub async fn sync_request_timeout(&self, handler: Handler, args: Vec<Value>, timeout: Option<Duration>) -> Result<Value> {
+        let (seq, res) = self.send_request(handler, args, true);
+        let Some(t) = timeout else {
+            return res.await;
+        };
+        match tokio::time::timeout(t, res.wait()).await {
+            Ok(Ok(())) => res.take().unwrap_or(Err(Error::Expired)),
+            Ok(Err(e)) => Err(e),
+            Err(_) => {
+                self.inner.pending.lock().remove(&seq);
+                Err(Error::Timeout(t))
+            }
+        }
+    }
+
+    /// Sends a request without waiting (no expiry unless set on the result).
+    pub fn async_request(&self, handler: Handler, args: Vec<Value>) -> AsyncResult {
+        self.send_request(handler, args, true).1
+    }
+
+    fn send_request(&self, handler: Handler, args: Vec<Value>, want_reply: bool) -> (i64, AsyncResult) {
+        let boxed = match self.box_args(args) {
+            Ok(b) => b,
+            Err(e) => return (-1, AsyncResult::completed(Err(e))),
+        };
+        self.inner.send_boxed_request(handler, &boxed, want_reply)
+    }
+
+    fn box_args(&self, args: Vec<Value>) -> Result<Boxed> {
+        self.inner.box_value(Value::Tuple(args)).map_err(|e| Error::Encode(e.message()))
+    }
+
+    /// Waits until the connection is closed, serving the peer's requests meanwhile (they are
+    /// served by the reader task at all times; this is what a worker serving a master runs).
+    pub async fn serve_all(&self) {
+        self.inner.cancel.cancelled().await;
+    }
+
+    /// Waits until at least one message has been served or `timeout` passes; `true` if one was.
+    pub async fn serve(&self, timeout: Duration) -> bool {
+        let before = self.inner.served.load(Ordering::Acquire);
+        let notified = self.inner.served_notify.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        if self.inner.served.load(Ordering::Acquire) != before {
+            return true;
+        }
+        tokio::select! {
+            _ = notified => true,
+            _ = tokio::time::sleep(timeout) => self.inner.served.load(Ordering::Acquire) != before,
+            _ = self.inner.cancel.cancelled() => false,
+        }
+    }
+
+    /// Lets messages be served for `timeout`; `true` if any was.
+    pub async fn poll_all(&self, timeout: Duration) -> bool {
+        let before = self.inner.served.load(Ordering::Acquire);
+        tokio::select! {
+            _ = tokio::time::sleep(timeout) => {}
+            _ = self.inner.cancel.cancelled() => {}
+        }
+        self.inner.served.load(Ordering::Acquire) != before
+    }
+
+    /// Closes the connection: sends HANDLE_CLOSE (the peer closes without replying), then
+    /// releases everything. Idempotent; pending calls fail with [`Error::ConnectionClosed`].
+    pub async fn close(&self) -> Result<()> {
+        if self.is_closed() {
+            return Ok(());
+        }
+        let (_, res) = self.inner.send_boxed_request(Handler::Close, &Boxed::Value(Value::Tuple(Vec::new())), true);
+        // A Python peer answers by closing the stream; an rpyc-rs peer may reply first.
+        let wait = Duration::from_secs(1).min(self.inner.config.sync_request_timeout.unwrap_or(Duration::from_secs(1)));
+        let _ = tokio::time::timeout(wait, res.wait()).await;
+        self.inner.shutdown("closed by this side");
+        Ok(())
+    }
+
+    /// The reason the connection closed, once it has.
+    pub fn close_reason(&self) -> Option<String> {
+        self.inner.close_reason.lock().clone()
+    }
+
+    /// Releases a proxy (called when the last clone of a `NetRef` drops): one DEL carrying every
+    /// reference received, sent without waiting.
+    pub(crate) fn release_proxy(&self, id: &IdPack, count: i64) {
+        {
+            let mut p = self.inner.proxies.lock();
+            if p.get(id).is_some_and(|w| w.strong_count() == 0) {
+                p.remove(id);
+            }
+        }
+        if self.is_closed() {
+            return;
+        }
+        let args = Boxed::Tuple(vec![Boxed::Local(id.clone()), Boxed::Value(Value::Int(count))]);
+        self.inner.send_boxed_request(Handler::Del, &args, false);
+    }
+}
+
+impl ConnInner {
+    pub(crate) fn config(&self) -> &Config {
+        &self.config
+    }
+
+    fn connection(self: &Arc<Self>) -> Option<Connection> {
+        let guard = self.guard.get()?.upgrade()?;
+        Some(Connection { inner: self.clone(), _guard: guard })
+    }
+
+    /// Frames one message into the write queue.
+    fn send_frame(&self, encode: impl FnOnce(&mut Vec<u8>) -> Result<(), EncodeError>) -> Result<(), EncodeError> {
+        {
+            let mut buf = self.out.buf.lock();
+            let mut fb = FrameBuilder::begin(&mut buf);
+            if let Err(e) = encode(fb.payload()) {
+                fb.abort();
+                return Err(e);
+            }
+            fb.finish(self.config.compress)?;
+        }
+        self.out.ready.notify_one();
+        Ok(())
+    }
+
+    fn send_boxed_request(&self, handler: Handler, args: &Boxed, want_reply: bool) -> (i64, AsyncResult) {
+        if self.closed.load(Ordering::Acquire) {
+            return (-1, AsyncResult::completed(Err(self.closed_error())));
+        }
+        let seq = self.seq.fetch_add(1, Ordering::Relaxed);
+        let res = AsyncResult::new();
+        if want_reply {
+            self.pending.lock().insert(seq, res.clone());
+            // The connection may have closed after the check above: never leave a waiter behind.
+            if self.closed.load(Ordering::Acquire) {
+                self.pending.lock().remove(&seq);
+                res.complete(Err(self.closed_error()));
+                return (seq, res);
+            }
+        }
+        if let Err(e) = self.send_frame(|buf| Message::encode_request(seq, handler, args, buf)) {
+            self.pending.lock().remove(&seq);
+            res.complete(Err(e.into()));
+        }
+        (seq, res)
+    }
+
+    fn send_reply(&self, seq: i64, result: std::result::Result<Value, RemoteException>, context: &str) {
+        let result: std::result::Result<(), RemoteException> = match result {
+            Ok(v) => match self.box_value(v) {
+                Ok(boxed) => match self.send_frame(|buf| Message::encode_reply(seq, &boxed, buf)) {
+                    Ok(()) => return,
+                    Err(e) => Err(RemoteException::value_error(format!("cannot send the result: {e}"))),
+                },
+                Err(e) => Err(e),
+            },
+            Err(e) => Err(e),
+        };
+        if let Err(mut exc) = result {
+            if self.config.log_exceptions {
+                tracing::debug!(conn = self.id, seq, error = %exc, "request failed");
+            }
+            if !self.config.include_local_traceback {
+                exc.traceback = "<traceback denied>".into();
+            } else if exc.traceback.is_empty() {
+                exc.traceback = format!("Traceback (most recent call last):\n  File \"<rpyc-rs>\", in {context}\n{exc}\n");
+            }
+            let payload = ExceptionPayload::from(exc);
+            if self.send_frame(|buf| Message::encode_exception(seq, &payload, buf)).is_err() {
+                // Only a value that cannot be dumped can fail here: fall back to a plain error.
+                let fallback = ExceptionPayload::Exception(RemoteException::runtime_error("unencodable exception"));
+                let _ = self.send_frame(|buf| Message::encode_exception(seq, &fallback, buf));
+            }
+        }
+    }
+
+    fn closed_error(&self) -> Error {
+        Error::ConnectionClosed(self.close_reason.lock().clone().unwrap_or_else(|| "closed".into()))
+    }
+
+    /// Boxes a value for sending (RPyC's `_box`): plain data by value, local objects by
+    /// reference (counted in the table), the peer's own objects as label 3.
+    pub(crate) fn box_value(&self, v: Value) -> std::result::Result<Boxed, RemoteException> {
+        if v.is_dumpable() {
+            return Ok(Boxed::Value(v));
+        }
+        match v {
+            Value::Tuple(items) => Ok(Boxed::Tuple(items.into_iter().map(|i| self.box_value(i)).collect::<std::result::Result<_, _>>()?)),
+            Value::Object(obj) => self.box_object(&obj),
+            other => Err(RemoteException::type_error(format!("cannot send a {} holding objects by reference", other.type_name()))),
+        }
+    }
+
+    fn box_object(&self, obj: &Object) -> std::result::Result<Boxed, RemoteException> {
+        if let Some(nr) = obj.downcast_ref::<NetRefInner>() {
+            if std::ptr::eq(Arc::as_ptr(&nr.conn.inner), self as *const ConnInner) {
+                return Ok(Boxed::Local(nr.id.clone()));
+            }
+            return Err(RemoteException::type_error(format!("cannot send {}: it is a reference of another connection", nr.id)));
+        }
+        if let Some(ex) = obj.downcast_ref::<Exported>() {
+            return self.export(&ex.0);
+        }
+        Err(RemoteException::type_error(format!("cannot send an object of type {}", obj.type_name())))
+    }
+
+    fn export(&self, obj: &Arc<dyn RemoteObject>) -> std::result::Result<Boxed, RemoteException> {
+        self.table
+            .export(obj, self.config.max_exported_objects)
+            .map(Boxed::Remote)
+            .ok_or_else(|| RemoteException::builtin("MemoryError", format!("too many exported objects (limit {})", self.config.max_exported_objects)))
+    }
+
+    /// Unboxes a received value (RPyC's `_unbox`): label 3 resolves in the local table, label 4
+    /// becomes a proxy.
+    pub(crate) fn unbox(self: &Arc<Self>, b: Boxed) -> std::result::Result<Value, RemoteException> {
+        match b {
+            Boxed::Value(v) => Ok(v),
+            Boxed::Tuple(items) => Ok(Value::Tuple(items.into_iter().map(|i| self.unbox(i)).collect::<std::result::Result<_, _>>()?)),
+            Boxed::Local(id) => match self.table.get(&id) {
+                Some(obj) => Ok(Exported(obj).into_value()),
+                None => Err(RemoteException::key_error(id.to_value())),
+            },
+            Boxed::Remote(id) => self.proxy(id).map(|nr| Value::Object(Object(nr))),
+        }
+    }
+
+    fn proxy(self: &Arc<Self>, id: IdPack) -> std::result::Result<Arc<NetRefInner>, RemoteException> {
+        let mut proxies = self.proxies.lock();
+        if let Some(existing) = proxies.get(&id).and_then(Weak::upgrade) {
+            existing.received.fetch_add(1, Ordering::Relaxed);
+            return Ok(existing);
+        }
+        let conn = self.connection().ok_or_else(|| RemoteException::eof_error("connection is closing"))?;
+        let inner = Arc::new(NetRefInner { conn, id: id.clone(), received: AtomicI64::new(1) });
+        if proxies.len() > 1024 && proxies.len().is_power_of_two() {
+            proxies.retain(|_, w| w.strong_count() > 0);
+        }
+        proxies.insert(id, Arc::downgrade(&inner));
+        Ok(inner)
+    }
+
+    /// Marks the connection closed and releases everything. Idempotent.
+    pub(crate) fn shutdown(self: &Arc<Self>, reason: &str) {
+        if self.closed.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        tracing::debug!(conn = self.id, reason, "connection closed");
+        *self.close_reason.lock() = Some(reason.to_string());
+        self.cancel.cancel();
+        let pending: Vec<AsyncResult> = self.pending.lock().drain().map(|(_, r)| r).collect();
+        for r in pending {
+            r.complete(Err(Error::ConnectionClosed(reason.to_string())));
+        }
+        self.served_notify.notify_waiters();
+        self.out.ready.notify_one();
+        self.out.drained.notify_waiters();
+        // Free what the peer held, and drop our proxies' claim (no DELs: the stream is gone).
+        self.table.clear();
+        if !self.disconnected.swap(true, Ordering::AcqRel) {
+            if let Some(conn) = self.connection() {
+                self.service.on_disconnect(&conn);
+            }
+        }
+        self.table.clear();
+    }
+
+    /// Handles one frame; `Err` closes the connection.
+    fn dispatch(self: &Arc<Self>, payload: &Bytes) -> std::result::Result<(), String> {
+        let msg = Message::decode(payload, self.config.decode_limits).map_err(|e| e.to_string())?;
+        match msg {
+            Message::Reply { seq, value } => {
+                let Some(res) = self.pending.lock().remove(&seq) else {
+                    tracing::debug!(conn = self.id, seq, "reply to an unknown request ignored");
+                    return Ok(());
+                };
+                res.complete(self.unbox(value).map_err(Error::Remote));
+            }
+            Message::Exception { seq, payload } => {
+                let Some(res) = self.pending.lock().remove(&seq) else {
+                    return Ok(());
+                };
+                res.complete(Err(Error::Remote(payload.into_exception())));
+            }
+            Message::Request { seq, handler, args } => self.dispatch_request(seq, handler, args),
+        }
+        Ok(())
+    }
+
+    fn dispatch_request(self: &Arc<Self>, seq: i64, handler: i64, args: Boxed) {
+        let req = match Request::parse(handler, args) {
+            Ok(r) => r,
+            Err(rpyc_core::message::ArgError::UnknownHandler(h)) => {
+                return self.send_reply(seq, Err(RemoteException::key_error(Value::Int(h))), "dispatch");
+            }
+            Err(rpyc_core::message::ArgError::Type(msg)) => return self.send_reply(seq, Err(RemoteException::type_error(msg)), "dispatch"),
+        };
+        // Cheap handlers run inline, in order; the rest resolve their references here (in
+        // order) and run on their own task.
+        match handlers::prepare(self, req) {
+            handlers::Prepared::Done(result, ctx) => self.send_reply(seq, result, ctx),
+            handlers::Prepared::NoReply => {}
+            handlers::Prepared::Spawn(fut, ctx) => {
+                let inner = self.clone();
+                tokio::spawn(async move {
+                    let result = match std::panic::AssertUnwindSafe(fut).catch_unwind_boxed().await {
+                        Ok(r) => r,
+                        Err(msg) => Err(RemoteException::runtime_error(format!("handler panicked: {msg}"))),
+                    };
+                    inner.send_reply(seq, result, ctx);
+                });
+            }
+        }
+    }
+
+    pub(crate) fn context(self: &Arc<Self>) -> Option<CallContext> {
+        self.connection().map(CallContext::new)
+    }
+}
+
+/// `catch_unwind` for boxed handler futures, with the panic message.
+trait CatchUnwindExt {
+    fn catch_unwind_boxed(self) -> futures_util::future::BoxFuture<'static, std::result::Result<std::result::Result<Value, RemoteException>, String>>;
+}
+
+impl CatchUnwindExt for std::panic::AssertUnwindSafe<crate::object::BoxFuture<std::result::Result<Value, RemoteException>>> {
+    fn catch_unwind_boxed(self) -> futures_util::future::BoxFuture<'static, std::result::Result<std::result::Result<Value, RemoteException>, String>> {
+        use futures_util::FutureExt;
+        Box::pin(FutureExt::catch_unwind(self).map(|r| {
+            r.map_err(|p| {
+                p.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| p.downcast_ref::<String>().cloned()).unwrap_or_else(|| "unknown panic".into())
+            })
+        }))
+    }
+}
+
+async fn reader_task<R: AsyncRead + Send + 'static>(inner: Arc<ConnInner>, reader: R) {
+    let frames = FramedRead::with_capacity(reader, FrameCodec::new(inner.config.frame_limits), 16 * 1024);
+    tokio::pin!(frames);
+    let reason = loop {
+        let next = tokio::select! {
+            _ = inner.cancel.cancelled() => break None,
+            f = frames.next() => f,
+        };
+        match next {
+            None => break Some("the peer closed the connection".to_string()),
+            Some(Err(e)) => break Some(format!("read failed: {e}")),
+            Some(Ok(payload)) => {
+                if let Err(e) = inner.dispatch(&payload) {
+                    tracing::warn!(conn = inner.id, error = %e, "protocol error, closing the connection");
+                    break Some(format!("protocol error: {e}"));
+                }
+                inner.served.fetch_add(1, Ordering::AcqRel);
+                inner.served_notify.notify_waiters();
+            }
+        }
+        // Backpressure: wait while the peer is not reading what we already owe it.
+        loop {
+            let drained = inner.out.drained.notified();
+            if inner.out.buf.lock().len() < WRITE_HIGH_WATER || inner.closed.load(Ordering::Acquire) {
+                break;
+            }
+            drained.await;
+        }
+    };
+    if let Some(reason) = reason {
+        inner.shutdown(&reason);
+    }
+}
+
+async fn writer_task<W: AsyncWrite + Send + 'static>(inner: Arc<ConnInner>, writer: W) {
+    tokio::pin!(writer);
+    let mut local: Vec<u8> = Vec::with_capacity(8192);
+    loop {
+        {
+            let mut q = inner.out.buf.lock();
+            std::mem::swap(&mut *q, &mut local);
+            if q.capacity() > (1 << 20) && local.len() < (1 << 16) {
+                // Give back memory after a burst of big frames.
+                q.shrink_to(64 * 1024);
+            }
+        }
+        inner.out.drained.notify_waiters();
+        if local.is_empty() {
+            if inner.closed.load(Ordering::Acquire) {
+                break;
+            }
+            tokio::select! {
+                _ = inner.out.ready.notified() => {}
+                _ = inner.cancel.cancelled() => {}
+            }
+            continue;
+        }
+        let write = writer.write_all(&local);
+        let r = if inner.closed.load(Ordering::Acquire) {
+            // Flush what is queued, but never hang on a peer that stopped reading.
+            tokio::time::timeout(Duration::from_secs(2), write).await.unwrap_or(Ok(()))
+        } else {
+            write.await
+        };
+        local.clear();
+        if let Err(e) = r {
+            inner.shutdown(&format!("write failed: {e}"));
+            break;
+        }
+    }
+    let _ = tokio::time::timeout(Duration::from_secs(2), writer.shutdown()).await;
+}
+
+/// Connects to an RPyC server over TCP (no service of our own, default config).
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), rpyc_netref::Error> {
+/// let conn = rpyc_netref::connect("127.0.0.1:18861").await?;
+/// let root = conn.root().await?;
+/// let answer: i64 = root.attr("the_answer").await?;
+/// # Ok(()) }
+/// ```
+pub async fn connect(addr: impl tokio::net::ToSocketAddrs) -> Result<Connection> {
+    connect_with(addr, Arc::new(VoidService), Config::default()).await
+}
+
+/// Connects over TCP serving `service` to the peer, with `config`.
+pub async fn connect_with(addr: impl tokio::net::ToSocketAddrs, service: Arc<dyn Service>, config: Config) -> Result<Connection> {
+    let stream = tokio::net::TcpStream::connect(addr).await.map_err(|e| Error::ConnectionClosed(format!("connect failed: {e}")))?;
+    let _ = stream.set_nodelay(true);
+    let (r, w) = stream.into_split();
+    Ok(Connection::from_parts(r, w, service, config))
+}
+
+/// Connects to an RPyC server listening on a Unix socket.
+#[cfg(unix)]
+pub async fn unix_connect(path: impl AsRef<std::path::Path>) -> Result<Connection> {
+    let stream = tokio::net::UnixStream::connect(path).await.map_err(|e| Error::ConnectionClosed(format!("connect failed: {e}")))?;
+    let (r, w) = stream.into_split();
+    Ok(Connection::from_parts(r, w, Arc::new(VoidService), Config::default()))
+}
+
+/// Two connected `Connection`s in one process (over an in-memory duplex stream), both serving
+/// [`VoidService`]. For tests and examples.
+pub async fn connect_pair() -> (Connection, Connection) {
+    connect_pair_with(VoidService, Config::default()).await
+}
+
+/// Two connected `Connection`s in one process: `(client, server)`, the server side serving
+/// `service`, both with `config`.
+pub async fn connect_pair_with<S: Service>(service: S, config: Config) -> (Connection, Connection) {
+    let (a, b) = tokio::io::duplex(256 * 1024);
+    let server = Connection::new(b, Arc::new(service), config.clone());
+    let client = Connection::new(a, Arc::new(VoidService), config);
+    (client, server)
+}

@@ -1,0 +1,93 @@
+//! The errors a user of a connection sees.
+
+use std::time::Duration;
+
+use rpyc_core::{ConvertError, EncodeError, FrameError, ProtocolError, RemoteException};
+use thiserror::Error;
+
+/// An operation on a connection or a [`crate::NetRef`] failed.
+#[derive(Debug, Clone, Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The peer raised an exception; it carries the remote type name, arguments and traceback.
+    #[error("remote {0}")]
+    Remote(RemoteException),
+    /// The connection is closed (by either side, or because the stream failed); every pending
+    /// call fails with this promptly.
+    #[error("connection closed: {0}")]
+    ConnectionClosed(String),
+    /// No reply arrived within the request timeout.
+    #[error("request timed out after {0:?}")]
+    Timeout(Duration),
+    /// An [`crate::AsyncResult`] expired before its reply arrived.
+    #[error("result expired")]
+    Expired,
+    /// The peer sent something that is not RPyC 6.
+    #[error("protocol error: {0}")]
+    Protocol(String),
+    /// A value could not be sent (e.g. an object inside a frozenset).
+    #[error("cannot send value: {0}")]
+    Encode(String),
+    /// A result could not be converted to the Rust type asked for.
+    #[error(transparent)]
+    Convert(#[from] ConvertError),
+    /// `ping` got back something other than what it sent.
+    #[error("ping echo mismatch")]
+    PingMismatch,
+}
+
+impl Error {
+    /// The remote exception, if the peer raised one.
+    pub fn remote(&self) -> Option<&RemoteException> {
+        match self {
+            Error::Remote(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// True if the peer raised an exception of this class name (e.g. `"KeyError"`).
+    pub fn is_remote(&self, class: &str) -> bool {
+        self.remote().is_some_and(|e| e.is(class))
+    }
+}
+
+impl From<RemoteException> for Error {
+    fn from(e: RemoteException) -> Self {
+        Error::Remote(e)
+    }
+}
+
+impl From<ProtocolError> for Error {
+    fn from(e: ProtocolError) -> Self {
+        Error::Protocol(e.to_string())
+    }
+}
+
+impl From<FrameError> for Error {
+    fn from(e: FrameError) -> Self {
+        Error::Protocol(e.to_string())
+    }
+}
+
+impl From<EncodeError> for Error {
+    fn from(e: EncodeError) -> Self {
+        Error::Encode(e.to_string())
+    }
+}
+
+/// Errors of calls made while serving a request reach the original caller: a remote
+/// exception is forwarded unchanged, anything else becomes a Python-catchable builtin.
+impl From<Error> for RemoteException {
+    fn from(e: Error) -> Self {
+        match e {
+            Error::Remote(r) => r,
+            Error::Timeout(_) | Error::Expired => RemoteException::timeout_error(e.to_string()),
+            Error::ConnectionClosed(_) => RemoteException::eof_error(e.to_string()),
+            Error::Convert(c) => RemoteException::type_error(c.to_string()),
+            other => RemoteException::runtime_error(other.to_string()),
+        }
+    }
+}
+
+/// Shorthand result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,83 @@
+//! REPR, STR, HASH, DIR, CMP, INSPECT.
+
+use std::sync::Arc;
+
+use rpyc_core::policy::{check_attr, Permission};
+use rpyc_core::{IdPack, RemoteException, Value};
+
+use super::{tri, Prepared};
+use crate::connection::ConnInner;
+use crate::object::{Args, Exported, Member, RemoteObject};
+
+/// HANDLE_REPR.
+pub(crate) fn repr(obj: Arc<dyn RemoteObject>) -> Prepared {
+    Prepared::Done(Ok(Value::Str(obj.repr())), "repr")
+}
+
+/// HANDLE_STR.
+pub(crate) fn str(obj: Arc<dyn RemoteObject>) -> Prepared {
+    Prepared::Done(Ok(Value::Str(obj.str())), "str")
+}
+
+fn identity(obj: &Arc<dyn RemoteObject>) -> usize {
+    Arc::as_ptr(obj) as *const () as usize
+}
+
+/// HANDLE_HASH: the object's own hash, else its identity.
+pub(crate) fn hash(obj: Arc<dyn RemoteObject>) -> Prepared {
+    let h = obj.hash().unwrap_or_else(|| (identity(&obj) >> 4) as i64);
+    Prepared::Done(Ok(Value::Int(h)), "hash")
+}
+
+/// HANDLE_DIR: the names the peer may access under this side's policy (exposed members are
+/// listed without their prefix). Unlike Python's server, private names are not revealed.
+pub(crate) fn dir(inner: &Arc<ConnInner>, obj: Arc<dyn RemoteObject>) -> Prepared {
+    let cfg = inner.config();
+    let prefix = cfg.exposed_prefix.as_str();
+    let mut names: Vec<String> = obj
+        .member_names()
+        .into_iter()
+        .filter_map(|n| {
+            if cfg.allow_exposed_attrs && !prefix.is_empty() {
+                if let Some(plain) = n.strip_prefix(prefix) {
+                    return Some(plain.to_string());
+                }
+            }
+            let visible = check_attr(cfg, &n, Permission::Get, |m| obj.has_member(m)).is_ok_and(|real| real == n);
+            visible.then_some(n)
+        })
+        .collect();
+    names.sort();
+    names.dedup();
+    Prepared::Done(Ok(Value::Tuple(names.into_iter().map(Value::Str).collect())), "dir")
+}
+
+/// HANDLE_CMP: `op` must pass the policy (the CVE-2019-16328 guard); an object without the
+/// method compares by identity for `__eq__`/`__ne__` and answers `NotImplemented` otherwise.
+pub(crate) fn cmp(inner: &Arc<ConnInner>, obj: Arc<dyn RemoteObject>, other: Value, op: String) -> Prepared {
+    let real = tri!(check_attr(inner.config(), &op, Permission::Get, |n| obj.has_member(n)).map_err(RemoteException::from), "cmp").into_owned();
+    if matches!(obj.get_member(&real), Some(Member::Method)) {
+        let ctx = tri!(inner.context().ok_or_else(|| RemoteException::eof_error("connection is closing")), "cmp");
+        return Prepared::Spawn(obj.call_method(&real, ctx, Args { pos: vec![other], kw: Vec::new() }), "cmp");
+    }
+    let same = Exported::from_value_ref(&other).is_some_and(|o| identity(o.object()) == identity(&obj));
+    let result = match real.as_str() {
+        "__eq__" => Value::Bool(same),
+        "__ne__" => Value::Bool(!same),
+        _ => Value::NotImplemented,
+    };
+    Prepared::Done(Ok(result), "cmp")
+}
+
+/// HANDLE_INSPECT: the protocol methods Python needs to build its proxy class.
+pub(crate) fn inspect(inner: &Arc<ConnInner>, id: &IdPack) -> Prepared {
+    let Some(obj) = inner.table.get(id) else {
+        return Prepared::Done(Err(RemoteException::key_error(id.to_value())), "inspect");
+    };
+    let mut methods = obj.protocol_methods();
+    if obj.is_callable() && !methods.iter().any(|m| m == "__call__") {
+        methods.push("__call__".into());
+    }
+    let answer = methods.into_iter().map(|m| Value::Tuple(vec![Value::Str(m), Value::None])).collect();
+    Prepared::Done(Ok(Value::Tuple(answer)), "inspect")
+}

@@ -1,0 +1,130 @@
+//! One module per group of protocol handlers, behind [`prepare`].
+//!
+//! `prepare` runs on the reader task, in arrival order: it resolves every reference the request
+//! carries and either answers at once (cheap handlers: PING, GETROOT, DEL, INSPECT, REPR, …) or
+//! returns the future of a handler that may take time (CALL, CALLATTR, GETATTR of a property,
+//! BUFFITER …) for the connection to run on its own task.
+//!
+//! | module | handlers |
+//! |---|---|
+//! | [`lifecycle`] | PING, CLOSE, GETROOT, DEL |
+//! | [`attr`] | GETATTR, SETATTR, DELATTR (access policy applied) |
+//! | [`call`] | CALL, CALLATTR |
+//! | [`introspect`] | REPR, STR, HASH, DIR, CMP, INSPECT |
+//! | [`iter`] | BUFFITER, CTXEXIT, INSTANCECHECK, PICKLE, OLDSLICING |
+
+use std::sync::Arc;
+
+use rpyc_core::message::{Boxed, Request};
+use rpyc_core::{RemoteException, Value};
+
+use crate::connection::ConnInner;
+use crate::object::{Args, BoxFuture, CallResult, Exported, RemoteObject};
+
+pub(crate) mod attr;
+pub(crate) mod call;
+pub(crate) mod introspect;
+pub(crate) mod iter;
+pub(crate) mod lifecycle;
+
+/// What the reader does with a request.
+pub(crate) enum Prepared {
+    /// Answer now.
+    Done(CallResult, &'static str),
+    /// No answer (CLOSE).
+    NoReply,
+    /// Run this future on its own task, then answer.
+    Spawn(BoxFuture<CallResult>, &'static str),
+}
+
+macro_rules! tri {
+    ($e:expr, $ctx:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(e) => return Prepared::Done(Err(e), $ctx),
+        }
+    };
+}
+pub(crate) use tri;
+
+/// Resolves a request's references and picks how to run it.
+pub(crate) fn prepare(inner: &Arc<ConnInner>, req: Request) -> Prepared {
+    match req {
+        Request::Ping { data } => Prepared::Done(inner.unbox(data), "ping"),
+        Request::Close => lifecycle::close(inner),
+        Request::GetRoot => lifecycle::getroot(inner),
+        Request::Del { obj, count } => lifecycle::del(inner, obj, count),
+        Request::GetAttr { obj, name } => attr::getattr(inner, tri!(target(inner, obj), "getattr"), name),
+        Request::SetAttr { obj, name, value } => {
+            let obj = tri!(target(inner, obj), "setattr");
+            attr::setattr(inner, obj, &name, tri!(inner.unbox(value), "setattr"))
+        }
+        Request::DelAttr { obj, name } => attr::delattr(inner, tri!(target(inner, obj), "delattr"), &name),
+        Request::Call { obj, args, kwargs } => {
+            let obj = tri!(target(inner, obj), "call");
+            call::call(inner, obj, tri!(call_args(inner, args, kwargs), "call"))
+        }
+        Request::CallAttr { obj, name, args, kwargs } => {
+            let obj = tri!(target(inner, obj), "callattr");
+            call::callattr(inner, obj, name, tri!(call_args(inner, args, kwargs), "callattr"))
+        }
+        Request::Repr { obj } => introspect::repr(tri!(target(inner, obj), "repr")),
+        Request::Str { obj } => introspect::str(tri!(target(inner, obj), "str")),
+        Request::Hash { obj } => introspect::hash(tri!(target(inner, obj), "hash")),
+        Request::Dir { obj } => introspect::dir(inner, tri!(target(inner, obj), "dir")),
+        Request::Cmp { obj, other, op } => {
+            let obj = tri!(target(inner, obj), "cmp");
+            introspect::cmp(inner, obj, tri!(inner.unbox(other), "cmp"), op)
+        }
+        Request::Inspect { id_pack } => introspect::inspect(inner, &id_pack),
+        Request::BuffIter { obj, count } => iter::buffiter(inner, tri!(target(inner, obj), "buffiter"), count),
+        Request::CtxExit { obj, exc } => {
+            let obj = tri!(target(inner, obj), "ctxexit");
+            iter::ctxexit(inner, obj, tri!(inner.unbox(exc), "ctxexit"))
+        }
+        Request::InstanceCheck { .. } => Prepared::Done(Ok(Value::Bool(false)), "instancecheck"),
+        Request::Pickle { .. } => iter::pickle(inner),
+        Request::OldSlicing { .. } => Prepared::Done(Err(RemoteException::type_error("old-style slicing is not supported")), "oldslicing"),
+        _ => Prepared::Done(Err(RemoteException::not_implemented_error("unsupported request")), "dispatch"),
+    }
+}
+
+/// The local object a request targets (it must be one of ours, sent back as label 3).
+fn target(inner: &Arc<ConnInner>, obj: Boxed) -> Result<Arc<dyn RemoteObject>, RemoteException> {
+    let v = inner.unbox(obj)?;
+    match Exported::from_value_ref(&v) {
+        Some(ex) => Ok(ex.object().clone()),
+        None => Err(RemoteException::type_error(format!("the target of a request must be an object of the receiver, got {}", v.type_name()))),
+    }
+}
+
+/// Unboxes the `(args, kwargs_pairs)` of CALL/CALLATTR.
+fn call_args(inner: &Arc<ConnInner>, args: Boxed, kwargs: Boxed) -> Result<Args, RemoteException> {
+    let pos = match inner.unbox(args)? {
+        Value::Tuple(items) => items,
+        other => return Err(RemoteException::type_error(format!("call arguments must be a tuple, got {}", other.type_name()))),
+    };
+    let kw = match inner.unbox(kwargs)? {
+        Value::Tuple(pairs) => pairs
+            .into_iter()
+            .map(|p| match p {
+                Value::Tuple(mut kv) if kv.len() == 2 => {
+                    let v = kv.pop().unwrap_or_default();
+                    match kv.pop() {
+                        Some(Value::Str(k)) => Ok((k, v)),
+                        _ => Err(RemoteException::type_error("keywords must be strings")),
+                    }
+                }
+                _ => Err(RemoteException::type_error("keyword arguments must be (name, value) pairs")),
+            })
+            .collect::<Result<Vec<_>, _>>()?,
+        Value::None => Vec::new(),
+        other => return Err(RemoteException::type_error(format!("keyword arguments must be a tuple, got {}", other.type_name()))),
+    };
+    Ok(Args { pos, kw })
+}
+
+/// `'Type' object has no attribute 'name'`.
+pub(crate) fn no_attribute(obj: &Arc<dyn RemoteObject>, name: &str) -> RemoteException {
+    RemoteException::attribute_error(format!("'{}' object has no attribute '{}'", obj.type_name(), name)).with_attr("name", name)
+}

@@ -1,0 +1,512 @@
+//! Local objects that the peer reaches by reference: the [`RemoteObject`] trait, call
+//! arguments ([`Args`]), by-reference exports ([`Exported`]) and callbacks ([`Callback`]).
+//!
+//! A service root, a `Counter` returned by a method, a closure passed as a callback: each is a
+//! `RemoteObject`. The connection applies the access policy (`rpyc_core::policy`) before it
+//! asks an object for a member, so an object only lists its members; it never decides who may
+//! see them. Members are named as RPyC names them: a method `exposed_add` is reached as `add`
+//! or `exposed_add`; dunders such as `__len__` or `__getitem__` are members too, reachable
+//! because they are in `safe_attrs`.
+//!
+//! Most objects are written with the `#[rpyc::object]` / `#[rpyc::service]` macros; the trait
+//! can also be implemented by hand:
+//!
+//! ```
+//! use std::sync::Arc;
+//! use rpyc_netref::{Args, BoxFuture, CallContext, Member, RemoteObject};
+//! use rpyc_core::{RemoteException, Value};
+//!
+//! struct Greeter;
+//! impl RemoteObject for Greeter {
+//!     fn type_name(&self) -> &str { "demo.Greeter" }
+//!     fn member_names(&self) -> Vec<String> { vec!["exposed_greet".into()] }
+//!     fn get_member(&self, name: &str) -> Option<Member> {
+//!         (name == "exposed_greet").then_some(Member::Method)
+//!     }
+//!     fn call_method(self: Arc<Self>, name: &str, _ctx: CallContext, mut args: Args)
+//!         -> BoxFuture<Result<Value, RemoteException>> {
+//!         let who = args.take::<String>(0, "who");
+//!         Box::pin(async move { Ok(Value::str(format!("hello, {}", who?))) })
+//!     }
+//! }
+//! ```
+
+use std::any::Any;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use rpyc_core::{FromValue, IntoReturn, IntoValue, Object, Opaque, RemoteException, Value};
+
+use crate::connection::Connection;
+
+/// A boxed, sendable future (what object methods return).
+pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+
+/// The result of calling something: a value, or an exception for the caller.
+pub type CallResult = Result<Value, RemoteException>;
+
+/// What a member lookup found.
+#[derive(Debug, Clone)]
+pub enum Member {
+    /// A data attribute: its current value (a plain value or an object by reference).
+    Value(Value),
+    /// A method: GETATTR returns a bound method by reference, CALLATTR calls it directly.
+    Method,
+}
+
+/// Where a call comes from: the connection it arrived on.
+#[derive(Clone)]
+pub struct CallContext {
+    conn: Connection,
+}
+
+impl CallContext {
+    /// A context for calls arriving on `conn`.
+    pub fn new(conn: Connection) -> Self {
+        CallContext { conn }
+    }
+
+    /// The connection the call arrived on (use it to call back into the peer).
+    pub fn conn(&self) -> &Connection {
+        &self.conn
+    }
+}
+
+impl fmt::Debug for CallContext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CallContext").field("conn", &self.conn.id()).finish()
+    }
+}
+
+/// An object the peer can reach by reference.
+///
+/// Only `type_name`, `member_names`, `get_member` and (when there are methods) `call_method`
+/// are required; everything else has RPyC's defaults (not callable, attributes read-only,
+/// `repr` like `<demo.Greeter object>`).
+pub trait RemoteObject: Send + Sync + 'static {
+    /// The dotted type name sent as the `name_pack` of the object's id (e.g. `"calc.Counter"`).
+    fn type_name(&self) -> &str;
+
+    /// Real names of every member (`exposed_add`, `value`, `__len__`, …).
+    fn member_names(&self) -> Vec<String>;
+
+    /// True if the object has a member with this real name. Used by the access policy.
+    fn has_member(&self, name: &str) -> bool {
+        self.member_names().iter().any(|n| n == name)
+    }
+
+    /// Looks up a member by its real name (after the policy mapped it).
+    fn get_member(&self, name: &str) -> Option<Member>;
+
+    /// Calls the method member `name` (a real name for which `get_member` returned
+    /// [`Member::Method`]).
+    fn call_method(self: Arc<Self>, name: &str, ctx: CallContext, args: Args) -> BoxFuture<CallResult> {
+        let _ = (ctx, args);
+        let err = RemoteException::attribute_error(format!("'{}' object has no attribute '{}'", self.type_name(), name));
+        Box::pin(async move { Err(err) })
+    }
+
+    /// Calls the object itself (HANDLE_CALL). Default: `TypeError: object is not callable`.
+    fn call(self: Arc<Self>, ctx: CallContext, args: Args) -> BoxFuture<CallResult> {
+        let _ = (ctx, args);
+        let err = RemoteException::type_error(format!("'{}' object is not callable", self.type_name()));
+        Box::pin(async move { Err(err) })
+    }
+
+    /// True if [`RemoteObject::call`] is implemented (adds `__call__` to INSPECT answers).
+    fn is_callable(&self) -> bool {
+        false
+    }
+
+    /// Sets a member after the policy allowed it. Default: `AttributeError`.
+    fn set_member(&self, name: &str, value: Value) -> Result<(), RemoteException> {
+        let _ = value;
+        Err(RemoteException::attribute_error(format!("can't set attribute '{name}'")))
+    }
+
+    /// Deletes a member after the policy allowed it. Default: `AttributeError`.
+    fn del_member(&self, name: &str) -> Result<(), RemoteException> {
+        Err(RemoteException::attribute_error(format!("can't delete attribute '{name}'")))
+    }
+
+    /// Like RPyC's `_rpyc_getattr`: when it returns `Some`, it replaces the policy check and
+    /// the lookup entirely (so it bypasses every config switch). Default `None`.
+    fn rpyc_getattr(&self, name: &str) -> Option<Result<Member, RemoteException>> {
+        let _ = name;
+        None
+    }
+
+    /// Like RPyC's `_rpyc_setattr`: when it returns `Some`, it replaces the policy check and
+    /// [`RemoteObject::set_member`]. Default `None`.
+    fn rpyc_setattr(&self, name: &str, value: &Value) -> Option<Result<(), RemoteException>> {
+        let _ = (name, value);
+        None
+    }
+
+    /// Like RPyC's `_rpyc_delattr`. Default `None`.
+    fn rpyc_delattr(&self, name: &str) -> Option<Result<(), RemoteException>> {
+        let _ = name;
+        None
+    }
+
+    /// `repr(obj)` as the peer sees it.
+    fn repr(&self) -> String {
+        format!("<{} object>", self.type_name())
+    }
+
+    /// `str(obj)` as the peer sees it (defaults to the repr).
+    fn str(&self) -> String {
+        self.repr()
+    }
+
+    /// `hash(obj)`; `None` uses the object's identity.
+    fn hash(&self) -> Option<i64> {
+        None
+    }
+
+    /// The methods listed in INSPECT answers: Python builds its proxy class from them, so every
+    /// protocol dunder the object supports (`__len__`, `__getitem__`, `__iter__`, `__next__`,
+    /// `__contains__`, …) must be here. Default: the member names that are dunder methods.
+    fn protocol_methods(&self) -> Vec<String> {
+        self.member_names().into_iter().filter(|n| n.starts_with("__") && n.ends_with("__") && matches!(self.get_member(n), Some(Member::Method))).collect()
+    }
+}
+
+/// Arguments of a call: positional values and keyword pairs.
+///
+/// ```
+/// use rpyc_netref::Args;
+/// use rpyc_core::Value;
+/// let mut a = Args::from((1i64, "x")).kwarg("by", 5i64);
+/// assert_eq!(a.take::<i64>(0, "n").unwrap(), 1);
+/// assert_eq!(a.take::<i64>(5, "by").unwrap(), 5); // found by keyword
+/// assert_eq!(a.take::<Option<i64>>(7, "missing").unwrap(), None);
+/// assert!(a.take::<i64>(8, "required").is_err());
+/// ```
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Args {
+    /// Positional arguments.
+    pub pos: Vec<Value>,
+    /// Keyword arguments, in the order given.
+    pub kw: Vec<(String, Value)>,
+}
+
+impl Args {
+    /// No arguments.
+    pub fn new() -> Self {
+        Args::default()
+    }
+
+    /// Adds a positional argument.
+    pub fn arg(mut self, v: impl IntoValue) -> Self {
+        self.pos.push(v.into_value());
+        self
+    }
+
+    /// Adds a keyword argument.
+    pub fn kwarg(mut self, name: impl Into<String>, v: impl IntoValue) -> Self {
+        self.kw.push((name.into(), v.into_value()));
+        self
+    }
+
+    /// Takes argument `name` (by keyword) or else the positional argument at `index`, converted
+    /// to `T`. A missing argument is `None` for `Option<T>` and a `TypeError` otherwise; a
+    /// wrong type is a `TypeError` naming the argument, the expected and the actual type.
+    pub fn take<T: FromValue>(&mut self, index: usize, name: &str) -> Result<T, RemoteException> {
+        let v = if let Some(p) = self.kw.iter().position(|(k, _)| k == name) {
+            Some(self.kw.remove(p).1)
+        } else if index < self.pos.len() {
+            Some(std::mem::take(&mut self.pos[index]))
+        } else {
+            None
+        };
+        match v {
+            Some(v) => T::from_value(v).map_err(|e| RemoteException::type_error(format!("argument '{name}': {e}"))),
+            None => T::from_missing().ok_or_else(|| RemoteException::type_error(format!("missing required argument: '{name}'"))),
+        }
+    }
+
+    /// Takes every positional argument from `index` on (Python's `*args`).
+    pub fn rest(&mut self, index: usize) -> Vec<Value> {
+        if index < self.pos.len() {
+            self.pos.split_off(index)
+        } else {
+            Vec::new()
+        }
+    }
+
+    /// Number of positional arguments.
+    pub fn len(&self) -> usize {
+        self.pos.len()
+    }
+
+    /// True when there are no arguments at all.
+    pub fn is_empty(&self) -> bool {
+        self.pos.is_empty() && self.kw.is_empty()
+    }
+
+    /// Fails with `TypeError` if more than `max` positional arguments were given or keywords
+    /// remain that no parameter took (call after taking every parameter).
+    pub fn check_no_extra(&self, max: usize, func: &str) -> Result<(), RemoteException> {
+        if self.pos.len() > max {
+            return Err(RemoteException::type_error(format!("{func}() takes {max} positional arguments but {} were given", self.pos.len())));
+        }
+        if let Some((k, _)) = self.kw.first() {
+            return Err(RemoteException::type_error(format!("{func}() got an unexpected keyword argument '{k}'")));
+        }
+        Ok(())
+    }
+}
+
+/// The remaining positional arguments, Python's `*args`.
+///
+/// A method parameter of this type (in `#[rpyc::object]` / `#[rpyc::service]` impls) receives
+/// every positional argument after the regular parameters, so extra positional arguments are
+/// not an error. It dereferences to the `Vec<Value>` it wraps.
+///
+/// ```
+/// use rpyc_netref::{Args, Rest};
+/// let mut a = Args::from((1i64, 2i64, 3i64));
+/// let first: i64 = a.take(0, "first").unwrap();
+/// let rest = Rest(a.rest(1));
+/// assert_eq!(first, 1);
+/// assert_eq!(rest.len(), 2);
+/// assert_eq!(rest.into_vec().len(), 2);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Rest(pub Vec<Value>);
+
+impl Rest {
+    /// The arguments, as a vector.
+    pub fn into_vec(self) -> Vec<Value> {
+        self.0
+    }
+}
+
+impl std::ops::Deref for Rest {
+    type Target = Vec<Value>;
+    fn deref(&self) -> &Vec<Value> {
+        &self.0
+    }
+}
+
+/// Conversion of call arguments: tuples of values, `()`, `Vec<Value>` or [`Args`].
+pub trait IntoArgs {
+    /// Performs the conversion.
+    fn into_args(self) -> Args;
+}
+
+impl IntoArgs for Args {
+    fn into_args(self) -> Args {
+        self
+    }
+}
+
+impl IntoArgs for Vec<Value> {
+    fn into_args(self) -> Args {
+        Args { pos: self, kw: Vec::new() }
+    }
+}
+
+impl IntoArgs for () {
+    fn into_args(self) -> Args {
+        Args::default()
+    }
+}
+
+macro_rules! tuple_args {
+    ($( ($($n:tt $t:ident),+) ),* $(,)?) => {
+        $(
+            impl<$($t: IntoValue),+> IntoArgs for ($($t,)+) {
+                fn into_args(self) -> Args {
+                    Args { pos: vec![$(self.$n.into_value()),+], kw: Vec::new() }
+                }
+            }
+            impl<$($t: IntoValue),+> From<($($t,)+)> for Args {
+                fn from(t: ($($t,)+)) -> Args {
+                    t.into_args()
+                }
+            }
+        )*
+    };
+}
+tuple_args! {
+    (0 A),
+    (0 A, 1 B),
+    (0 A, 1 B, 2 C),
+    (0 A, 1 B, 2 C, 3 D),
+    (0 A, 1 B, 2 C, 3 D, 4 E),
+    (0 A, 1 B, 2 C, 3 D, 4 E, 5 F),
+    (0 A, 1 B, 2 C, 3 D, 4 E, 5 F, 6 G),
+    (0 A, 1 B, 2 C, 3 D, 4 E, 5 F, 6 G, 7 H),
+}
+
+/// A local object sent by reference: wrap any [`RemoteObject`] to put it in a [`Value`].
+///
+/// Exporting the same `Arc` twice gives the peer the same reference (Python's `is` holds).
+#[derive(Clone)]
+pub struct Exported(pub(crate) Arc<dyn RemoteObject>);
+
+impl Exported {
+    /// Wraps an object for sending by reference.
+    pub fn new<T: RemoteObject>(obj: T) -> Exported {
+        Exported(Arc::new(obj))
+    }
+
+    /// Wraps a shared object (keeps its identity).
+    pub fn from_arc(obj: Arc<dyn RemoteObject>) -> Exported {
+        Exported(obj)
+    }
+
+    /// The wrapped object.
+    pub fn object(&self) -> &Arc<dyn RemoteObject> {
+        &self.0
+    }
+
+    /// Finds an exported object inside a value.
+    pub fn from_value_ref(v: &Value) -> Option<Arc<Exported>> {
+        v.as_object().and_then(Object::downcast_arc::<Exported>)
+    }
+}
+
+impl fmt::Debug for Exported {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "<local {}>", self.0.type_name())
+    }
+}
+
+impl Opaque for Exported {
+    fn type_name(&self) -> &str {
+        self.0.type_name()
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+    fn as_any_arc(self: Arc<Self>) -> Arc<dyn Any + Send + Sync> {
+        self
+    }
+}
+
+impl IntoValue for Exported {
+    fn into_value(self) -> Value {
+        Value::Object(Object(Arc::new(self)))
+    }
+}
+
+/// Puts any object in a [`Value`], by reference.
+pub fn export<T: RemoteObject>(obj: T) -> Value {
+    Exported::new(obj).into_value()
+}
+
+/// Puts a shared object in a [`Value`], by reference, keeping its identity.
+pub fn export_arc(obj: Arc<dyn RemoteObject>) -> Value {
+    Exported(obj).into_value()
+}
+
+type CallbackFn = dyn Fn(CallContext, Args) -> BoxFuture<CallResult> + Send + Sync;
+
+/// A Rust closure the peer can call (Python sees a function).
+///
+/// ```
+/// use rpyc_netref::Callback;
+/// let double = Callback::sync(|mut args| {
+///     let x: i64 = args.take(0, "x")?;
+///     Ok::<_, rpyc_core::RemoteException>(x * 2)
+/// });
+/// let _value = double.into_value();
+/// ```
+#[derive(Clone)]
+pub struct Callback {
+    f: Arc<CallbackFn>,
+    name: Arc<str>,
+}
+
+impl Callback {
+    /// A callback running an async closure.
+    pub fn new<F, Fut, R>(f: F) -> Callback
+    where
+        F: Fn(CallContext, Args) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = R> + Send + 'static,
+        R: IntoReturn,
+    {
+        Callback { f: Arc::new(move |ctx, args| { let fut = f(ctx, args); Box::pin(async move { fut.await.into_return() }) }), name: Arc::from("callback") }
+    }
+
+    /// A callback running a synchronous closure.
+    pub fn sync<F, R>(f: F) -> Callback
+    where
+        F: Fn(Args) -> R + Send + Sync + 'static,
+        R: IntoReturn,
+    {
+        Callback { f: Arc::new(move |_ctx, args| { let r = f(args).into_return(); Box::pin(async move { r }) }), name: Arc::from("callback") }
+    }
+
+    /// Sets the name shown in `repr`.
+    pub fn named(mut self, name: &str) -> Callback {
+        self.name = Arc::from(name);
+        self
+    }
+
+    /// The callback as a by-reference value.
+    pub fn into_value(self) -> Value {
+        export(self)
+    }
+}
+
+impl IntoValue for Callback {
+    fn into_value(self) -> Value {
+        export(self)
+    }
+}
+
+impl RemoteObject for Callback {
+    fn type_name(&self) -> &str {
+        // A builtin name_pack: Python proxies it with its own function class, no INSPECT.
+        "builtins.function"
+    }
+    fn member_names(&self) -> Vec<String> {
+        Vec::new()
+    }
+    fn get_member(&self, _name: &str) -> Option<Member> {
+        None
+    }
+    fn call(self: Arc<Self>, ctx: CallContext, args: Args) -> BoxFuture<CallResult> {
+        (self.f)(ctx, args)
+    }
+    fn is_callable(&self) -> bool {
+        true
+    }
+    fn repr(&self) -> String {
+        format!("<function {}>", self.name)
+    }
+}
+
+/// A method bound to its object, what GETATTR of a method returns (`builtins.method`).
+pub(crate) struct BoundMethod {
+    pub(crate) obj: Arc<dyn RemoteObject>,
+    pub(crate) name: String,
+}
+
+impl RemoteObject for BoundMethod {
+    fn type_name(&self) -> &str {
+        "builtins.method"
+    }
+    fn member_names(&self) -> Vec<String> {
+        Vec::new()
+    }
+    fn get_member(&self, _name: &str) -> Option<Member> {
+        None
+    }
+    fn call(self: Arc<Self>, ctx: CallContext, args: Args) -> BoxFuture<CallResult> {
+        self.obj.clone().call_method(&self.name, ctx, args)
+    }
+    fn is_callable(&self) -> bool {
+        true
+    }
+    fn repr(&self) -> String {
+        let shown = self.name.strip_prefix("exposed_").unwrap_or(&self.name);
+        format!("<bound method {}.{} of {}>", self.obj.type_name(), shown, self.obj.repr())
+    }
+}
