@@ -702,7 +702,9 @@ mod tests {
             fn as_any(&self) -> &dyn std::any::Any {
                 self
             }
-            fn as_any_arc(self: std::sync::Arc<Self>) -> std::sync::Arc<dyn std::any::Any + Send + Sync> {
+            fn as_any_arc(
+                self: std::sync::Arc<Self>,
+            ) -> std::sync::Arc<dyn std::any::Any + Send + Sync> {
                 self
             }
         }

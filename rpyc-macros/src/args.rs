@@ -88,7 +88,9 @@ pub(crate) fn parse(tokens: TokenStream, kind: Kind) -> syn::Result<MacroArgs> {
         } else {
             let expected = match kind {
                 Kind::Object => "`name = \"pkg.Type\"` or `crate = path`",
-                Kind::Service => "`name = \"pkg.Type\"`, `aliases = [\"NAME\", ...]` or `crate = path`",
+                Kind::Service => {
+                    "`name = \"pkg.Type\"`, `aliases = [\"NAME\", ...]` or `crate = path`"
+                }
             };
             let got = meta
                 .path

@@ -3,7 +3,6 @@
 
 use std::fmt::Display;
 
-use proc_macro2::Span;
 use quote::ToTokens;
 use syn::{Attribute, Error, Ident, LitStr, Meta};
 
@@ -21,10 +20,6 @@ impl Errors {
 
     pub(crate) fn spanned(&mut self, tokens: impl ToTokens, msg: impl Display) {
         self.push(Error::new_spanned(tokens, msg));
-    }
-
-    pub(crate) fn at(&mut self, span: Span, msg: impl Display) {
-        self.push(Error::new(span, msg));
     }
 
     pub(crate) fn into_error(self) -> Option<Error> {
@@ -90,25 +85,19 @@ pub(crate) struct MethodAttrs {
     pub(crate) on_disconnect: Option<Attribute>,
 }
 
-impl MethodAttrs {
-    /// True if any helper attribute was present.
-    pub(crate) fn is_empty(&self) -> bool {
-        self.exposed.is_none()
-            && self.specials.is_empty()
-            && self.on_connect.is_none()
-            && self.on_disconnect.is_none()
-    }
-}
-
 fn is_helper(attr: &Attribute) -> bool {
     let p = attr.path();
-    p.is_ident("exposed") || p.is_ident("rpyc") || p.is_ident("on_connect") || p.is_ident("on_disconnect")
+    p.is_ident("exposed")
+        || p.is_ident("rpyc")
+        || p.is_ident("on_connect")
+        || p.is_ident("on_disconnect")
 }
 
 /// Removes the helper attributes from `attrs` and parses them.
 pub(crate) fn take_method_attrs(attrs: &mut Vec<Attribute>, errors: &mut Errors) -> MethodAttrs {
     let mut out = MethodAttrs::default();
-    let (helpers, kept): (Vec<Attribute>, Vec<Attribute>) = std::mem::take(attrs).into_iter().partition(is_helper);
+    let (helpers, kept): (Vec<Attribute>, Vec<Attribute>) =
+        std::mem::take(attrs).into_iter().partition(is_helper);
     *attrs = kept;
     for attr in helpers {
         let path = attr.path();
@@ -124,12 +113,20 @@ pub(crate) fn take_method_attrs(attrs: &mut Vec<Attribute>, errors: &mut Errors)
         } else if path.is_ident("rpyc") {
             parse_rpyc(&attr, &mut out.specials, errors);
         } else if path.is_ident("on_connect") || path.is_ident("on_disconnect") {
-            let which = if path.is_ident("on_connect") { "on_connect" } else { "on_disconnect" };
+            let which = if path.is_ident("on_connect") {
+                "on_connect"
+            } else {
+                "on_disconnect"
+            };
             if !matches!(attr.meta, Meta::Path(_)) {
                 errors.spanned(&attr, format!("`#[{which}]` takes no arguments"));
                 continue;
             }
-            let slot = if which == "on_connect" { &mut out.on_connect } else { &mut out.on_disconnect };
+            let slot = if which == "on_connect" {
+                &mut out.on_connect
+            } else {
+                &mut out.on_disconnect
+            };
             if slot.is_some() {
                 errors.spanned(&attr, format!("duplicate `#[{which}]` attribute"));
             } else {
@@ -144,7 +141,11 @@ pub(crate) fn take_method_attrs(attrs: &mut Vec<Attribute>, errors: &mut Errors)
 pub(crate) fn reject_on_non_method(attrs: &mut Vec<Attribute>, errors: &mut Errors) {
     attrs.retain(|attr| {
         if is_helper(attr) {
-            let name = attr.path().get_ident().map(|i| i.to_string()).unwrap_or_default();
+            let name = attr
+                .path()
+                .get_ident()
+                .map(|i| i.to_string())
+                .unwrap_or_default();
             errors.spanned(
                 attr,
                 format!("`#[{name}]` is only valid on methods (`fn`) of the impl block"),
@@ -180,7 +181,10 @@ fn parse_exposed(attr: Attribute) -> syn::Result<Exposed> {
                     }
                     let lit: LitStr = meta.value()?.parse()?;
                     if lit.value().is_empty() {
-                        return Err(Error::new_spanned(&lit, "the exposed name must not be empty"));
+                        return Err(Error::new_spanned(
+                            &lit,
+                            "the exposed name must not be empty",
+                        ));
                     }
                     name = Some(lit);
                 } else {
@@ -192,12 +196,19 @@ fn parse_exposed(attr: Attribute) -> syn::Result<Exposed> {
             })?;
         }
     }
-    Ok(Exposed { attr, is_attr, name })
+    Ok(Exposed {
+        attr,
+        is_attr,
+        name,
+    })
 }
 
 fn parse_rpyc(attr: &Attribute, specials: &mut Vec<(Special, Ident)>, errors: &mut Errors) {
     if !matches!(attr.meta, Meta::List(_)) {
-        errors.spanned(attr, format!("expected `#[rpyc(key)]` with a key among {RPYC_KEYS}"));
+        errors.spanned(
+            attr,
+            format!("expected `#[rpyc(key)]` with a key among {RPYC_KEYS}"),
+        );
         return;
     }
     let res = attr.parse_nested_meta(|meta| {

@@ -6,7 +6,8 @@ use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned, ToTokens};
 use syn::spanned::Spanned;
 use syn::{
-    FnArg, GenericParam, Ident, ImplItem, ImplItemFn, ItemImpl, Pat, Path, ReturnType, Signature, Type,
+    FnArg, GenericParam, Ident, ImplItem, ImplItemFn, ItemImpl, Pat, Path, ReturnType, Signature,
+    Type,
 };
 
 use crate::args::{self, Kind, MacroArgs};
@@ -56,7 +57,11 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream, kind: Kind) -> TokenS
 enum Param {
     /// A converted argument: `args.take::<ty>(index, name)`; `index` is `None` for parameters
     /// after a `Rest` (keyword-only, as in Python).
-    Regular { ty: Box<Type>, name: String, index: Option<usize> },
+    Regular {
+        ty: Box<Type>,
+        name: String,
+        index: Option<usize>,
+    },
     /// `CallContext` (`by_ref`: `&CallContext`).
     Ctx { by_ref: bool },
     /// `Connection` (`by_ref`: `&Connection`).
@@ -81,7 +86,10 @@ struct Callable {
 enum MemberKind {
     Method(Callable),
     /// A data attribute read through a `&self` getter.
-    Attr { ident: Ident, ret_span: Span },
+    Attr {
+        ident: Ident,
+        ret_span: Span,
+    },
 }
 
 struct MemberEntry {
@@ -125,12 +133,22 @@ fn registered_names(fn_name: &str, exposed: Option<&Exposed>) -> Option<(Vec<Str
             Some((vec![fn_name.to_string()], short.to_string()))
         }
         Some(e) => {
-            let base = e.name.as_ref().map(|n| n.value()).unwrap_or_else(|| fn_name.to_string());
+            let base = e
+                .name
+                .as_ref()
+                .map(|n| n.value())
+                .unwrap_or_else(|| fn_name.to_string());
             if is_dunder(&base) {
                 return Some((vec![base.clone()], base));
             }
-            let short = base.strip_prefix("exposed_").filter(|s| !s.is_empty()).unwrap_or(&base);
-            Some((vec![format!("exposed_{short}"), short.to_string()], short.to_string()))
+            let short = base
+                .strip_prefix("exposed_")
+                .filter(|s| !s.is_empty())
+                .unwrap_or(&base);
+            Some((
+                vec![format!("exposed_{short}"), short.to_string()],
+                short.to_string(),
+            ))
         }
     }
 }
@@ -161,7 +179,10 @@ fn analyze(imp: &mut ItemImpl, kind: Kind, errors: &mut Errors) -> Option<Model>
             model.type_ident = tp.path.segments.last().map(|s| s.ident.clone());
         }
         other => {
-            errors.spanned(other, format!("`#[{attr}]` needs a named type (`impl Type {{ ... }}`)"));
+            errors.spanned(
+                other,
+                format!("`#[{attr}]` needs a named type (`impl Type {{ ... }}`)"),
+            );
             ok = false;
         }
     }
@@ -196,10 +217,16 @@ fn analyze_fn(
     let fn_name = unraw(&sig.ident);
 
     // Lifecycle hooks: services only, never members.
-    for (attr, which) in [(&attrs.on_connect, "on_connect"), (&attrs.on_disconnect, "on_disconnect")] {
+    for (attr, which) in [
+        (&attrs.on_connect, "on_connect"),
+        (&attrs.on_disconnect, "on_disconnect"),
+    ] {
         let Some(attr) = attr else { continue };
         if kind != Kind::Service {
-            errors.spanned(attr, format!("`#[{which}]` is only valid in a `#[service]` impl block"));
+            errors.spanned(
+                attr,
+                format!("`#[{which}]` is only valid in a `#[service]` impl block"),
+            );
             continue;
         }
         if attrs.exposed.is_some() || fn_name.starts_with("exposed_") {
@@ -209,15 +236,34 @@ fn analyze_fn(
             );
             continue;
         }
-        if !check_simple(sig, 1, &format!("`#[{which}]` hooks"), "fn(&self, conn: &Connection)", errors) {
+        if !check_simple(
+            sig,
+            1,
+            &format!("`#[{which}]` hooks"),
+            "fn(&self, conn: &Connection)",
+            errors,
+        ) {
             continue;
         }
-        let slot = if which == "on_connect" { &mut model.on_connect } else { &mut model.on_disconnect };
+        let slot = if which == "on_connect" {
+            &mut model.on_connect
+        } else {
+            &mut model.on_disconnect
+        };
         if let Some(prev) = slot {
-            errors.spanned(attr, format!("duplicate `#[{which}]` hook: `{}` is already one", prev.ident));
+            errors.spanned(
+                attr,
+                format!(
+                    "duplicate `#[{which}]` hook: `{}` is already one",
+                    prev.ident
+                ),
+            );
             continue;
         }
-        *slot = Some(Hook { ident: sig.ident.clone(), ret_span: ret_span(sig) });
+        *slot = Some(Hook {
+            ident: sig.ident.clone(),
+            ret_span: ret_span(sig),
+        });
     }
 
     // `#[rpyc(...)]` protocol hooks.
@@ -226,7 +272,10 @@ fn analyze_fn(
             Special::Call => None,
             Special::Repr | Special::Str => Some((0, "fn(&self) -> String")),
             Special::Hash => Some((0, "fn(&self) -> i64")),
-            Special::SetAttr => Some((2, "fn(&self, name: &str, value: Value) -> Result<(), RemoteException>")),
+            Special::SetAttr => Some((
+                2,
+                "fn(&self, name: &str, value: Value) -> Result<(), RemoteException>",
+            )),
             Special::DelAttr => Some((1, "fn(&self, name: &str) -> Result<(), RemoteException>")),
         };
         let k = special.key();
@@ -239,13 +288,24 @@ fn analyze_fn(
             Special::DelAttr => model.delattr.as_ref().map(|h| &h.ident),
         };
         if let Some(prev) = taken_by {
-            errors.spanned(key, format!("duplicate `#[rpyc({k})]`: `{prev}` already implements it"));
+            errors.spanned(
+                key,
+                format!("duplicate `#[rpyc({k})]`: `{prev}` already implements it"),
+            );
             continue;
         }
-        let hook = || Hook { ident: sig.ident.clone(), ret_span: ret_span(sig) };
+        let hook = || Hook {
+            ident: sig.ident.clone(),
+            ret_span: ret_span(sig),
+        };
         match (special, shape) {
             (Special::Call, _) => {
-                if let Some(c) = analyze_callable(sig, "__call__".to_string(), &format!("`#[rpyc({k})]`"), errors) {
+                if let Some(c) = analyze_callable(
+                    sig,
+                    "__call__".to_string(),
+                    &format!("`#[rpyc({k})]`"),
+                    errors,
+                ) {
                     model.call = Some(c);
                 }
             }
@@ -286,7 +346,10 @@ fn analyze_fn(
             if !check_simple(sig, 0, &format!("{what} getters"), "fn(&self) -> T", errors) {
                 return;
             }
-            MemberKind::Attr { ident: sig.ident.clone(), ret_span: ret_span(sig) }
+            MemberKind::Attr {
+                ident: sig.ident.clone(),
+                ret_span: ret_span(sig),
+            }
         }
         _ => match analyze_callable(sig, func_name, &what, errors) {
             Some(c) => MemberKind::Method(c),
@@ -302,7 +365,10 @@ fn analyze_fn(
     };
     for n in &names {
         if let Some(prev) = taken.get(n) {
-            errors.spanned(&span_tokens, format!("the member name `{n}` is already used by `{prev}`"));
+            errors.spanned(
+                &span_tokens,
+                format!("the member name `{n}` is already used by `{prev}`"),
+            );
             return;
         }
     }
@@ -346,16 +412,28 @@ fn check_receiver(sig: &Signature, what: &str, errors: &mut Errors) -> bool {
             shared_ref
         }
         _ => {
-            errors.spanned(&sig.ident, format!("{what} must take `&self` (associated functions cannot be called remotely)"));
+            errors.spanned(
+                &sig.ident,
+                format!(
+                    "{what} must take `&self` (associated functions cannot be called remotely)"
+                ),
+            );
             false
         }
     }
 }
 
 fn check_not_generic(sig: &Signature, what: &str, errors: &mut Errors) -> bool {
-    let generic = sig.generics.params.iter().any(|p| !matches!(p, GenericParam::Lifetime(_)));
+    let generic = sig
+        .generics
+        .params
+        .iter()
+        .any(|p| !matches!(p, GenericParam::Lifetime(_)));
     if generic {
-        errors.spanned(&sig.generics, format!("{what} cannot have type or const parameters"));
+        errors.spanned(
+            &sig.generics,
+            format!("{what} cannot have type or const parameters"),
+        );
     }
     let mut ok = !generic;
     if let Some(u) = &sig.unsafety {
@@ -382,7 +460,12 @@ fn check_simple(sig: &Signature, n: usize, what: &str, shape: &str, errors: &mut
     let extra = sig.inputs.len().saturating_sub(1);
     if ok && extra != n {
         if extra > n {
-            let tokens: TokenStream = sig.inputs.iter().skip(1 + n).map(|a| a.to_token_stream()).collect();
+            let tokens: TokenStream = sig
+                .inputs
+                .iter()
+                .skip(1 + n)
+                .map(|a| a.to_token_stream())
+                .collect();
             errors.spanned(tokens, &msg);
         } else {
             errors.spanned(&sig.inputs, &msg);
@@ -415,7 +498,12 @@ fn special_type(ty: &Type) -> Option<(String, Option<bool>)> {
     matches!(name.as_str(), "CallContext" | "Connection" | "Rest").then_some((name, mutable))
 }
 
-fn analyze_callable(sig: &Signature, func_name: String, what: &str, errors: &mut Errors) -> Option<Callable> {
+fn analyze_callable(
+    sig: &Signature,
+    func_name: String,
+    what: &str,
+    errors: &mut Errors,
+) -> Option<Callable> {
     let mut ok = check_receiver(sig, what, errors);
     ok &= check_not_generic(sig, what, errors);
     let mut params = Vec::new();
@@ -425,13 +513,25 @@ fn analyze_callable(sig: &Signature, func_name: String, what: &str, errors: &mut
         let FnArg::Typed(pt) = arg else { continue };
         match special_type(&pt.ty) {
             Some((name, Some(true))) => {
-                errors.spanned(&pt.ty, format!("take `{name}` by value or by shared reference (`&{name}`), not `&mut`"));
+                errors.spanned(
+                    &pt.ty,
+                    format!(
+                        "take `{name}` by value or by shared reference (`&{name}`), not `&mut`"
+                    ),
+                );
                 ok = false;
             }
-            Some((name, by_ref)) if name == "CallContext" => params.push(Param::Ctx { by_ref: by_ref.is_some() }),
-            Some((name, by_ref)) if name == "Connection" => params.push(Param::Conn { by_ref: by_ref.is_some() }),
+            Some((name, by_ref)) if name == "CallContext" => params.push(Param::Ctx {
+                by_ref: by_ref.is_some(),
+            }),
+            Some((name, by_ref)) if name == "Connection" => params.push(Param::Conn {
+                by_ref: by_ref.is_some(),
+            }),
             Some((_, Some(_))) => {
-                errors.spanned(&pt.ty, "take `Rest` by value: it owns the remaining positional arguments");
+                errors.spanned(
+                    &pt.ty,
+                    "take `Rest` by value: it owns the remaining positional arguments",
+                );
                 ok = false;
             }
             Some(_) => {
@@ -460,7 +560,11 @@ fn analyze_callable(sig: &Signature, func_name: String, what: &str, errors: &mut
                     n_positional += 1;
                     Some(n_positional - 1)
                 };
-                params.push(Param::Regular { ty: pt.ty.clone(), name, index });
+                params.push(Param::Regular {
+                    ty: pt.ty.clone(),
+                    name,
+                    index,
+                });
             }
         }
     }
@@ -508,7 +612,9 @@ fn gen_invoke(c: &Callable, krate: &Path) -> TokenStream {
                 call_args.push(quote!(#var));
             }
             Param::Ctx { by_ref: true } => call_args.push(quote!(&ctx)),
-            Param::Ctx { by_ref: false } => call_args.push(quote!(::core::clone::Clone::clone(&ctx))),
+            Param::Ctx { by_ref: false } => {
+                call_args.push(quote!(::core::clone::Clone::clone(&ctx)))
+            }
             Param::Conn { by_ref: true } => call_args.push(quote!(#krate::CallContext::conn(&ctx))),
             Param::Conn { by_ref: false } => {
                 call_args.push(quote!(::core::clone::Clone::clone(#krate::CallContext::conn(&ctx))))
@@ -659,7 +765,8 @@ fn generate(imp: &ItemImpl, model: &Model, args: &MacroArgs, kind: Kind) -> Toke
     let string_hook = |fn_name: &str, h: &Hook| {
         let f = Ident::new(fn_name, Span::call_site());
         let ident = &h.ident;
-        let into = quote_spanned!(h.ret_span=> ::core::convert::Into::<::std::string::String>::into);
+        let into =
+            quote_spanned!(h.ret_span=> ::core::convert::Into::<::std::string::String>::into);
         quote! {
             fn #f(&self) -> ::std::string::String {
                 #into(Self::#ident(self))
@@ -745,5 +852,29 @@ fn generate(imp: &ItemImpl, model: &Model, args: &MacroArgs, kind: Kind) -> Toke
         }
 
         #service
+    }
+}
+
+#[cfg(test)]
+mod tmp_dump {
+    #[test]
+    fn dump() {
+        let out = super::expand(
+            quote::quote!(crate = ::rpyc_netref),
+            quote::quote! {
+                impl Foo {
+                    #[exposed]
+                    fn add(&self, a: i64, ctx: &CallContext, rest: Rest, k: Option<i64>) -> i64 { a }
+                    #[exposed]
+                    async fn slow(&self, conn: Connection) -> i64 { 1 }
+                    #[exposed(attr)]
+                    fn v(&self) -> i64 { 1 }
+                    #[rpyc(setattr)]
+                    fn s(&self, name: &str, value: Value) -> Result<(), RemoteException> { Ok(()) }
+                }
+            },
+            super::Kind::Service,
+        );
+        std::fs::write("/tmp/expanded.rs", out.to_string()).unwrap();
     }
 }

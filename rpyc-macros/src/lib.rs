@@ -1,1 +1,204 @@
-//! placeholder
+//! Attribute macros that turn an `impl` block into an RPyC object or service.
+//!
+//! This crate is re-exported by `rpyc` as `rpyc::object` and `rpyc::service`; use it through
+//! that facade. Two attribute macros are provided:
+//!
+//! * [`macro@object`] implements `RemoteObject` (the trait of everything the peer reaches by
+//!   reference) and `IntoValue` (so returning the type from a method sends it by reference);
+//! * [`macro@service`] does the same and also implements `Service` (the root object of a
+//!   connection, with its name, aliases and connection hooks).
+//!
+//! Both go on an **inherent** impl block of a concrete type, `impl Type { ... }`. The block is
+//! re-emitted unchanged apart from the helper attributes described below, which are removed.
+//! They are inert markers, only meaningful inside such a block.
+//!
+//! # Example
+//!
+//! ```text
+//! use std::sync::atomic::{AtomicI64, Ordering};
+//! use rpyc::{CallContext, Rest};
+//!
+//! #[derive(Default)]
+//! struct Counter { n: AtomicI64 }
+//!
+//! #[rpyc::object(name = "calc.Counter")]
+//! impl Counter {
+//!     // Exposed by its prefix: the peer calls `c.incr(5)` or `c.exposed_incr(by=5)`.
+//!     fn exposed_incr(&self, by: Option<i64>) -> i64 {
+//!         self.n.fetch_add(by.unwrap_or(1), Ordering::SeqCst) + by.unwrap_or(1)
+//!     }
+//!     // A data attribute: `c.value` reads it.
+//!     #[exposed(attr)]
+//!     fn value(&self) -> i64 { self.n.load(Ordering::SeqCst) }
+//!     // A protocol method under its dunder name: `len(c)`.
+//!     #[exposed(name = "__len__")]
+//!     fn len(&self) -> usize { self.n.load(Ordering::SeqCst) as usize }
+//!     #[rpyc(repr)]
+//!     fn show(&self) -> String { format!("<Counter {}>", self.n.load(Ordering::SeqCst)) }
+//!     // Not exposed: unreachable from the peer, whatever the configuration.
+//!     fn reset(&self) { self.n.store(0, Ordering::SeqCst) }
+//! }
+//!
+//! struct CalculatorService;
+//!
+//! #[rpyc::service(aliases = ["CALC", "CALCULATOR"])]
+//! impl CalculatorService {
+//!     #[exposed]
+//!     fn add(&self, a: i64, b: i64) -> i64 { a + b }
+//!     #[exposed]
+//!     fn counter(&self) -> Counter { Counter::default() }   // sent by reference
+//!     #[exposed]
+//!     async fn sum(&self, ctx: CallContext, values: Rest) -> Result<i64, rpyc::RemoteException> {
+//!         let _peer = ctx.conn();                            // call back into the peer here
+//!         values.iter().map(|v| i64::from_value(v.clone()).map_err(Into::into)).sum()
+//!     }
+//!     #[on_connect]
+//!     fn hello(&self, conn: &rpyc::Connection) { println!("connected: {:?}", conn.id()); }
+//! }
+//! ```
+//!
+//! # Outer attribute arguments
+//!
+//! | argument | macros | meaning |
+//! |---|---|---|
+//! | `name = "pkg.Type"` | both | The type name the peer sees (the `name_pack` of the object's id; Python's proxy class is named after it). Default: `concat!(env!("CARGO_CRATE_NAME"), ".", "Type")`. |
+//! | `aliases = ["A", "B"]` | `service` | The service's names, upper-cased; the first is its name (`get_service_name()`). Default: RPyC's rule, the type name's last component upper-cased minus a trailing `SERVICE` (`CalculatorService` → `CALCULATOR`). |
+//! | `crate = path` | both | Where the runtime lives (default `::rpyc`). Use `crate = ::rpyc_netref` when depending on `rpyc-netref` directly. A string (`crate = "::rpyc_netref"`) is accepted too. |
+//!
+//! # Which methods are members
+//!
+//! Only what is marked is reachable; any other method of the block is not a member at all, so
+//! no configuration switch (`allow_all_attrs`, …) can reach it.
+//!
+//! | marker | registered under (real names) |
+//! |---|---|
+//! | method name `exposed_foo` (no attribute) | `exposed_foo` only (the access policy maps `foo` to it) |
+//! | `#[exposed]` on `fn foo` | `exposed_foo` and `foo` (like Python's `@rpyc.exposed`) |
+//! | `#[exposed(name = "bar")]` | `exposed_bar` and `bar` |
+//! | `#[exposed(name = "__getitem__")]`, or `#[exposed]` on `fn __len__` | dunders (`__x__`) only under that exact name |
+//! | `#[exposed(attr)]`, `#[exposed(attr, name = "x")]` | as above, but a data attribute (see below) |
+//!
+//! `#[exposed]` on a method already named `exposed_foo` registers `exposed_foo` and `foo`. Two
+//! members registering the same name is a compile error.
+//!
+//! ## Exposed methods
+//!
+//! The receiver must be `&self` (objects are shared behind an `Arc`; keep state in a `Mutex`,
+//! atomics, …). Methods may be `async fn`; their future must be `Send`. Parameters are filled
+//! by their type:
+//!
+//! * `CallContext` or `&CallContext`: the context of the call (its connection, to call back);
+//! * `Connection` or `&Connection`: the connection the call arrived on;
+//! * `Rest`: every remaining positional argument (Python's `*args`); parameters after it can
+//!   only be given by keyword (keyword-only, as in Python);
+//! * anything else, `p: T` with `T: FromValue`: the argument named `p` if given by keyword,
+//!   else the next positional one. `Option<T>` parameters are optional (missing → `None`).
+//!
+//! These types are recognised by the last segment of their path (`rpyc::CallContext`,
+//! `CallContext`, …), so do not give a regular parameter a type of your own with one of those
+//! names. A wrong type or a missing required argument makes the peer see a `TypeError` naming
+//! the parameter; so do extra positional arguments (unless there is a `Rest` parameter) and
+//! unknown keyword arguments. Errors are returned, never panics.
+//!
+//! The return type can be anything implementing `IntoReturn`: any `IntoValue` type (returned by
+//! value; a type with `#[object]` is returned by reference), or `Result<T, E>` with
+//! `E: Into<RemoteException>`, whose error the peer sees raised.
+//!
+//! ## Data attributes
+//!
+//! `#[exposed(attr)]` on `fn foo(&self) -> T` (`T: IntoValue`, no other parameters, not async)
+//! makes `foo` a data attribute: every read of `obj.foo` by the peer calls the getter.
+//!
+//! # Protocol hooks: `#[rpyc(...)]`
+//!
+//! At most one method per key; a method may carry several keys (`#[rpyc(repr, str)]`) and can
+//! also be exposed. Hook methods that are not exposed are not members.
+//!
+//! | key | signature | implements |
+//! |---|---|---|
+//! | `call` | like an exposed method | `RemoteObject::call` (the object is callable: `obj(...)`) |
+//! | `repr` | `fn(&self) -> String` (any `Into<String>`) | `repr(obj)`; also `str(obj)` unless a `str` hook exists |
+//! | `str` | `fn(&self) -> String` | `str(obj)` |
+//! | `hash` | `fn(&self) -> i64` (any `Into<i64>`) | `hash(obj)` |
+//! | `setattr` | `fn(&self, name: &str, value: Value) -> Result<(), E>` (or `value: &Value`) | `RemoteObject::rpyc_setattr`, like Python's `_rpyc_setattr` |
+//! | `delattr` | `fn(&self, name: &str) -> Result<(), E>` | `RemoteObject::rpyc_delattr`, like Python's `_rpyc_delattr` |
+//!
+//! `E` is any `Into<RemoteException>`. The `setattr` and `delattr` hooks replace the access
+//! policy check for those operations entirely (as in RPyC), so validate `name` yourself.
+//! (`getattr` is deliberately not offered: use data attributes and exposed methods.)
+//!
+//! # Service hooks (`#[service]` only)
+//!
+//! `#[on_connect]` and `#[on_disconnect]` (at most one each) mark a method
+//! `fn(&self, conn: &Connection)` as `Service::on_connect` / `Service::on_disconnect`. Hooks are
+//! not members and cannot be exposed.
+//!
+//! # Compile errors
+//!
+//! Misuse is reported at the offending tokens: the macro on a trait impl or a generic impl,
+//! a receiver other than `&self`, an unknown `#[rpyc(...)]` key or outer argument, a getter with
+//! parameters, duplicate hooks or member names, a non-identifier parameter pattern (the name is
+//! the keyword), `&mut CallContext`, `&Rest`, generic or `unsafe` exposed methods. All errors of
+//! one block are reported together.
+
+#![warn(missing_docs)]
+
+mod args;
+mod attrs;
+mod expand;
+
+use proc_macro::TokenStream;
+
+use args::Kind;
+
+/// Implements `RemoteObject` and `IntoValue` for the type of an inherent impl block.
+///
+/// Syntax: `#[object]`, `#[object(name = "pkg.Type")]`, `#[object(crate = ::rpyc_netref)]`, or
+/// both arguments. Inside the block, methods are made members with `#[exposed]`,
+/// `#[exposed(name = "...")]`, `#[exposed(attr)]` or an `exposed_` prefix, and protocol hooks
+/// are marked `#[rpyc(call | repr | str | hash | setattr | delattr)]`. See the
+/// [crate documentation](crate) for the full rules.
+///
+/// ```text
+/// struct Point { x: f64, y: f64 }
+///
+/// #[rpyc::object(name = "geo.Point")]
+/// impl Point {
+///     #[exposed(attr)]
+///     fn x(&self) -> f64 { self.x }
+///     #[exposed(attr)]
+///     fn y(&self) -> f64 { self.y }
+///     #[exposed]
+///     fn norm(&self) -> f64 { self.x.hypot(self.y) }
+///     #[rpyc(repr)]
+///     fn repr(&self) -> String { format!("Point({}, {})", self.x, self.y) }
+/// }
+/// ```
+#[proc_macro_attribute]
+pub fn object(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand::expand(args.into(), item.into(), Kind::Object).into()
+}
+
+/// Like [`macro@object`], and also implements `Service`: the type can be a connection's root.
+///
+/// Syntax: `#[service]`, with any of `name = "pkg.Type"`, `aliases = ["NAME", ...]` and
+/// `crate = path`. Besides everything `#[object]` accepts, the block may mark one method
+/// `#[on_connect]` and one `#[on_disconnect]` (`fn(&self, conn: &Connection)`). Without
+/// `aliases`, the service is named after its type (`CalculatorService` → `CALCULATOR`). See the
+/// [crate documentation](crate) for the full rules.
+///
+/// ```text
+/// struct EchoService;
+///
+/// #[rpyc::service(aliases = ["ECHO"])]
+/// impl EchoService {
+///     #[exposed]
+///     fn echo(&self, x: rpyc::Value) -> rpyc::Value { x }
+///     #[on_disconnect]
+///     fn bye(&self, _conn: &rpyc::Connection) { println!("bye") }
+/// }
+/// ```
+#[proc_macro_attribute]
+pub fn service(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand::expand(args.into(), item.into(), Kind::Service).into()
+}

@@ -52,13 +52,21 @@ pub struct AsyncResult {
 
 impl std::fmt::Debug for AsyncResult {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AsyncResult").field("ready", &self.ready()).field("expired", &self.expired()).finish()
+        f.debug_struct("AsyncResult")
+            .field("ready", &self.ready())
+            .field("expired", &self.expired())
+            .finish()
     }
 }
 
 impl AsyncResult {
     pub(crate) fn new() -> AsyncResult {
-        AsyncResult { slot: Arc::new(Slot { state: Mutex::new(State::default()), notify: Notify::new() }) }
+        AsyncResult {
+            slot: Arc::new(Slot {
+                state: Mutex::new(State::default()),
+                notify: Notify::new(),
+            }),
+        }
     }
 
     /// A result that is already complete (used when a request could not even be sent).
@@ -217,6 +225,11 @@ mod tests {
         let e = AsyncResult::new();
         e.complete(Err(Error::Expired));
         assert!(e.error());
-        assert!(matches!(AsyncResult::new().wait_timeout(Duration::from_millis(10)).await, Err(Error::Timeout(_))));
+        assert!(matches!(
+            AsyncResult::new()
+                .wait_timeout(Duration::from_millis(10))
+                .await,
+            Err(Error::Timeout(_))
+        ));
     }
 }

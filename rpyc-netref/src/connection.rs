@@ -15,7 +15,7 @@
 //! frees both object tables.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
 
@@ -73,6 +73,8 @@ pub(crate) struct ConnInner {
     served: AtomicU64,
     served_notify: Notify,
     disconnected: AtomicBool,
+    in_flight: AtomicUsize,
+    idle: Notify,
 }
 
 /// Dropped when the last user handle goes: the connection then shuts down.
@@ -99,7 +101,10 @@ pub struct Connection {
 
 impl std::fmt::Debug for Connection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Connection").field("id", &self.inner.id).field("closed", &self.is_closed()).finish()
+        f.debug_struct("Connection")
+            .field("id", &self.inner.id)
+            .field("closed", &self.is_closed())
+            .finish()
     }
 }
 
@@ -116,12 +121,19 @@ impl Connection {
     }
 
     /// Starts a connection over separate read and write halves.
-    pub fn from_parts<R, W>(reader: R, writer: W, service: Arc<dyn Service>, config: Config) -> Connection
+    pub fn from_parts<R, W>(
+        reader: R,
+        writer: W,
+        service: Arc<dyn Service>,
+        config: Config,
+    ) -> Connection
     where
         R: AsyncRead + Send + 'static,
         W: AsyncWrite + Send + 'static,
     {
-        let root: Arc<dyn RemoteObject> = Arc::new(ServiceRoot { service: service.clone() });
+        let root: Arc<dyn RemoteObject> = Arc::new(ServiceRoot {
+            service: service.clone(),
+        });
         let inner = Arc::new(ConnInner {
             id: NEXT_CONN_ID.fetch_add(1, Ordering::Relaxed),
             config,
@@ -131,7 +143,11 @@ impl Connection {
             pending: Mutex::new(HashMap::new()),
             table: ObjectTable::default(),
             proxies: Mutex::new(HashMap::new()),
-            out: WriteQueue { buf: Mutex::new(Vec::with_capacity(8192)), ready: Notify::new(), drained: Notify::new() },
+            out: WriteQueue {
+                buf: Mutex::new(Vec::with_capacity(8192)),
+                ready: Notify::new(),
+                drained: Notify::new(),
+            },
             closed: AtomicBool::new(false),
             close_reason: Mutex::new(None),
             cancel: CancellationToken::new(),
@@ -140,12 +156,19 @@ impl Connection {
             served: AtomicU64::new(0),
             served_notify: Notify::new(),
             disconnected: AtomicBool::new(false),
+            in_flight: AtomicUsize::new(0),
+            idle: Notify::new(),
         });
         // The root is pinned in the table for the life of the connection (RPyC counts it too).
         inner.table.export_pinned(&inner.root);
-        let guard = Arc::new(HandleGuard { inner: Arc::downgrade(&inner) });
+        let guard = Arc::new(HandleGuard {
+            inner: Arc::downgrade(&inner),
+        });
         let _ = inner.guard.set(Arc::downgrade(&guard));
-        let conn = Connection { inner: inner.clone(), _guard: guard };
+        let conn = Connection {
+            inner: inner.clone(),
+            _guard: guard,
+        };
         tokio::spawn(writer_task(inner.clone(), writer));
         tokio::spawn(reader_task(inner.clone(), reader));
         tracing::debug!(conn = inner.id, "connection started");
@@ -180,7 +203,12 @@ impl Connection {
 
     /// How many live proxies of remote objects this side holds.
     pub fn proxy_count(&self) -> usize {
-        self.inner.proxies.lock().values().filter(|w| w.strong_count() > 0).count()
+        self.inner
+            .proxies
+            .lock()
+            .values()
+            .filter(|w| w.strong_count() > 0)
+            .count()
     }
 
     /// The peer's root object (`conn.root`): one HANDLE_GETROOT, cached while a reference to it
@@ -193,19 +221,26 @@ impl Connection {
             }
         }
         let v = self.sync_request(Handler::GetRoot, Vec::new()).await?;
-        let root = <NetRef as rpyc_core::FromValue>::from_value(v).map_err(|_| Error::Protocol("GETROOT did not return a reference".into()))?;
+        let root = <NetRef as rpyc_core::FromValue>::from_value(v)
+            .map_err(|_| Error::Protocol("GETROOT did not return a reference".into()))?;
         *self.inner.remote_root.lock() = Some(root.id_pack().clone());
         Ok(root)
     }
 
     /// Pings the peer with RPyC's default payload and a 3 s timeout.
     pub async fn ping(&self) -> Result<()> {
-        self.ping_with(Value::Str(PING_DEFAULT.repeat(20)), Some(Duration::from_secs(3))).await
+        self.ping_with(
+            Value::Str(PING_DEFAULT.repeat(20)),
+            Some(Duration::from_secs(3)),
+        )
+        .await
     }
 
     /// Pings with `data`, which must come back unchanged ([`Error::PingMismatch`] otherwise).
     pub async fn ping_with(&self, data: Value, timeout: Option<Duration>) -> Result<()> {
-        let echoed = self.sync_request_timeout(Handler::Ping, vec![data.clone()], timeout).await?;
+        let echoed = self
+            .sync_request_timeout(Handler::Ping, vec![data.clone()], timeout)
+            .await?;
         if echoed == data {
             Ok(())
         } else {
@@ -216,11 +251,17 @@ impl Connection {
     /// Sends a request and waits for its reply, with the configured timeout. Arguments are
     /// boxed as RPyC boxes them (objects by reference).
     pub async fn sync_request(&self, handler: Handler, args: Vec<Value>) -> Result<Value> {
-        self.sync_request_timeout(handler, args, self.inner.config.sync_request_timeout).await
+        self.sync_request_timeout(handler, args, self.inner.config.sync_request_timeout)
+            .await
     }
 
     /// Sends a request and waits at most `timeout` (`None`: forever).
-    pub async fn sync_request_timeout(&self, handler: Handler, args: Vec<Value>, timeout: Option<Duration>) -> Result<Value> {
+    pub async fn sync_request_timeout(
+        &self,
+        handler: Handler,
+        args: Vec<Value>,
+        timeout: Option<Duration>,
+    ) -> Result<Value> {
         let (seq, res) = self.send_request(handler, args, true);
         let Some(t) = timeout else {
             return res.await;
@@ -240,16 +281,22 @@ impl Connection {
         self.send_request(handler, args, true).1
     }
 
-    fn send_request(&self, handler: Handler, args: Vec<Value>, want_reply: bool) -> (i64, AsyncResult) {
-        let boxed = match self.box_args(args) {
+    fn send_request(
+        &self,
+        handler: Handler,
+        args: Vec<Value>,
+        want_reply: bool,
+    ) -> (i64, AsyncResult) {
+        // The objects stay alive until the frame is queued: a proxy dropped earlier would
+        // queue its DEL ahead of the request that mentions it.
+        let mut keep = Vec::new();
+        let boxed = match self.inner.box_value(Value::Tuple(args), &mut keep) {
             Ok(b) => b,
-            Err(e) => return (-1, AsyncResult::completed(Err(e))),
+            Err(e) => return (-1, AsyncResult::completed(Err(Error::Encode(e.message())))),
         };
-        self.inner.send_boxed_request(handler, &boxed, want_reply)
-    }
-
-    fn box_args(&self, args: Vec<Value>) -> Result<Boxed> {
-        self.inner.box_value(Value::Tuple(args)).map_err(|e| Error::Encode(e.message()))
+        let sent = self.inner.send_boxed_request(handler, &boxed, want_reply);
+        drop(keep);
+        sent
     }
 
     /// Waits until the connection is closed, serving the peer's requests meanwhile (they are
@@ -290,12 +337,49 @@ impl Connection {
         if self.is_closed() {
             return Ok(());
         }
-        let (_, res) = self.inner.send_boxed_request(Handler::Close, &Boxed::Value(Value::Tuple(Vec::new())), true);
+        let (_, res) = self.inner.send_boxed_request(
+            Handler::Close,
+            &Boxed::Value(Value::Tuple(Vec::new())),
+            true,
+        );
         // A Python peer answers by closing the stream; an rpyc-rs peer may reply first.
-        let wait = Duration::from_secs(1).min(self.inner.config.sync_request_timeout.unwrap_or(Duration::from_secs(1)));
+        let wait = Duration::from_secs(1).min(
+            self.inner
+                .config
+                .sync_request_timeout
+                .unwrap_or(Duration::from_secs(1)),
+        );
         let _ = tokio::time::timeout(wait, res.wait()).await;
         self.inner.shutdown("closed by this side");
         Ok(())
+    }
+
+    /// How many of the peer's requests are being handled right now.
+    pub fn in_flight(&self) -> usize {
+        self.inner.in_flight.load(Ordering::Acquire)
+    }
+
+    /// Waits until no request of the peer is being handled (or the connection closes). Servers
+    /// use it to let in-flight calls finish before closing.
+    pub async fn wait_idle(&self) {
+        loop {
+            let idle = self.inner.idle.notified();
+            tokio::pin!(idle);
+            idle.as_mut().enable();
+            if self.in_flight() == 0 || self.is_closed() {
+                return;
+            }
+            tokio::select! {
+                _ = idle => {}
+                _ = self.inner.cancel.cancelled() => return,
+            }
+        }
+    }
+
+    /// Closes the stream at once, without sending HANDLE_CLOSE (what a server does to its
+    /// clients when it shuts down). Pending calls fail with [`Error::ConnectionClosed`].
+    pub fn abort(&self, reason: &str) {
+        self.inner.shutdown(reason);
     }
 
     /// The reason the connection closed, once it has.
@@ -315,7 +399,10 @@ impl Connection {
         if self.is_closed() {
             return;
         }
-        let args = Boxed::Tuple(vec![Boxed::Local(id.clone()), Boxed::Value(Value::Int(count))]);
+        let args = Boxed::Tuple(vec![
+            Boxed::Local(id.clone()),
+            Boxed::Value(Value::Int(count)),
+        ]);
         self.inner.send_boxed_request(Handler::Del, &args, false);
     }
 }
@@ -327,11 +414,17 @@ impl ConnInner {
 
     fn connection(self: &Arc<Self>) -> Option<Connection> {
         let guard = self.guard.get()?.upgrade()?;
-        Some(Connection { inner: self.clone(), _guard: guard })
+        Some(Connection {
+            inner: self.clone(),
+            _guard: guard,
+        })
     }
 
     /// Frames one message into the write queue.
-    fn send_frame(&self, encode: impl FnOnce(&mut Vec<u8>) -> Result<(), EncodeError>) -> Result<(), EncodeError> {
+    fn send_frame(
+        &self,
+        encode: impl FnOnce(&mut Vec<u8>) -> Result<(), EncodeError>,
+    ) -> Result<(), EncodeError> {
         {
             let mut buf = self.out.buf.lock();
             let mut fb = FrameBuilder::begin(&mut buf);
@@ -345,7 +438,12 @@ impl ConnInner {
         Ok(())
     }
 
-    fn send_boxed_request(&self, handler: Handler, args: &Boxed, want_reply: bool) -> (i64, AsyncResult) {
+    fn send_boxed_request(
+        &self,
+        handler: Handler,
+        args: &Boxed,
+        want_reply: bool,
+    ) -> (i64, AsyncResult) {
         if self.closed.load(Ordering::Acquire) {
             return (-1, AsyncResult::completed(Err(self.closed_error())));
         }
@@ -367,12 +465,21 @@ impl ConnInner {
         (seq, res)
     }
 
-    fn send_reply(&self, seq: i64, result: std::result::Result<Value, RemoteException>, context: &str) {
+    fn send_reply(
+        &self,
+        seq: i64,
+        result: std::result::Result<Value, RemoteException>,
+        context: &str,
+    ) {
+        // Objects in the result stay alive until the reply is queued (see `send_request`).
+        let mut keep = Vec::new();
         let result: std::result::Result<(), RemoteException> = match result {
-            Ok(v) => match self.box_value(v) {
+            Ok(v) => match self.box_value(v, &mut keep) {
                 Ok(boxed) => match self.send_frame(|buf| Message::encode_reply(seq, &boxed, buf)) {
-                    Ok(()) => return,
-                    Err(e) => Err(RemoteException::value_error(format!("cannot send the result: {e}"))),
+                    Ok(()) => return drop(keep),
+                    Err(e) => Err(RemoteException::value_error(format!(
+                        "cannot send the result: {e}"
+                    ))),
                 },
                 Err(e) => Err(e),
             },
@@ -388,28 +495,55 @@ impl ConnInner {
                 exc.traceback = format!("Traceback (most recent call last):\n  File \"<rpyc-rs>\", in {context}\n{exc}\n");
             }
             let payload = ExceptionPayload::from(exc);
-            if self.send_frame(|buf| Message::encode_exception(seq, &payload, buf)).is_err() {
+            if self
+                .send_frame(|buf| Message::encode_exception(seq, &payload, buf))
+                .is_err()
+            {
                 // Only a value that cannot be dumped can fail here: fall back to a plain error.
-                let fallback = ExceptionPayload::Exception(RemoteException::runtime_error("unencodable exception"));
+                let fallback = ExceptionPayload::Exception(RemoteException::runtime_error(
+                    "unencodable exception",
+                ));
                 let _ = self.send_frame(|buf| Message::encode_exception(seq, &fallback, buf));
             }
         }
     }
 
     fn closed_error(&self) -> Error {
-        Error::ConnectionClosed(self.close_reason.lock().clone().unwrap_or_else(|| "closed".into()))
+        Error::ConnectionClosed(
+            self.close_reason
+                .lock()
+                .clone()
+                .unwrap_or_else(|| "closed".into()),
+        )
     }
 
     /// Boxes a value for sending (RPyC's `_box`): plain data by value, local objects by
-    /// reference (counted in the table), the peer's own objects as label 3.
-    pub(crate) fn box_value(&self, v: Value) -> std::result::Result<Boxed, RemoteException> {
+    /// reference (counted in the table), the peer's own objects as label 3. The objects are
+    /// moved to `keep`, which the caller drops only after the frame is queued.
+    pub(crate) fn box_value(
+        &self,
+        v: Value,
+        keep: &mut Vec<Object>,
+    ) -> std::result::Result<Boxed, RemoteException> {
         if v.is_dumpable() {
             return Ok(Boxed::Value(v));
         }
         match v {
-            Value::Tuple(items) => Ok(Boxed::Tuple(items.into_iter().map(|i| self.box_value(i)).collect::<std::result::Result<_, _>>()?)),
-            Value::Object(obj) => self.box_object(&obj),
-            other => Err(RemoteException::type_error(format!("cannot send a {} holding objects by reference", other.type_name()))),
+            Value::Tuple(items) => Ok(Boxed::Tuple(
+                items
+                    .into_iter()
+                    .map(|i| self.box_value(i, keep))
+                    .collect::<std::result::Result<_, _>>()?,
+            )),
+            Value::Object(obj) => {
+                let b = self.box_object(&obj);
+                keep.push(obj);
+                b
+            }
+            other => Err(RemoteException::type_error(format!(
+                "cannot send a {} holding objects by reference",
+                other.type_name()
+            ))),
         }
     }
 
@@ -418,19 +552,33 @@ impl ConnInner {
             if std::ptr::eq(Arc::as_ptr(&nr.conn.inner), self as *const ConnInner) {
                 return Ok(Boxed::Local(nr.id.clone()));
             }
-            return Err(RemoteException::type_error(format!("cannot send {}: it is a reference of another connection", nr.id)));
+            return Err(RemoteException::type_error(format!(
+                "cannot send {}: it is a reference of another connection",
+                nr.id
+            )));
         }
         if let Some(ex) = obj.downcast_ref::<Exported>() {
             return self.export(&ex.0);
         }
-        Err(RemoteException::type_error(format!("cannot send an object of type {}", obj.type_name())))
+        Err(RemoteException::type_error(format!(
+            "cannot send an object of type {}",
+            obj.type_name()
+        )))
     }
 
     fn export(&self, obj: &Arc<dyn RemoteObject>) -> std::result::Result<Boxed, RemoteException> {
         self.table
             .export(obj, self.config.max_exported_objects)
             .map(Boxed::Remote)
-            .ok_or_else(|| RemoteException::builtin("MemoryError", format!("too many exported objects (limit {})", self.config.max_exported_objects)))
+            .ok_or_else(|| {
+                RemoteException::builtin(
+                    "MemoryError",
+                    format!(
+                        "too many exported objects (limit {})",
+                        self.config.max_exported_objects
+                    ),
+                )
+            })
     }
 
     /// Unboxes a received value (RPyC's `_unbox`): label 3 resolves in the local table, label 4
@@ -438,7 +586,12 @@ impl ConnInner {
     pub(crate) fn unbox(self: &Arc<Self>, b: Boxed) -> std::result::Result<Value, RemoteException> {
         match b {
             Boxed::Value(v) => Ok(v),
-            Boxed::Tuple(items) => Ok(Value::Tuple(items.into_iter().map(|i| self.unbox(i)).collect::<std::result::Result<_, _>>()?)),
+            Boxed::Tuple(items) => Ok(Value::Tuple(
+                items
+                    .into_iter()
+                    .map(|i| self.unbox(i))
+                    .collect::<std::result::Result<_, _>>()?,
+            )),
             Boxed::Local(id) => match self.table.get(&id) {
                 Some(obj) => Ok(Exported(obj).into_value()),
                 None => Err(RemoteException::key_error(id.to_value())),
@@ -447,14 +600,23 @@ impl ConnInner {
         }
     }
 
-    fn proxy(self: &Arc<Self>, id: IdPack) -> std::result::Result<Arc<NetRefInner>, RemoteException> {
+    fn proxy(
+        self: &Arc<Self>,
+        id: IdPack,
+    ) -> std::result::Result<Arc<NetRefInner>, RemoteException> {
         let mut proxies = self.proxies.lock();
         if let Some(existing) = proxies.get(&id).and_then(Weak::upgrade) {
             existing.received.fetch_add(1, Ordering::Relaxed);
             return Ok(existing);
         }
-        let conn = self.connection().ok_or_else(|| RemoteException::eof_error("connection is closing"))?;
-        let inner = Arc::new(NetRefInner { conn, id: id.clone(), received: AtomicI64::new(1) });
+        let conn = self
+            .connection()
+            .ok_or_else(|| RemoteException::eof_error("connection is closing"))?;
+        let inner = Arc::new(NetRefInner {
+            conn,
+            id: id.clone(),
+            received: AtomicI64::new(1),
+        });
         if proxies.len() > 1024 && proxies.len().is_power_of_two() {
             proxies.retain(|_, w| w.strong_count() > 0);
         }
@@ -513,9 +675,15 @@ impl ConnInner {
         let req = match Request::parse(handler, args) {
             Ok(r) => r,
             Err(rpyc_core::message::ArgError::UnknownHandler(h)) => {
-                return self.send_reply(seq, Err(RemoteException::key_error(Value::Int(h))), "dispatch");
+                return self.send_reply(
+                    seq,
+                    Err(RemoteException::key_error(Value::Int(h))),
+                    "dispatch",
+                );
             }
-            Err(rpyc_core::message::ArgError::Type(msg)) => return self.send_reply(seq, Err(RemoteException::type_error(msg)), "dispatch"),
+            Err(rpyc_core::message::ArgError::Type(msg)) => {
+                return self.send_reply(seq, Err(RemoteException::type_error(msg)), "dispatch")
+            }
         };
         // Cheap handlers run inline, in order; the rest resolve their references here (in
         // order) and run on their own task.
@@ -524,12 +692,19 @@ impl ConnInner {
             handlers::Prepared::NoReply => {}
             handlers::Prepared::Spawn(fut, ctx) => {
                 let inner = self.clone();
+                self.in_flight.fetch_add(1, Ordering::AcqRel);
                 tokio::spawn(async move {
-                    let result = match std::panic::AssertUnwindSafe(fut).catch_unwind_boxed().await {
+                    let result = match std::panic::AssertUnwindSafe(fut).catch_unwind_boxed().await
+                    {
                         Ok(r) => r,
-                        Err(msg) => Err(RemoteException::runtime_error(format!("handler panicked: {msg}"))),
+                        Err(msg) => Err(RemoteException::runtime_error(format!(
+                            "handler panicked: {msg}"
+                        ))),
                     };
                     inner.send_reply(seq, result, ctx);
+                    if inner.in_flight.fetch_sub(1, Ordering::AcqRel) == 1 {
+                        inner.idle.notify_waiters();
+                    }
                 });
             }
         }
@@ -542,22 +717,43 @@ impl ConnInner {
 
 /// `catch_unwind` for boxed handler futures, with the panic message.
 trait CatchUnwindExt {
-    fn catch_unwind_boxed(self) -> futures_util::future::BoxFuture<'static, std::result::Result<std::result::Result<Value, RemoteException>, String>>;
+    fn catch_unwind_boxed(
+        self,
+    ) -> futures_util::future::BoxFuture<
+        'static,
+        std::result::Result<std::result::Result<Value, RemoteException>, String>,
+    >;
 }
 
-impl CatchUnwindExt for std::panic::AssertUnwindSafe<crate::object::BoxFuture<std::result::Result<Value, RemoteException>>> {
-    fn catch_unwind_boxed(self) -> futures_util::future::BoxFuture<'static, std::result::Result<std::result::Result<Value, RemoteException>, String>> {
+impl CatchUnwindExt
+    for std::panic::AssertUnwindSafe<
+        crate::object::BoxFuture<std::result::Result<Value, RemoteException>>,
+    >
+{
+    fn catch_unwind_boxed(
+        self,
+    ) -> futures_util::future::BoxFuture<
+        'static,
+        std::result::Result<std::result::Result<Value, RemoteException>, String>,
+    > {
         use futures_util::FutureExt;
         Box::pin(FutureExt::catch_unwind(self).map(|r| {
             r.map_err(|p| {
-                p.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| p.downcast_ref::<String>().cloned()).unwrap_or_else(|| "unknown panic".into())
+                p.downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| p.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "unknown panic".into())
             })
         }))
     }
 }
 
 async fn reader_task<R: AsyncRead + Send + 'static>(inner: Arc<ConnInner>, reader: R) {
-    let frames = FramedRead::with_capacity(reader, FrameCodec::new(inner.config.frame_limits), 16 * 1024);
+    let frames = FramedRead::with_capacity(
+        reader,
+        FrameCodec::new(inner.config.frame_limits),
+        16 * 1024,
+    );
     tokio::pin!(frames);
     let reason = loop {
         let next = tokio::select! {
@@ -579,7 +775,8 @@ async fn reader_task<R: AsyncRead + Send + 'static>(inner: Arc<ConnInner>, reade
         // Backpressure: wait while the peer is not reading what we already owe it.
         loop {
             let drained = inner.out.drained.notified();
-            if inner.out.buf.lock().len() < WRITE_HIGH_WATER || inner.closed.load(Ordering::Acquire) {
+            if inner.out.buf.lock().len() < WRITE_HIGH_WATER || inner.closed.load(Ordering::Acquire)
+            {
                 break;
             }
             drained.await;
@@ -616,7 +813,9 @@ async fn writer_task<W: AsyncWrite + Send + 'static>(inner: Arc<ConnInner>, writ
         let write = writer.write_all(&local);
         let r = if inner.closed.load(Ordering::Acquire) {
             // Flush what is queued, but never hang on a peer that stopped reading.
-            tokio::time::timeout(Duration::from_secs(2), write).await.unwrap_or(Ok(()))
+            tokio::time::timeout(Duration::from_secs(2), write)
+                .await
+                .unwrap_or(Ok(()))
         } else {
             write.await
         };
@@ -643,8 +842,14 @@ pub async fn connect(addr: impl tokio::net::ToSocketAddrs) -> Result<Connection>
 }
 
 /// Connects over TCP serving `service` to the peer, with `config`.
-pub async fn connect_with(addr: impl tokio::net::ToSocketAddrs, service: Arc<dyn Service>, config: Config) -> Result<Connection> {
-    let stream = tokio::net::TcpStream::connect(addr).await.map_err(|e| Error::ConnectionClosed(format!("connect failed: {e}")))?;
+pub async fn connect_with(
+    addr: impl tokio::net::ToSocketAddrs,
+    service: Arc<dyn Service>,
+    config: Config,
+) -> Result<Connection> {
+    let stream = tokio::net::TcpStream::connect(addr)
+        .await
+        .map_err(|e| Error::ConnectionClosed(format!("connect failed: {e}")))?;
     let _ = stream.set_nodelay(true);
     let (r, w) = stream.into_split();
     Ok(Connection::from_parts(r, w, service, config))
@@ -653,9 +858,16 @@ pub async fn connect_with(addr: impl tokio::net::ToSocketAddrs, service: Arc<dyn
 /// Connects to an RPyC server listening on a Unix socket.
 #[cfg(unix)]
 pub async fn unix_connect(path: impl AsRef<std::path::Path>) -> Result<Connection> {
-    let stream = tokio::net::UnixStream::connect(path).await.map_err(|e| Error::ConnectionClosed(format!("connect failed: {e}")))?;
+    let stream = tokio::net::UnixStream::connect(path)
+        .await
+        .map_err(|e| Error::ConnectionClosed(format!("connect failed: {e}")))?;
     let (r, w) = stream.into_split();
-    Ok(Connection::from_parts(r, w, Arc::new(VoidService), Config::default()))
+    Ok(Connection::from_parts(
+        r,
+        w,
+        Arc::new(VoidService),
+        Config::default(),
+    ))
 }
 
 /// Two connected `Connection`s in one process (over an in-memory duplex stream), both serving

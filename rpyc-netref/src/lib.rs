@@ -48,7 +48,10 @@ pub use connection::unix_connect;
 pub use connection::{connect, connect_pair, connect_pair_with, connect_with, Connection};
 pub use error::{Error, Result};
 pub use netref::NetRef;
-pub use object::{export, export_arc, Args, BoxFuture, CallContext, CallResult, Callback, Exported, IntoArgs, Member, RemoteObject, Rest};
+pub use object::{
+    export, export_arc, Args, BoxFuture, CallContext, CallResult, Callback, Exported, IntoArgs,
+    Member, RemoteObject, Rest,
+};
 pub use service::{default_service_name, Service, VoidService};
 
 /// Re-exports used by the code the `#[object]`/`#[service]` macros generate.

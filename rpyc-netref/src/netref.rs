@@ -40,7 +40,8 @@ pub(crate) struct NetRefInner {
 
 impl Drop for NetRefInner {
     fn drop(&mut self) {
-        self.conn.release_proxy(&self.id, self.received.load(Ordering::Relaxed));
+        self.conn
+            .release_proxy(&self.id, self.received.load(Ordering::Relaxed));
     }
 }
 
@@ -85,7 +86,10 @@ impl PartialEq for NetRef {
 
 impl NetRef {
     pub(crate) fn from_inner(inner: Arc<NetRefInner>) -> NetRef {
-        NetRef { inner, timeout: None }
+        NetRef {
+            inner,
+            timeout: None,
+        }
     }
 
     /// The object's id pack `(name_pack, class_id, instance_id)` on the wire.
@@ -106,11 +110,15 @@ impl NetRef {
     /// A handle with its own request timeout: `Some(d)` fails calls after `d`, `None` waits
     /// forever. The object and its lifetime are shared with `self`.
     pub fn with_timeout(&self, timeout: Option<Duration>) -> NetRef {
-        NetRef { inner: self.inner.clone(), timeout: Some(timeout) }
+        NetRef {
+            inner: self.inner.clone(),
+            timeout: Some(timeout),
+        }
     }
 
     fn timeout(&self) -> Option<Duration> {
-        self.timeout.unwrap_or(self.inner.conn.config().sync_request_timeout)
+        self.timeout
+            .unwrap_or(self.inner.conn.config().sync_request_timeout)
     }
 
     fn this(&self) -> Value {
@@ -118,12 +126,16 @@ impl NetRef {
     }
 
     async fn request(&self, handler: Handler, args: Vec<Value>) -> Result<Value> {
-        self.inner.conn.sync_request_timeout(handler, args, self.timeout()).await
+        self.inner
+            .conn
+            .sync_request_timeout(handler, args, self.timeout())
+            .await
     }
 
     /// Reads attribute `name` (HANDLE_GETATTR). Methods come back as callable `NetRef`s.
     pub async fn getattr(&self, name: &str) -> Result<Value> {
-        self.request(Handler::GetAttr, vec![self.this(), Value::str(name)]).await
+        self.request(Handler::GetAttr, vec![self.this(), Value::str(name)])
+            .await
     }
 
     /// Reads attribute `name` and converts it.
@@ -133,17 +145,28 @@ impl NetRef {
 
     /// Sets attribute `name` (HANDLE_SETATTR; the owner's policy decides).
     pub async fn setattr(&self, name: &str, value: impl IntoValue) -> Result<()> {
-        self.request(Handler::SetAttr, vec![self.this(), Value::str(name), value.into_value()]).await.map(drop)
+        self.request(
+            Handler::SetAttr,
+            vec![self.this(), Value::str(name), value.into_value()],
+        )
+        .await
+        .map(drop)
     }
 
     /// Deletes attribute `name` (HANDLE_DELATTR).
     pub async fn delattr(&self, name: &str) -> Result<()> {
-        self.request(Handler::DelAttr, vec![self.this(), Value::str(name)]).await.map(drop)
+        self.request(Handler::DelAttr, vec![self.this(), Value::str(name)])
+            .await
+            .map(drop)
     }
 
     fn split_args(args: impl IntoArgs) -> (Value, Value) {
         let a = args.into_args();
-        let kw = Value::Tuple(a.kw.into_iter().map(|(k, v)| Value::Tuple(vec![Value::Str(k), v])).collect());
+        let kw = Value::Tuple(
+            a.kw.into_iter()
+                .map(|(k, v)| Value::Tuple(vec![Value::Str(k), v]))
+                .collect(),
+        );
         (Value::Tuple(a.pos), kw)
     }
 
@@ -151,51 +174,77 @@ impl NetRef {
     /// (HANDLE_CALLATTR). Pass a tuple, `()`, or [`crate::Args`] for keywords.
     pub async fn call_method(&self, name: &str, args: impl IntoArgs) -> Result<Value> {
         let (pos, kw) = Self::split_args(args);
-        self.request(Handler::CallAttr, vec![self.this(), Value::str(name), pos, kw]).await
+        self.request(
+            Handler::CallAttr,
+            vec![self.this(), Value::str(name), pos, kw],
+        )
+        .await
     }
 
     /// Calls the object itself (HANDLE_CALL), e.g. a function or a callback.
     pub async fn call(&self, args: impl IntoArgs) -> Result<Value> {
         let (pos, kw) = Self::split_args(args);
-        self.request(Handler::Call, vec![self.this(), pos, kw]).await
+        self.request(Handler::Call, vec![self.this(), pos, kw])
+            .await
     }
 
     /// Sends a method call without waiting (RPyC's `async_`).
     pub fn async_call_method(&self, name: &str, args: impl IntoArgs) -> AsyncResult {
         let (pos, kw) = Self::split_args(args);
-        self.inner.conn.async_request(Handler::CallAttr, vec![self.this(), Value::str(name), pos, kw])
+        self.inner.conn.async_request(
+            Handler::CallAttr,
+            vec![self.this(), Value::str(name), pos, kw],
+        )
     }
 
     /// Calls the object itself without waiting.
     pub fn async_call(&self, args: impl IntoArgs) -> AsyncResult {
         let (pos, kw) = Self::split_args(args);
-        self.inner.conn.async_request(Handler::Call, vec![self.this(), pos, kw])
+        self.inner
+            .conn
+            .async_request(Handler::Call, vec![self.this(), pos, kw])
     }
 
     /// `repr(obj)` on the remote side.
     pub async fn repr(&self) -> Result<String> {
-        Ok(self.request(Handler::Repr, vec![self.this()]).await?.extract()?)
+        Ok(self
+            .request(Handler::Repr, vec![self.this()])
+            .await?
+            .extract()?)
     }
 
     /// `str(obj)` on the remote side.
     pub async fn str(&self) -> Result<String> {
-        Ok(self.request(Handler::Str, vec![self.this()]).await?.extract()?)
+        Ok(self
+            .request(Handler::Str, vec![self.this()])
+            .await?
+            .extract()?)
     }
 
     /// `dir(obj)` on the remote side.
     pub async fn dir(&self) -> Result<Vec<String>> {
-        Ok(self.request(Handler::Dir, vec![self.this()]).await?.extract()?)
+        Ok(self
+            .request(Handler::Dir, vec![self.this()])
+            .await?
+            .extract()?)
     }
 
     /// `hash(obj)` on the remote side.
     pub async fn hash(&self) -> Result<i64> {
-        Ok(self.request(Handler::Hash, vec![self.this()]).await?.extract()?)
+        Ok(self
+            .request(Handler::Hash, vec![self.this()])
+            .await?
+            .extract()?)
     }
 
     /// Rich comparison on the remote side (`op` is `"__eq__"`, `"__lt__"`, …); `NotImplemented`
     /// comes back as [`Value::NotImplemented`].
     pub async fn compare(&self, other: impl IntoValue, op: &str) -> Result<Value> {
-        self.request(Handler::Cmp, vec![self.this(), other.into_value(), Value::str(op)]).await
+        self.request(
+            Handler::Cmp,
+            vec![self.this(), other.into_value(), Value::str(op)],
+        )
+        .await
     }
 
     /// `len(obj)`.
@@ -210,17 +259,24 @@ impl NetRef {
 
     /// `obj[key] = value`.
     pub async fn setitem(&self, key: impl IntoValue, value: impl IntoValue) -> Result<()> {
-        self.call_method("__setitem__", (key.into_value(), value.into_value())).await.map(drop)
+        self.call_method("__setitem__", (key.into_value(), value.into_value()))
+            .await
+            .map(drop)
     }
 
     /// `del obj[key]`.
     pub async fn delitem(&self, key: impl IntoValue) -> Result<()> {
-        self.call_method("__delitem__", (key.into_value(),)).await.map(drop)
+        self.call_method("__delitem__", (key.into_value(),))
+            .await
+            .map(drop)
     }
 
     /// `key in obj`.
     pub async fn contains(&self, key: impl IntoValue) -> Result<bool> {
-        Ok(self.call_method("__contains__", (key.into_value(),)).await?.is_truthy())
+        Ok(self
+            .call_method("__contains__", (key.into_value(),))
+            .await?
+            .is_truthy())
     }
 
     /// Iterates the remote object to the end and collects the items: `iter(obj)` once, then
@@ -231,7 +287,9 @@ impl NetRef {
         let mut out = Vec::new();
         let mut chunk = 16i64;
         loop {
-            let batch = it.request(Handler::BuffIter, vec![it.this(), Value::Int(chunk)]).await?;
+            let batch = it
+                .request(Handler::BuffIter, vec![it.this(), Value::Int(chunk)])
+                .await?;
             match batch {
                 Value::Tuple(items) if items.is_empty() => return Ok(out),
                 Value::Tuple(items) => out.extend(items),

@@ -76,7 +76,9 @@ impl CallContext {
 
 impl fmt::Debug for CallContext {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("CallContext").field("conn", &self.conn.id()).finish()
+        f.debug_struct("CallContext")
+            .field("conn", &self.conn.id())
+            .finish()
     }
 }
 
@@ -102,16 +104,26 @@ pub trait RemoteObject: Send + Sync + 'static {
 
     /// Calls the method member `name` (a real name for which `get_member` returned
     /// [`Member::Method`]).
-    fn call_method(self: Arc<Self>, name: &str, ctx: CallContext, args: Args) -> BoxFuture<CallResult> {
+    fn call_method(
+        self: Arc<Self>,
+        name: &str,
+        ctx: CallContext,
+        args: Args,
+    ) -> BoxFuture<CallResult> {
         let _ = (ctx, args);
-        let err = RemoteException::attribute_error(format!("'{}' object has no attribute '{}'", self.type_name(), name));
+        let err = RemoteException::attribute_error(format!(
+            "'{}' object has no attribute '{}'",
+            self.type_name(),
+            name
+        ));
         Box::pin(async move { Err(err) })
     }
 
     /// Calls the object itself (HANDLE_CALL). Default: `TypeError: object is not callable`.
     fn call(self: Arc<Self>, ctx: CallContext, args: Args) -> BoxFuture<CallResult> {
         let _ = (ctx, args);
-        let err = RemoteException::type_error(format!("'{}' object is not callable", self.type_name()));
+        let err =
+            RemoteException::type_error(format!("'{}' object is not callable", self.type_name()));
         Box::pin(async move { Err(err) })
     }
 
@@ -123,12 +135,16 @@ pub trait RemoteObject: Send + Sync + 'static {
     /// Sets a member after the policy allowed it. Default: `AttributeError`.
     fn set_member(&self, name: &str, value: Value) -> Result<(), RemoteException> {
         let _ = value;
-        Err(RemoteException::attribute_error(format!("can't set attribute '{name}'")))
+        Err(RemoteException::attribute_error(format!(
+            "can't set attribute '{name}'"
+        )))
     }
 
     /// Deletes a member after the policy allowed it. Default: `AttributeError`.
     fn del_member(&self, name: &str) -> Result<(), RemoteException> {
-        Err(RemoteException::attribute_error(format!("can't delete attribute '{name}'")))
+        Err(RemoteException::attribute_error(format!(
+            "can't delete attribute '{name}'"
+        )))
     }
 
     /// Like RPyC's `_rpyc_getattr`: when it returns `Some`, it replaces the policy check and
@@ -170,7 +186,14 @@ pub trait RemoteObject: Send + Sync + 'static {
     /// protocol dunder the object supports (`__len__`, `__getitem__`, `__iter__`, `__next__`,
     /// `__contains__`, …) must be here. Default: the member names that are dunder methods.
     fn protocol_methods(&self) -> Vec<String> {
-        self.member_names().into_iter().filter(|n| n.starts_with("__") && n.ends_with("__") && matches!(self.get_member(n), Some(Member::Method))).collect()
+        self.member_names()
+            .into_iter()
+            .filter(|n| {
+                n.starts_with("__")
+                    && n.ends_with("__")
+                    && matches!(self.get_member(n), Some(Member::Method))
+            })
+            .collect()
     }
 }
 
@@ -223,8 +246,11 @@ impl Args {
             None
         };
         match v {
-            Some(v) => T::from_value(v).map_err(|e| RemoteException::type_error(format!("argument '{name}': {e}"))),
-            None => T::from_missing().ok_or_else(|| RemoteException::type_error(format!("missing required argument: '{name}'"))),
+            Some(v) => T::from_value(v)
+                .map_err(|e| RemoteException::type_error(format!("argument '{name}': {e}"))),
+            None => T::from_missing().ok_or_else(|| {
+                RemoteException::type_error(format!("missing required argument: '{name}'"))
+            }),
         }
     }
 
@@ -251,10 +277,15 @@ impl Args {
     /// remain that no parameter took (call after taking every parameter).
     pub fn check_no_extra(&self, max: usize, func: &str) -> Result<(), RemoteException> {
         if self.pos.len() > max {
-            return Err(RemoteException::type_error(format!("{func}() takes {max} positional arguments but {} were given", self.pos.len())));
+            return Err(RemoteException::type_error(format!(
+                "{func}() takes {max} positional arguments but {} were given",
+                self.pos.len()
+            )));
         }
         if let Some((k, _)) = self.kw.first() {
-            return Err(RemoteException::type_error(format!("{func}() got an unexpected keyword argument '{k}'")));
+            return Err(RemoteException::type_error(format!(
+                "{func}() got an unexpected keyword argument '{k}'"
+            )));
         }
         Ok(())
     }
@@ -306,7 +337,10 @@ impl IntoArgs for Args {
 
 impl IntoArgs for Vec<Value> {
     fn into_args(self) -> Args {
-        Args { pos: self, kw: Vec::new() }
+        Args {
+            pos: self,
+            kw: Vec::new(),
+        }
     }
 }
 
@@ -431,7 +465,13 @@ impl Callback {
         Fut: Future<Output = R> + Send + 'static,
         R: IntoReturn,
     {
-        Callback { f: Arc::new(move |ctx, args| { let fut = f(ctx, args); Box::pin(async move { fut.await.into_return() }) }), name: Arc::from("callback") }
+        Callback {
+            f: Arc::new(move |ctx, args| {
+                let fut = f(ctx, args);
+                Box::pin(async move { fut.await.into_return() })
+            }),
+            name: Arc::from("callback"),
+        }
     }
 
     /// A callback running a synchronous closure.
@@ -440,7 +480,13 @@ impl Callback {
         F: Fn(Args) -> R + Send + Sync + 'static,
         R: IntoReturn,
     {
-        Callback { f: Arc::new(move |_ctx, args| { let r = f(args).into_return(); Box::pin(async move { r }) }), name: Arc::from("callback") }
+        Callback {
+            f: Arc::new(move |_ctx, args| {
+                let r = f(args).into_return();
+                Box::pin(async move { r })
+            }),
+            name: Arc::from("callback"),
+        }
     }
 
     /// Sets the name shown in `repr`.
@@ -507,6 +553,11 @@ impl RemoteObject for BoundMethod {
     }
     fn repr(&self) -> String {
         let shown = self.name.strip_prefix("exposed_").unwrap_or(&self.name);
-        format!("<bound method {}.{} of {}>", self.obj.type_name(), shown, self.obj.repr())
+        format!(
+            "<bound method {}.{} of {}>",
+            self.obj.type_name(),
+            shown,
+            self.obj.repr()
+        )
     }
 }

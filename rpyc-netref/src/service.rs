@@ -40,7 +40,11 @@ pub trait Service: RemoteObject {
 /// assert_eq!(rpyc_netref::service::default_service_name("Foobar"), "FOOBAR");
 /// ```
 pub fn default_service_name(type_name: &str) -> String {
-    let short = type_name.rsplit(['.', ':']).next().unwrap_or(type_name).to_uppercase();
+    let short = type_name
+        .rsplit(['.', ':'])
+        .next()
+        .unwrap_or(type_name)
+        .to_uppercase();
     match short.strip_suffix("SERVICE") {
         Some(s) if !s.is_empty() => s.to_string(),
         _ => short,
@@ -92,12 +96,25 @@ impl RemoteObject for ServiceRoot {
             _ => self.service.get_member(name),
         }
     }
-    fn call_method(self: Arc<Self>, name: &str, ctx: CallContext, args: Args) -> BoxFuture<CallResult> {
+    fn call_method(
+        self: Arc<Self>,
+        name: &str,
+        ctx: CallContext,
+        args: Args,
+    ) -> BoxFuture<CallResult> {
         if !self.service.has_member(name) {
             let aliases = self.service.service_aliases();
             match name {
-                NAME => return Box::pin(async move { Ok(Value::Str(aliases.into_iter().next().unwrap_or_default())) }),
-                ALIASES => return Box::pin(async move { Ok(Value::Tuple(aliases.into_iter().map(Value::Str).collect())) }),
+                NAME => {
+                    return Box::pin(async move {
+                        Ok(Value::Str(aliases.into_iter().next().unwrap_or_default()))
+                    })
+                }
+                ALIASES => {
+                    return Box::pin(async move {
+                        Ok(Value::Tuple(aliases.into_iter().map(Value::Str).collect()))
+                    })
+                }
                 _ => {}
             }
         }
@@ -119,10 +136,18 @@ impl RemoteObject for ServiceRoot {
         self.service.rpyc_getattr(name)
     }
     fn rpyc_setattr(&self, name: &str, value: &Value) -> Option<Result<(), RemoteException>> {
-        Some(self.service.rpyc_setattr(name, value).unwrap_or_else(|| Err(RemoteException::attribute_error("access denied"))))
+        Some(
+            self.service
+                .rpyc_setattr(name, value)
+                .unwrap_or_else(|| Err(RemoteException::attribute_error("access denied"))),
+        )
     }
     fn rpyc_delattr(&self, name: &str) -> Option<Result<(), RemoteException>> {
-        Some(self.service.rpyc_delattr(name).unwrap_or_else(|| Err(RemoteException::attribute_error("access denied"))))
+        Some(
+            self.service
+                .rpyc_delattr(name)
+                .unwrap_or_else(|| Err(RemoteException::attribute_error("access denied"))),
+        )
     }
     fn repr(&self) -> String {
         self.service.repr()

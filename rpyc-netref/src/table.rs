@@ -57,7 +57,8 @@ impl ObjectTable {
 
     /// Exports the root object, pinned for the life of the connection.
     pub(crate) fn export_pinned(&self, obj: &Arc<dyn RemoteObject>) -> IdPack {
-        self.insert(obj, usize::MAX, true).unwrap_or_else(|| IdPack::new(obj.type_name(), class_id(obj.type_name()), 0))
+        self.insert(obj, usize::MAX, true)
+            .unwrap_or_else(|| IdPack::new(obj.type_name(), class_id(obj.type_name()), 0))
     }
 
     fn insert(&self, obj: &Arc<dyn RemoteObject>, limit: usize, pinned: bool) -> Option<IdPack> {
@@ -77,7 +78,15 @@ impl ObjectTable {
         let n = t.next_id;
         let name = obj.type_name();
         let id = IdPack::new(name, class_id(name), n as i128);
-        t.by_id.insert(n, Entry { obj: obj.clone(), id: id.clone(), count: 1, pinned });
+        t.by_id.insert(
+            n,
+            Entry {
+                obj: obj.clone(),
+                id: id.clone(),
+                count: 1,
+                pinned,
+            },
+        );
         t.by_ptr.insert(key, n);
         Some(id)
     }
@@ -86,14 +95,21 @@ impl ObjectTable {
     pub(crate) fn get(&self, id: &IdPack) -> Option<Arc<dyn RemoteObject>> {
         let n = u64::try_from(id.instance_id).ok()?;
         let t = self.inner.lock();
-        t.by_id.get(&n).filter(|e| e.id == *id).map(|e| e.obj.clone())
+        t.by_id
+            .get(&n)
+            .filter(|e| e.id == *id)
+            .map(|e| e.obj.clone())
     }
 
     /// Releases `count` references; `false` if the id is unknown.
     pub(crate) fn decref(&self, id: &IdPack, count: i64) -> bool {
-        let Ok(n) = u64::try_from(id.instance_id) else { return false };
+        let Ok(n) = u64::try_from(id.instance_id) else {
+            return false;
+        };
         let mut t = self.inner.lock();
-        let Some(e) = t.by_id.get_mut(&n).filter(|e| e.id == *id) else { return false };
+        let Some(e) = t.by_id.get_mut(&n).filter(|e| e.id == *id) else {
+            return false;
+        };
         e.count -= count;
         if e.count <= 0 && !e.pinned {
             if let Some(e) = t.by_id.remove(&n) {

@@ -13,7 +13,12 @@ use crate::service::Service;
 #[derive(Debug, Clone, Copy, Default)]
 pub struct EchoService;
 
-const MEMBERS: [&str; 4] = ["exposed_echo", "exposed_add", "exposed_fail", "exposed_call"];
+const MEMBERS: [&str; 4] = [
+    "exposed_echo",
+    "exposed_add",
+    "exposed_fail",
+    "exposed_call",
+];
 
 impl RemoteObject for EchoService {
     fn type_name(&self) -> &str {
@@ -28,7 +33,12 @@ impl RemoteObject for EchoService {
     fn get_member(&self, name: &str) -> Option<Member> {
         self.has_member(name).then_some(Member::Method)
     }
-    fn call_method(self: Arc<Self>, name: &str, _ctx: CallContext, mut args: Args) -> BoxFuture<CallResult> {
+    fn call_method(
+        self: Arc<Self>,
+        name: &str,
+        _ctx: CallContext,
+        mut args: Args,
+    ) -> BoxFuture<CallResult> {
         let r: Result<BoxFuture<CallResult>, RemoteException> = (|| match name {
             "exposed_echo" => {
                 let v: Value = args.take(0, "x")?;
@@ -37,7 +47,9 @@ impl RemoteObject for EchoService {
             "exposed_add" => {
                 let a: i64 = args.take(0, "a")?;
                 let b: i64 = args.take(1, "b")?;
-                let sum = a.checked_add(b).ok_or_else(|| RemoteException::overflow_error("sum out of range"));
+                let sum = a
+                    .checked_add(b)
+                    .ok_or_else(|| RemoteException::overflow_error("sum out of range"));
                 Ok(Box::pin(async move { sum.map(Value::Int) }) as BoxFuture<CallResult>)
             }
             "exposed_fail" => {
@@ -47,7 +59,10 @@ impl RemoteObject for EchoService {
             "exposed_call" => {
                 let f: NetRef = args.take(0, "f")?;
                 let rest = args.rest(1);
-                Ok(Box::pin(async move { f.call(rest).await.map_err(RemoteException::from) }) as BoxFuture<CallResult>)
+                Ok(
+                    Box::pin(async move { f.call(rest).await.map_err(RemoteException::from) })
+                        as BoxFuture<CallResult>,
+                )
             }
             _ => Err(RemoteException::attribute_error(name.to_string())),
         })();

@@ -12,7 +12,11 @@ use crate::object::{export, BoundMethod, Member, RemoteObject};
 
 /// Resolves `name` on `obj` for reading: the override, or the policy then the member table.
 /// Returns the real member name and what it is.
-pub(crate) fn lookup(inner: &ConnInner, obj: &Arc<dyn RemoteObject>, name: &str) -> Result<(String, Member), RemoteException> {
+pub(crate) fn lookup(
+    inner: &ConnInner,
+    obj: &Arc<dyn RemoteObject>,
+    name: &str,
+) -> Result<(String, Member), RemoteException> {
     if let Some(r) = obj.rpyc_getattr(name) {
         return r.map(|m| (name.to_string(), m));
     }
@@ -24,7 +28,11 @@ pub(crate) fn lookup(inner: &ConnInner, obj: &Arc<dyn RemoteObject>, name: &str)
 }
 
 /// HANDLE_GETATTR: a data member's value, or a bound method by reference.
-pub(crate) fn getattr(inner: &Arc<ConnInner>, obj: Arc<dyn RemoteObject>, name: String) -> Prepared {
+pub(crate) fn getattr(
+    inner: &Arc<ConnInner>,
+    obj: Arc<dyn RemoteObject>,
+    name: String,
+) -> Prepared {
     let result = lookup(inner, &obj, &name).map(|(real, member)| match member {
         Member::Value(v) => v,
         Member::Method => export(BoundMethod { obj, name: real }),
@@ -33,10 +41,17 @@ pub(crate) fn getattr(inner: &Arc<ConnInner>, obj: Arc<dyn RemoteObject>, name: 
 }
 
 /// HANDLE_SETATTR.
-pub(crate) fn setattr(inner: &Arc<ConnInner>, obj: Arc<dyn RemoteObject>, name: &str, value: Value) -> Prepared {
+pub(crate) fn setattr(
+    inner: &Arc<ConnInner>,
+    obj: Arc<dyn RemoteObject>,
+    name: &str,
+    value: Value,
+) -> Prepared {
     let result = match obj.rpyc_setattr(name, &value) {
         Some(r) => r,
-        None => check_attr(inner.config(), name, Permission::Set, |n| obj.has_member(n)).map_err(RemoteException::from).and_then(|real| obj.set_member(&real, value)),
+        None => check_attr(inner.config(), name, Permission::Set, |n| obj.has_member(n))
+            .map_err(RemoteException::from)
+            .and_then(|real| obj.set_member(&real, value)),
     };
     Prepared::Done(result.map(|()| Value::None), "setattr")
 }
@@ -45,7 +60,9 @@ pub(crate) fn setattr(inner: &Arc<ConnInner>, obj: Arc<dyn RemoteObject>, name: 
 pub(crate) fn delattr(inner: &Arc<ConnInner>, obj: Arc<dyn RemoteObject>, name: &str) -> Prepared {
     let result = match obj.rpyc_delattr(name) {
         Some(r) => r,
-        None => check_attr(inner.config(), name, Permission::Del, |n| obj.has_member(n)).map_err(RemoteException::from).and_then(|real| obj.del_member(&real)),
+        None => check_attr(inner.config(), name, Permission::Del, |n| obj.has_member(n))
+            .map_err(RemoteException::from)
+            .and_then(|real| obj.del_member(&real)),
     };
     Prepared::Done(result.map(|()| Value::None), "delattr")
 }

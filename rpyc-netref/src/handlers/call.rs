@@ -12,14 +12,29 @@ use crate::object::{Args, Exported, Member, RemoteObject};
 /// HANDLE_CALL: call the object itself (no attribute policy, as in RPyC: whoever holds a
 /// reference may call it).
 pub(crate) fn call(inner: &Arc<ConnInner>, obj: Arc<dyn RemoteObject>, args: Args) -> Prepared {
-    let ctx = tri!(inner.context().ok_or_else(|| RemoteException::eof_error("connection is closing")), "call");
+    let ctx = tri!(
+        inner
+            .context()
+            .ok_or_else(|| RemoteException::eof_error("connection is closing")),
+        "call"
+    );
     Prepared::Spawn(obj.call(ctx, args), "call")
 }
 
 /// HANDLE_CALLATTR: `getattr` under the policy, then call — one round trip.
-pub(crate) fn callattr(inner: &Arc<ConnInner>, obj: Arc<dyn RemoteObject>, name: String, args: Args) -> Prepared {
+pub(crate) fn callattr(
+    inner: &Arc<ConnInner>,
+    obj: Arc<dyn RemoteObject>,
+    name: String,
+    args: Args,
+) -> Prepared {
     let (real, member) = tri!(attr::lookup(inner, &obj, &name), "callattr");
-    let ctx = tri!(inner.context().ok_or_else(|| RemoteException::eof_error("connection is closing")), "callattr");
+    let ctx = tri!(
+        inner
+            .context()
+            .ok_or_else(|| RemoteException::eof_error("connection is closing")),
+        "callattr"
+    );
     match member {
         Member::Method => Prepared::Spawn(obj.call_method(&real, ctx, args), "callattr"),
         Member::Value(v) => call_value(v, ctx, args),
@@ -32,7 +47,16 @@ fn call_value(v: Value, ctx: crate::object::CallContext, args: Args) -> Prepared
         return Prepared::Spawn(ex.object().clone().call(ctx, args), "callattr");
     }
     if let Ok(nr) = v.clone().extract::<NetRef>() {
-        return Prepared::Spawn(Box::pin(async move { nr.call(args).await.map_err(RemoteException::from) }), "callattr");
+        return Prepared::Spawn(
+            Box::pin(async move { nr.call(args).await.map_err(RemoteException::from) }),
+            "callattr",
+        );
     }
-    Prepared::Done(Err(RemoteException::type_error(format!("'{}' object is not callable", v.type_name()))), "callattr")
+    Prepared::Done(
+        Err(RemoteException::type_error(format!(
+            "'{}' object is not callable",
+            v.type_name()
+        ))),
+        "callattr",
+    )
 }

@@ -43,24 +43,54 @@ pub(crate) fn dir(inner: &Arc<ConnInner>, obj: Arc<dyn RemoteObject>) -> Prepare
                     return Some(plain.to_string());
                 }
             }
-            let visible = check_attr(cfg, &n, Permission::Get, |m| obj.has_member(m)).is_ok_and(|real| real == n);
+            let visible = check_attr(cfg, &n, Permission::Get, |m| obj.has_member(m))
+                .is_ok_and(|real| real == n);
             visible.then_some(n)
         })
         .collect();
     names.sort();
     names.dedup();
-    Prepared::Done(Ok(Value::Tuple(names.into_iter().map(Value::Str).collect())), "dir")
+    Prepared::Done(
+        Ok(Value::Tuple(names.into_iter().map(Value::Str).collect())),
+        "dir",
+    )
 }
 
 /// HANDLE_CMP: `op` must pass the policy (the CVE-2019-16328 guard); an object without the
 /// method compares by identity for `__eq__`/`__ne__` and answers `NotImplemented` otherwise.
-pub(crate) fn cmp(inner: &Arc<ConnInner>, obj: Arc<dyn RemoteObject>, other: Value, op: String) -> Prepared {
-    let real = tri!(check_attr(inner.config(), &op, Permission::Get, |n| obj.has_member(n)).map_err(RemoteException::from), "cmp").into_owned();
+pub(crate) fn cmp(
+    inner: &Arc<ConnInner>,
+    obj: Arc<dyn RemoteObject>,
+    other: Value,
+    op: String,
+) -> Prepared {
+    let real = tri!(
+        check_attr(inner.config(), &op, Permission::Get, |n| obj.has_member(n))
+            .map_err(RemoteException::from),
+        "cmp"
+    )
+    .into_owned();
     if matches!(obj.get_member(&real), Some(Member::Method)) {
-        let ctx = tri!(inner.context().ok_or_else(|| RemoteException::eof_error("connection is closing")), "cmp");
-        return Prepared::Spawn(obj.call_method(&real, ctx, Args { pos: vec![other], kw: Vec::new() }), "cmp");
+        let ctx = tri!(
+            inner
+                .context()
+                .ok_or_else(|| RemoteException::eof_error("connection is closing")),
+            "cmp"
+        );
+        return Prepared::Spawn(
+            obj.call_method(
+                &real,
+                ctx,
+                Args {
+                    pos: vec![other],
+                    kw: Vec::new(),
+                },
+            ),
+            "cmp",
+        );
     }
-    let same = Exported::from_value_ref(&other).is_some_and(|o| identity(o.object()) == identity(&obj));
+    let same =
+        Exported::from_value_ref(&other).is_some_and(|o| identity(o.object()) == identity(&obj));
     let result = match real.as_str() {
         "__eq__" => Value::Bool(same),
         "__ne__" => Value::Bool(!same),
@@ -78,6 +108,9 @@ pub(crate) fn inspect(inner: &Arc<ConnInner>, id: &IdPack) -> Prepared {
     if obj.is_callable() && !methods.iter().any(|m| m == "__call__") {
         methods.push("__call__".into());
     }
-    let answer = methods.into_iter().map(|m| Value::Tuple(vec![Value::Str(m), Value::None])).collect();
+    let answer = methods
+        .into_iter()
+        .map(|m| Value::Tuple(vec![Value::Str(m), Value::None]))
+        .collect();
     Prepared::Done(Ok(Value::Tuple(answer)), "inspect")
 }

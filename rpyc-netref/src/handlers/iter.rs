@@ -11,24 +11,42 @@ use crate::object::{Args, Exported, Member, RemoteObject};
 /// HANDLE_BUFFITER: up to `count` items from an iterator (`__next__`), or from a fresh
 /// iterator of an iterable (`__iter__`), like `tuple(islice(obj, count))`.
 pub(crate) fn buffiter(inner: &Arc<ConnInner>, obj: Arc<dyn RemoteObject>, count: i64) -> Prepared {
-    let ctx = tri!(inner.context().ok_or_else(|| RemoteException::eof_error("connection is closing")), "buffiter");
+    let ctx = tri!(
+        inner
+            .context()
+            .ok_or_else(|| RemoteException::eof_error("connection is closing")),
+        "buffiter"
+    );
     let count = count.clamp(0, 1 << 20) as usize;
     Prepared::Spawn(
         Box::pin(async move {
             let it = if obj.has_member("__next__") {
                 obj
             } else if obj.has_member("__iter__") {
-                let v = obj.call_method("__iter__", ctx.clone(), Args::new()).await?;
+                let v = obj
+                    .call_method("__iter__", ctx.clone(), Args::new())
+                    .await?;
                 match Exported::from_value_ref(&v) {
                     Some(ex) => ex.object().clone(),
-                    None => return Err(RemoteException::type_error("iter() returned a non-iterator")),
+                    None => {
+                        return Err(RemoteException::type_error(
+                            "iter() returned a non-iterator",
+                        ))
+                    }
                 }
             } else {
-                return Err(RemoteException::type_error(format!("'{}' object is not iterable", obj.type_name())));
+                return Err(RemoteException::type_error(format!(
+                    "'{}' object is not iterable",
+                    obj.type_name()
+                )));
             };
             let mut items = Vec::new();
             while items.len() < count {
-                match it.clone().call_method("__next__", ctx.clone(), Args::new()).await {
+                match it
+                    .clone()
+                    .call_method("__next__", ctx.clone(), Args::new())
+                    .await
+                {
                     Ok(v) => items.push(v),
                     Err(e) if e.is("StopIteration") => break,
                     Err(e) => return Err(e),
@@ -45,14 +63,36 @@ pub(crate) fn buffiter(inner: &Arc<ConnInner>, obj: Arc<dyn RemoteObject>, count
 pub(crate) fn ctxexit(inner: &Arc<ConnInner>, obj: Arc<dyn RemoteObject>, exc: Value) -> Prepared {
     let (real, member) = tri!(attr::lookup(inner, &obj, "__exit__"), "ctxexit");
     if !matches!(member, Member::Method) {
-        return Prepared::Done(Err(RemoteException::type_error("__exit__ is not a method")), "ctxexit");
+        return Prepared::Done(
+            Err(RemoteException::type_error("__exit__ is not a method")),
+            "ctxexit",
+        );
     }
-    let ctx = tri!(inner.context().ok_or_else(|| RemoteException::eof_error("connection is closing")), "ctxexit");
-    Prepared::Spawn(obj.call_method(&real, ctx, Args { pos: vec![exc, Value::None, Value::None], kw: Vec::new() }), "ctxexit")
+    let ctx = tri!(
+        inner
+            .context()
+            .ok_or_else(|| RemoteException::eof_error("connection is closing")),
+        "ctxexit"
+    );
+    Prepared::Spawn(
+        obj.call_method(
+            &real,
+            ctx,
+            Args {
+                pos: vec![exc, Value::None, Value::None],
+                kw: Vec::new(),
+            },
+        ),
+        "ctxexit",
+    )
 }
 
 /// HANDLE_PICKLE: never served (rpyc-rs neither pickles nor unpickles).
 pub(crate) fn pickle(inner: &Arc<ConnInner>) -> Prepared {
-    let msg = if inner.config().allow_pickle { "pickling is not supported by rpyc-rs" } else { "pickling is disabled" };
+    let msg = if inner.config().allow_pickle {
+        "pickling is not supported by rpyc-rs"
+    } else {
+        "pickling is disabled"
+    };
     Prepared::Done(Err(RemoteException::value_error(msg)), "pickle")
 }

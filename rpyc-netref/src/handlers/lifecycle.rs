@@ -30,6 +30,11 @@ pub(crate) fn del(inner: &Arc<ConnInner>, obj: Boxed, count: i64) -> Prepared {
                 Prepared::Done(Err(RemoteException::key_error(id.to_value())), "del")
             }
         }
-        _ => Prepared::Done(Err(RemoteException::type_error("DEL needs a reference to an object of the receiver")), "del"),
+        _ => Prepared::Done(
+            Err(RemoteException::type_error(
+                "DEL needs a reference to an object of the receiver",
+            )),
+            "del",
+        ),
     }
 }

@@ -54,19 +54,33 @@ pub(crate) fn prepare(inner: &Arc<ConnInner>, req: Request) -> Prepared {
         Request::Close => lifecycle::close(inner),
         Request::GetRoot => lifecycle::getroot(inner),
         Request::Del { obj, count } => lifecycle::del(inner, obj, count),
-        Request::GetAttr { obj, name } => attr::getattr(inner, tri!(target(inner, obj), "getattr"), name),
+        Request::GetAttr { obj, name } => {
+            attr::getattr(inner, tri!(target(inner, obj), "getattr"), name)
+        }
         Request::SetAttr { obj, name, value } => {
             let obj = tri!(target(inner, obj), "setattr");
             attr::setattr(inner, obj, &name, tri!(inner.unbox(value), "setattr"))
         }
-        Request::DelAttr { obj, name } => attr::delattr(inner, tri!(target(inner, obj), "delattr"), &name),
+        Request::DelAttr { obj, name } => {
+            attr::delattr(inner, tri!(target(inner, obj), "delattr"), &name)
+        }
         Request::Call { obj, args, kwargs } => {
             let obj = tri!(target(inner, obj), "call");
             call::call(inner, obj, tri!(call_args(inner, args, kwargs), "call"))
         }
-        Request::CallAttr { obj, name, args, kwargs } => {
+        Request::CallAttr {
+            obj,
+            name,
+            args,
+            kwargs,
+        } => {
             let obj = tri!(target(inner, obj), "callattr");
-            call::callattr(inner, obj, name, tri!(call_args(inner, args, kwargs), "callattr"))
+            call::callattr(
+                inner,
+                obj,
+                name,
+                tri!(call_args(inner, args, kwargs), "callattr"),
+            )
         }
         Request::Repr { obj } => introspect::repr(tri!(target(inner, obj), "repr")),
         Request::Str { obj } => introspect::str(tri!(target(inner, obj), "str")),
@@ -77,15 +91,27 @@ pub(crate) fn prepare(inner: &Arc<ConnInner>, req: Request) -> Prepared {
             introspect::cmp(inner, obj, tri!(inner.unbox(other), "cmp"), op)
         }
         Request::Inspect { id_pack } => introspect::inspect(inner, &id_pack),
-        Request::BuffIter { obj, count } => iter::buffiter(inner, tri!(target(inner, obj), "buffiter"), count),
+        Request::BuffIter { obj, count } => {
+            iter::buffiter(inner, tri!(target(inner, obj), "buffiter"), count)
+        }
         Request::CtxExit { obj, exc } => {
             let obj = tri!(target(inner, obj), "ctxexit");
             iter::ctxexit(inner, obj, tri!(inner.unbox(exc), "ctxexit"))
         }
         Request::InstanceCheck { .. } => Prepared::Done(Ok(Value::Bool(false)), "instancecheck"),
         Request::Pickle { .. } => iter::pickle(inner),
-        Request::OldSlicing { .. } => Prepared::Done(Err(RemoteException::type_error("old-style slicing is not supported")), "oldslicing"),
-        _ => Prepared::Done(Err(RemoteException::not_implemented_error("unsupported request")), "dispatch"),
+        Request::OldSlicing { .. } => Prepared::Done(
+            Err(RemoteException::type_error(
+                "old-style slicing is not supported",
+            )),
+            "oldslicing",
+        ),
+        _ => Prepared::Done(
+            Err(RemoteException::not_implemented_error(
+                "unsupported request",
+            )),
+            "dispatch",
+        ),
     }
 }
 
@@ -94,7 +120,10 @@ fn target(inner: &Arc<ConnInner>, obj: Boxed) -> Result<Arc<dyn RemoteObject>, R
     let v = inner.unbox(obj)?;
     match Exported::from_value_ref(&v) {
         Some(ex) => Ok(ex.object().clone()),
-        None => Err(RemoteException::type_error(format!("the target of a request must be an object of the receiver, got {}", v.type_name()))),
+        None => Err(RemoteException::type_error(format!(
+            "the target of a request must be an object of the receiver, got {}",
+            v.type_name()
+        ))),
     }
 }
 
@@ -102,7 +131,12 @@ fn target(inner: &Arc<ConnInner>, obj: Boxed) -> Result<Arc<dyn RemoteObject>, R
 fn call_args(inner: &Arc<ConnInner>, args: Boxed, kwargs: Boxed) -> Result<Args, RemoteException> {
     let pos = match inner.unbox(args)? {
         Value::Tuple(items) => items,
-        other => return Err(RemoteException::type_error(format!("call arguments must be a tuple, got {}", other.type_name()))),
+        other => {
+            return Err(RemoteException::type_error(format!(
+                "call arguments must be a tuple, got {}",
+                other.type_name()
+            )))
+        }
     };
     let kw = match inner.unbox(kwargs)? {
         Value::Tuple(pairs) => pairs
@@ -115,16 +149,28 @@ fn call_args(inner: &Arc<ConnInner>, args: Boxed, kwargs: Boxed) -> Result<Args,
                         _ => Err(RemoteException::type_error("keywords must be strings")),
                     }
                 }
-                _ => Err(RemoteException::type_error("keyword arguments must be (name, value) pairs")),
+                _ => Err(RemoteException::type_error(
+                    "keyword arguments must be (name, value) pairs",
+                )),
             })
             .collect::<Result<Vec<_>, _>>()?,
         Value::None => Vec::new(),
-        other => return Err(RemoteException::type_error(format!("keyword arguments must be a tuple, got {}", other.type_name()))),
+        other => {
+            return Err(RemoteException::type_error(format!(
+                "keyword arguments must be a tuple, got {}",
+                other.type_name()
+            )))
+        }
     };
     Ok(Args { pos, kw })
 }
 
 /// `'Type' object has no attribute 'name'`.
 pub(crate) fn no_attribute(obj: &Arc<dyn RemoteObject>, name: &str) -> RemoteException {
-    RemoteException::attribute_error(format!("'{}' object has no attribute '{}'", obj.type_name(), name)).with_attr("name", name)
+    RemoteException::attribute_error(format!(
+        "'{}' object has no attribute '{}'",
+        obj.type_name(),
+        name
+    ))
+    .with_attr("name", name)
 }

@@ -1,0 +1,142 @@
+//! The `rpyc-server` binary: serves a built-in service to any RPyC 6 client.
+//!
+//! ```text
+//! rpyc-server --service test --host 127.0.0.1 --port 18861
+//! ```
+//!
+//! Prints `listening on HOST:PORT` once bound, serves until SIGINT/SIGTERM, then shuts down
+//! gracefully and exits 0.
+
+use std::io::Write;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, ValueEnum};
+use rpyc_server::services::{CalculatorService, TestService};
+use rpyc_server::Server;
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum ServiceName {
+    /// `CALCULATOR`: add, multiply, get_history.
+    Calc,
+    /// `TEST`: the interop contract (echo, errors, callbacks, counters, maps, …).
+    Test,
+}
+
+/// Serve a built-in RPyC service.
+#[derive(Debug, Parser)]
+#[command(name = "rpyc-server", version, about)]
+struct Cli {
+    /// The service to serve.
+    #[arg(long, value_enum, default_value = "calc")]
+    service: ServiceName,
+    /// Address to bind (IPv4 or IPv6).
+    #[arg(long, default_value = "127.0.0.1")]
+    host: String,
+    /// TCP port (0 picks a free one).
+    #[arg(long, default_value_t = 18861)]
+    port: u16,
+    /// Listen on this Unix socket instead of TCP.
+    #[arg(long, conflicts_with_all = ["host", "port"])]
+    unix: Option<std::path::PathBuf>,
+    /// Most simultaneous connections.
+    #[arg(long, default_value_t = 10_000)]
+    max_connections: usize,
+    /// Seconds to let in-flight calls finish at shutdown.
+    #[arg(long, default_value_t = 5.0)]
+    grace: f64,
+    /// Serve a single connection, then exit.
+    #[arg(long)]
+    one_shot: bool,
+    /// Log filter (e.g. `info`, `rpyc_netref=debug`); logs go to stderr.
+    #[arg(long, default_value = "warn")]
+    log: String,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(tracing_subscriber::EnvFilter::new(&cli.log))
+        .init();
+    let rt = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("rpyc-server: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("rpyc-server: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> std::io::Result<()> {
+    let server = match &cli.unix {
+        #[cfg(unix)]
+        Some(path) => Server::bind_unix(path).await?,
+        #[cfg(not(unix))]
+        Some(_) => return Err(std::io::Error::other("unix sockets are not supported here")),
+        None => {
+            let host = cli.host.trim_start_matches('[').trim_end_matches(']');
+            Server::bind((host, cli.port)).await?
+        }
+    };
+    let server = server
+        .max_connections(cli.max_connections)
+        .one_shot(cli.one_shot)
+        .grace_period(Duration::from_secs_f64(cli.grace.max(0.0)));
+    let shown = match (server.local_addr(), server.socket_path()) {
+        (Some(addr), _) => format!("{}:{}", addr.ip(), addr.port()),
+        (None, Some(p)) => p.display().to_string(),
+        (None, None) => String::new(),
+    };
+    {
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "listening on {shown}")?;
+        out.flush()?;
+    }
+    let stop = server.shutdown_handle();
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        stop.shutdown();
+    });
+    match cli.service {
+        ServiceName::Calc => server.serve(CalculatorService::new).await,
+        ServiceName::Test => {
+            let counter = server.connection_counter();
+            server
+                .serve(move || TestService::new(counter.clone()))
+                .await
+        }
+    }
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        ) {
+            (Ok(mut i), Ok(mut t)) => {
+                tokio::select! {
+                    _ = i.recv() => {}
+                    _ = t.recv() => {}
+                }
+            }
+            _ => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

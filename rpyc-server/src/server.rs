@@ -1,0 +1,281 @@
+//! [`Server`]: accept connections (TCP over IPv4/IPv6, or a Unix socket) and serve each with a
+//! service, until shut down.
+//!
+//! Each connection runs on its own tasks with a fresh service instance ([`Server::serve`]) or
+//! one shared instance ([`Server::serve_shared`]), like RPyC's service class vs instance. A
+//! semaphore caps the number of connections (accepting waits for a free slot). Shutdown stops
+//! accepting, lets each connection's in-flight calls finish up to the grace period, then
+//! closes it.
+//!
+//! ```
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! use rpyc_server::{services::CalculatorService, Server};
+//! let server = Server::bind("127.0.0.1:0").await.unwrap();
+//! let addr = server.local_addr().unwrap();
+//! let stop = server.shutdown_handle();
+//! let task = tokio::spawn(server.serve(CalculatorService::new));
+//!
+//! let conn = rpyc_netref::connect(addr).await.unwrap();
+//! let root = conn.root().await.unwrap();
+//! assert_eq!(root.call_method("add", (2, 3)).await.unwrap(), rpyc_core::Value::Int(5));
+//! stop.shutdown();
+//! task.await.unwrap().unwrap();
+//! # });
+//! ```
+
+use std::io;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use rpyc_core::Config;
+use rpyc_netref::{Connection, Service};
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+/// How many connections a server has open; cheap to clone and share with services.
+#[derive(Debug, Clone, Default)]
+pub struct ConnectionCounter(Arc<AtomicUsize>);
+
+impl ConnectionCounter {
+    /// The number of open connections.
+    pub fn get(&self) -> usize {
+        self.0.load(Ordering::Acquire)
+    }
+}
+
+/// Stops a running server (graceful: in-flight calls get the grace period to finish).
+#[derive(Debug, Clone)]
+pub struct ShutdownHandle(CancellationToken);
+
+impl ShutdownHandle {
+    /// Asks the server to shut down; `serve` returns once every connection is closed.
+    pub fn shutdown(&self) {
+        self.0.cancel();
+    }
+}
+
+enum Listener {
+    Tcp(tokio::net::TcpListener),
+    #[cfg(unix)]
+    Unix(tokio::net::UnixListener, PathBuf),
+}
+
+/// A bound listener and its serving options.
+pub struct Server {
+    listener: Listener,
+    config: Config,
+    max_connections: usize,
+    one_shot: bool,
+    grace: Duration,
+    shutdown: CancellationToken,
+    counter: ConnectionCounter,
+}
+
+type Factory = Arc<dyn Fn() -> Arc<dyn Service> + Send + Sync>;
+
+impl Server {
+    /// Binds a TCP listener (`"127.0.0.1:18861"`, `"[::1]:0"`, …; port 0 picks a free port).
+    pub async fn bind(addr: impl tokio::net::ToSocketAddrs) -> io::Result<Server> {
+        let l = tokio::net::TcpListener::bind(addr).await?;
+        Ok(Self::with_listener(Listener::Tcp(l)))
+    }
+
+    /// Binds a Unix socket at `path` (a stale socket file left by a dead server is replaced).
+    #[cfg(unix)]
+    pub async fn bind_unix(path: impl AsRef<Path>) -> io::Result<Server> {
+        let path = path.as_ref().to_path_buf();
+        if let Ok(meta) = std::fs::symlink_metadata(&path) {
+            use std::os::unix::fs::FileTypeExt;
+            if meta.file_type().is_socket()
+                && std::os::unix::net::UnixStream::connect(&path).is_err()
+            {
+                std::fs::remove_file(&path)?;
+            }
+        }
+        let l = tokio::net::UnixListener::bind(&path)?;
+        Ok(Self::with_listener(Listener::Unix(l, path)))
+    }
+
+    fn with_listener(listener: Listener) -> Server {
+        Server {
+            listener,
+            config: Config::default(),
+            max_connections: 10_000,
+            one_shot: false,
+            grace: Duration::from_secs(5),
+            shutdown: CancellationToken::new(),
+            counter: ConnectionCounter::default(),
+        }
+    }
+
+    /// The configuration each connection starts from (the server adds `endpoints` and
+    /// `connid`).
+    pub fn config(mut self, config: Config) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Caps the number of simultaneous connections (default 10,000).
+    pub fn max_connections(mut self, n: usize) -> Self {
+        self.max_connections = n.max(1);
+        self
+    }
+
+    /// Serve one connection, then stop (RPyC's `OneShotServer`).
+    pub fn one_shot(mut self, yes: bool) -> Self {
+        self.one_shot = yes;
+        self
+    }
+
+    /// How long shutdown waits for in-flight calls (default 5 s).
+    pub fn grace_period(mut self, d: Duration) -> Self {
+        self.grace = d;
+        self
+    }
+
+    /// The TCP address actually bound (useful after binding port 0).
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        match &self.listener {
+            Listener::Tcp(l) => l.local_addr().ok(),
+            #[cfg(unix)]
+            Listener::Unix(..) => None,
+        }
+    }
+
+    /// The Unix socket path, for a Unix listener.
+    pub fn socket_path(&self) -> Option<&Path> {
+        match &self.listener {
+            #[cfg(unix)]
+            Listener::Unix(_, p) => Some(p),
+            Listener::Tcp(_) => None,
+        }
+    }
+
+    /// The live count of open connections.
+    pub fn connection_counter(&self) -> ConnectionCounter {
+        self.counter.clone()
+    }
+
+    /// A handle that stops the server.
+    pub fn shutdown_handle(&self) -> ShutdownHandle {
+        ShutdownHandle(self.shutdown.clone())
+    }
+
+    /// Serves until shut down, with a fresh service from `factory` for each connection.
+    pub async fn serve<S, F>(self, factory: F) -> io::Result<()>
+    where
+        S: Service,
+        F: Fn() -> S + Send + Sync + 'static,
+    {
+        self.run(Arc::new(move || Arc::new(factory()) as Arc<dyn Service>))
+            .await
+    }
+
+    /// Serves until shut down, every connection sharing one service instance.
+    pub async fn serve_shared(self, service: Arc<dyn Service>) -> io::Result<()> {
+        self.run(Arc::new(move || service.clone())).await
+    }
+
+    async fn run(self, factory: Factory) -> io::Result<()> {
+        let limit = Arc::new(Semaphore::new(self.max_connections));
+        let mut tasks = JoinSet::new();
+        let mut next_id = 0u64;
+        loop {
+            let permit = tokio::select! {
+                p = limit.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
+                _ = self.shutdown.cancelled() => break,
+            };
+            let accepted = tokio::select! {
+                a = accept(&self.listener) => a,
+                _ = self.shutdown.cancelled() => break,
+            };
+            // Reap finished connection tasks as we go.
+            while tasks.try_join_next().is_some() {}
+            let (stream, peer, local) = match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    // Out of file descriptors or a reset during the handshake: log, back off a
+                    // little, keep serving everyone else.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    continue;
+                }
+            };
+            next_id += 1;
+            let mut cfg = self.config.clone();
+            cfg.endpoints = Some((local, peer.clone()));
+            if cfg.connid.is_none() {
+                cfg.connid = Some(format!("conn{next_id}"));
+            }
+            self.counter.0.fetch_add(1, Ordering::AcqRel);
+            tracing::info!(peer = %peer, "connection accepted");
+            // Owned halves: reads and writes proceed without a shared lock.
+            let conn = match stream {
+                Stream::Tcp(s) => {
+                    let (r, w) = s.into_split();
+                    Connection::from_parts(r, w, factory(), cfg)
+                }
+                #[cfg(unix)]
+                Stream::Unix(s) => {
+                    let (r, w) = s.into_split();
+                    Connection::from_parts(r, w, factory(), cfg)
+                }
+            };
+            let shutdown = self.shutdown.clone();
+            let counter = self.counter.clone();
+            let grace = self.grace;
+            tasks.spawn(async move {
+                tokio::select! {
+                    _ = conn.serve_all() => {}
+                    _ = shutdown.cancelled() => {
+                        let _ = tokio::time::timeout(grace, conn.wait_idle()).await;
+                        conn.abort("server shutting down");
+                    }
+                }
+                tracing::info!(peer = %peer, reason = conn.close_reason().unwrap_or_default(), "connection closed");
+                drop(conn);
+                counter.0.fetch_sub(1, Ordering::AcqRel);
+                drop(permit);
+            });
+            if self.one_shot {
+                break;
+            }
+        }
+        while tasks.join_next().await.is_some() {}
+        #[cfg(unix)]
+        if let Listener::Unix(_, path) = &self.listener {
+            let _ = std::fs::remove_file(path);
+        }
+        Ok(())
+    }
+}
+
+enum Stream {
+    Tcp(tokio::net::TcpStream),
+    #[cfg(unix)]
+    Unix(tokio::net::UnixStream),
+}
+
+async fn accept(l: &Listener) -> io::Result<(Stream, String, String)> {
+    match l {
+        Listener::Tcp(l) => {
+            let (s, peer) = l.accept().await?;
+            let _ = s.set_nodelay(true);
+            let local = s.local_addr().map(|a| a.to_string()).unwrap_or_default();
+            Ok((Stream::Tcp(s), peer.to_string(), local))
+        }
+        #[cfg(unix)]
+        Listener::Unix(l, path) => {
+            let (s, _) = l.accept().await?;
+            Ok((
+                Stream::Unix(s),
+                "unix".to_string(),
+                path.display().to_string(),
+            ))
+        }
+    }
+}
