@@ -57,6 +57,13 @@ pub struct Limits {
     pub max_int_digits: usize,
 }
 
+impl Limits {
+    /// Limits of `max_depth` nesting levels and `max_int_digits` characters of int text.
+    pub fn new(max_depth: usize, max_int_digits: usize) -> Self {
+        Limits { max_depth, max_int_digits }
+    }
+}
+
 impl Default for Limits {
     fn default() -> Self {
         Limits {

@@ -45,6 +45,13 @@ pub struct FrameLimits {
     pub max_decompressed_size: usize,
 }
 
+impl FrameLimits {
+    /// Limits of `max_frame_size` bytes on the wire and `max_decompressed_size` after zlib.
+    pub fn new(max_frame_size: usize, max_decompressed_size: usize) -> Self {
+        FrameLimits { max_frame_size, max_decompressed_size }
+    }
+}
+
 impl Default for FrameLimits {
     fn default() -> Self {
         FrameLimits {

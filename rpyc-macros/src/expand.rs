@@ -2,8 +2,8 @@
 
 use std::collections::HashMap;
 
-use proc_macro2::{Span, TokenStream};
-use quote::{format_ident, quote, quote_spanned, ToTokens};
+use proc_macro2::{Group, Span, TokenStream, TokenTree};
+use quote::{format_ident, quote, ToTokens};
 use syn::spanned::Spanned;
 use syn::{
     FnArg, GenericParam, Ident, ImplItem, ImplItemFn, ItemImpl, Pat, Path, ReturnType, Signature,
@@ -216,6 +216,36 @@ fn analyze_fn(
     let sig = &f.sig;
     let fn_name = unraw(&sig.ident);
 
+    // The receiver and generics are checked once, whatever roles the method has.
+    let role = match &attrs.exposed {
+        Some(e) if e.is_attr => Some("`#[exposed(attr)]` getters".to_string()),
+        Some(_) => Some("`#[exposed]` methods".to_string()),
+        None if registered_names(&fn_name, None).is_some() => {
+            Some(format!("the exposed method `{fn_name}`"))
+        }
+        None => attrs
+            .on_connect
+            .as_ref()
+            .map(|_| "`#[on_connect]` hooks".to_string())
+            .or_else(|| {
+                attrs
+                    .on_disconnect
+                    .as_ref()
+                    .map(|_| "`#[on_disconnect]` hooks".to_string())
+            })
+            .or_else(|| {
+                attrs
+                    .specials
+                    .first()
+                    .map(|(s, _)| format!("`#[rpyc({})]` methods", s.key()))
+            }),
+    };
+    let Some(role) = role else { return };
+    // Not short-circuiting: report both problems.
+    if !(check_receiver(sig, &role, errors) & check_not_generic(sig, &role, errors)) {
+        return;
+    }
+
     // Lifecycle hooks: services only, never members.
     for (attr, which) in [
         (&attrs.on_connect, "on_connect"),
@@ -300,12 +330,7 @@ fn analyze_fn(
         };
         match (special, shape) {
             (Special::Call, _) => {
-                if let Some(c) = analyze_callable(
-                    sig,
-                    "__call__".to_string(),
-                    &format!("`#[rpyc({k})]`"),
-                    errors,
-                ) {
+                if let Some(c) = analyze_callable(sig, "__call__".to_string(), errors) {
                     model.call = Some(c);
                 }
             }
@@ -336,14 +361,15 @@ fn analyze_fn(
     let Some((names, func_name)) = registered_names(&fn_name, attrs.exposed.as_ref()) else {
         return;
     };
-    let what = match &attrs.exposed {
-        Some(e) if e.is_attr => "`#[exposed(attr)]`".to_string(),
-        Some(_) => "`#[exposed]`".to_string(),
-        None => format!("the exposed method `{fn_name}`"),
-    };
     let kind = match &attrs.exposed {
         Some(e) if e.is_attr => {
-            if !check_simple(sig, 0, &format!("{what} getters"), "fn(&self) -> T", errors) {
+            if !check_simple(
+                sig,
+                0,
+                "`#[exposed(attr)]` getters",
+                "fn(&self) -> T",
+                errors,
+            ) {
                 return;
             }
             MemberKind::Attr {
@@ -351,7 +377,7 @@ fn analyze_fn(
                 ret_span: ret_span(sig),
             }
         }
-        _ => match analyze_callable(sig, func_name, &what, errors) {
+        _ => match analyze_callable(sig, func_name, errors) {
             Some(c) => MemberKind::Method(c),
             None => return,
         },
@@ -367,7 +393,7 @@ fn analyze_fn(
         if let Some(prev) = taken.get(n) {
             errors.spanned(
                 &span_tokens,
-                format!("the member name `{n}` is already used by `{prev}`"),
+                format!("the member name `{n}` is already used by `fn {prev}`"),
             );
             return;
         }
@@ -447,18 +473,17 @@ fn check_not_generic(sig: &Signature, what: &str, errors: &mut Errors) -> bool {
     ok
 }
 
-/// `&self` + exactly `n` more parameters, not async, not generic. `what` names the method kind
+/// Exactly `n` parameters after `&self`, not async. `what` names the method kind
 /// ("`#[rpyc(repr)]` methods"), `shape` its expected signature.
 fn check_simple(sig: &Signature, n: usize, what: &str, shape: &str, errors: &mut Errors) -> bool {
     let msg = format!("{what} must be `{shape}`");
-    let mut ok = check_receiver(sig, what, errors);
-    ok &= check_not_generic(sig, what, errors);
+    let mut ok = true;
     if let Some(a) = &sig.asyncness {
         errors.spanned(a, format!("{msg} (not async)"));
         ok = false;
     }
     let extra = sig.inputs.len().saturating_sub(1);
-    if ok && extra != n {
+    if extra != n {
         if extra > n {
             let tokens: TokenStream = sig
                 .inputs
@@ -466,9 +491,9 @@ fn check_simple(sig: &Signature, n: usize, what: &str, shape: &str, errors: &mut
                 .skip(1 + n)
                 .map(|a| a.to_token_stream())
                 .collect();
-            errors.spanned(tokens, &msg);
+            errors.spanned(tokens, format!("{msg}: remove this parameter"));
         } else {
-            errors.spanned(&sig.inputs, &msg);
+            errors.spanned(&sig.inputs, format!("{msg}: a parameter is missing"));
         }
         ok = false;
     }
@@ -498,14 +523,10 @@ fn special_type(ty: &Type) -> Option<(String, Option<bool>)> {
     matches!(name.as_str(), "CallContext" | "Connection" | "Rest").then_some((name, mutable))
 }
 
-fn analyze_callable(
-    sig: &Signature,
-    func_name: String,
-    what: &str,
-    errors: &mut Errors,
-) -> Option<Callable> {
-    let mut ok = check_receiver(sig, what, errors);
-    ok &= check_not_generic(sig, what, errors);
+/// The parameters of an exposed method or of the `#[rpyc(call)]` method (receiver and generics
+/// are already checked).
+fn analyze_callable(sig: &Signature, func_name: String, errors: &mut Errors) -> Option<Callable> {
+    let mut ok = true;
     let mut params = Vec::new();
     let mut n_positional = 0usize;
     let mut seen_rest = false;
@@ -578,6 +599,25 @@ fn analyze_callable(
     })
 }
 
+/// Gives every token (including interpolated paths such as `#krate`) the span `span`, so that a
+/// trait-bound error on a generated call points at the user's tokens (e.g. the return type).
+fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|tt| match tt {
+            TokenTree::Group(g) => {
+                let mut ng = Group::new(g.delimiter(), respan(g.stream(), span));
+                ng.set_span(span);
+                TokenTree::Group(ng)
+            }
+            mut other => {
+                other.set_span(span);
+                other
+            }
+        })
+        .collect()
+}
+
 /// Statements that take the arguments and evaluate to the call's `BoxFuture<CallResult>`.
 /// Expects `self: Arc<Self>`, `ctx: CallContext` and `mut args: Args` in scope.
 fn gen_invoke(c: &Callable, krate: &Path) -> TokenStream {
@@ -595,9 +635,8 @@ fn gen_invoke(c: &Callable, krate: &Path) -> TokenStream {
                     Some(i) => quote!(#i),
                     None => quote!(::core::primitive::usize::MAX),
                 };
-                let take = quote_spanned! {ty.span()=>
-                    #krate::Args::take::<#ty>(&mut args, #index, #name)
-                };
+                let take_fn = respan(quote!(#krate::Args::take), ty.span());
+                let take = quote!(#take_fn::<#ty>(&mut args, #index, #name));
                 stmts.push(quote! {
                     let #var: #ty = match #take {
                         ::core::result::Result::Ok(__rpyc_v) => __rpyc_v,
@@ -629,15 +668,21 @@ fn gen_invoke(c: &Callable, krate: &Path) -> TokenStream {
         }
     });
     let ident = &c.ident;
-    let into_return = quote_spanned!(c.ret_span=> #p::IntoReturn::into_return);
+    // The whole conversion carries the return type's span: a type that is not `IntoReturn`
+    // is reported there.
     let call = quote!(Self::#ident(&*self, #(#call_args),*));
+    let await_ = c.is_async.then(|| quote!(.await));
+    let ret = respan(
+        quote!(#p::IntoReturn::into_return(#call #await_)),
+        c.ret_span,
+    );
     if c.is_async {
         stmts.push(quote! {
-            ::std::boxed::Box::pin(async move { #into_return(#call.await) })
+            ::std::boxed::Box::pin(async move { #ret })
         });
     } else {
         stmts.push(quote! {
-            ::std::boxed::Box::pin(::core::future::ready(#into_return(#call)))
+            ::std::boxed::Box::pin(::core::future::ready(#ret))
         });
     }
     quote!(#(#stmts)*)
@@ -674,9 +719,12 @@ fn generate(imp: &ItemImpl, model: &Model, args: &MacroArgs, kind: Kind) -> Toke
                 #(#names)|* => ::core::option::Option::Some(#krate::Member::Method),
             },
             MemberKind::Attr { ident, ret_span } => {
-                let into_value = quote_spanned!(*ret_span=> #p::IntoValue::into_value);
+                let value = respan(
+                    quote!(#p::IntoValue::into_value(Self::#ident(self))),
+                    *ret_span,
+                );
                 quote! {
-                    #(#names)|* => ::core::option::Option::Some(#krate::Member::Value(#into_value(Self::#ident(self)))),
+                    #(#names)|* => ::core::option::Option::Some(#krate::Member::Value(#value)),
                 }
             }
         }
@@ -739,37 +787,45 @@ fn generate(imp: &ItemImpl, model: &Model, args: &MacroArgs, kind: Kind) -> Toke
     let setattr = model.setattr.as_ref().map(|(h, by_ref)| {
         let ident = &h.ident;
         let value = if *by_ref { quote!(value) } else { quote!(::core::clone::Clone::clone(value)) };
-        let map_err = quote_spanned!(h.ret_span=> ::core::result::Result::map_err);
+        let result = respan(
+            quote!(::core::result::Result::map_err(Self::#ident(self, name, #value), ::core::convert::Into::into)),
+            h.ret_span,
+        );
         quote! {
             fn rpyc_setattr(
                 &self,
                 name: &str,
                 value: &#p::Value,
             ) -> ::core::option::Option<::core::result::Result<(), #p::RemoteException>> {
-                ::core::option::Option::Some(#map_err(Self::#ident(self, name, #value), ::core::convert::Into::into))
+                ::core::option::Option::Some(#result)
             }
         }
     });
     let delattr = model.delattr.as_ref().map(|h| {
         let ident = &h.ident;
-        let map_err = quote_spanned!(h.ret_span=> ::core::result::Result::map_err);
+        let result = respan(
+            quote!(::core::result::Result::map_err(Self::#ident(self, name), ::core::convert::Into::into)),
+            h.ret_span,
+        );
         quote! {
             fn rpyc_delattr(
                 &self,
                 name: &str,
             ) -> ::core::option::Option<::core::result::Result<(), #p::RemoteException>> {
-                ::core::option::Option::Some(#map_err(Self::#ident(self, name), ::core::convert::Into::into))
+                ::core::option::Option::Some(#result)
             }
         }
     });
     let string_hook = |fn_name: &str, h: &Hook| {
         let f = Ident::new(fn_name, Span::call_site());
         let ident = &h.ident;
-        let into =
-            quote_spanned!(h.ret_span=> ::core::convert::Into::<::std::string::String>::into);
+        let string = respan(
+            quote!(::core::convert::Into::<::std::string::String>::into(Self::#ident(self))),
+            h.ret_span,
+        );
         quote! {
             fn #f(&self) -> ::std::string::String {
-                #into(Self::#ident(self))
+                #string
             }
         }
     };
@@ -777,10 +833,13 @@ fn generate(imp: &ItemImpl, model: &Model, args: &MacroArgs, kind: Kind) -> Toke
     let str_ = model.str_.as_ref().map(|h| string_hook("str", h));
     let hash = model.hash.as_ref().map(|h| {
         let ident = &h.ident;
-        let into = quote_spanned!(h.ret_span=> ::core::convert::Into::<i64>::into);
+        let hash = respan(
+            quote!(::core::convert::Into::<i64>::into(Self::#ident(self))),
+            h.ret_span,
+        );
         quote! {
             fn hash(&self) -> ::core::option::Option<i64> {
-                ::core::option::Option::Some(#into(Self::#ident(self)))
+                ::core::option::Option::Some(#hash)
             }
         }
     });
@@ -852,29 +911,5 @@ fn generate(imp: &ItemImpl, model: &Model, args: &MacroArgs, kind: Kind) -> Toke
         }
 
         #service
-    }
-}
-
-#[cfg(test)]
-mod tmp_dump {
-    #[test]
-    fn dump() {
-        let out = super::expand(
-            quote::quote!(crate = ::rpyc_netref),
-            quote::quote! {
-                impl Foo {
-                    #[exposed]
-                    fn add(&self, a: i64, ctx: &CallContext, rest: Rest, k: Option<i64>) -> i64 { a }
-                    #[exposed]
-                    async fn slow(&self, conn: Connection) -> i64 { 1 }
-                    #[exposed(attr)]
-                    fn v(&self) -> i64 { 1 }
-                    #[rpyc(setattr)]
-                    fn s(&self, name: &str, value: Value) -> Result<(), RemoteException> { Ok(()) }
-                }
-            },
-            super::Kind::Service,
-        );
-        std::fs::write("/tmp/expanded.rs", out.to_string()).unwrap();
     }
 }

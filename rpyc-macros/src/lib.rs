@@ -47,10 +47,13 @@
 //!     fn add(&self, a: i64, b: i64) -> i64 { a + b }
 //!     #[exposed]
 //!     fn counter(&self) -> Counter { Counter::default() }   // sent by reference
+//!     // `ctx` is filled from the call, `values` takes every positional argument after
+//!     // `first`, and `sep` can only be given by keyword: `calc.join(1, 2, 3, sep="+")`.
 //!     #[exposed]
-//!     async fn sum(&self, ctx: CallContext, values: Rest) -> Result<i64, rpyc::RemoteException> {
+//!     async fn join(&self, ctx: CallContext, first: String, values: Rest, sep: Option<String>) -> String {
 //!         let _peer = ctx.conn();                            // call back into the peer here
-//!         values.iter().map(|v| i64::from_value(v.clone()).map_err(Into::into)).sum()
+//!         let sep = sep.unwrap_or_else(|| ",".into());
+//!         values.iter().fold(first, |acc, v| format!("{acc}{sep}{}", v.repr()))
 //!     }
 //!     #[on_connect]
 //!     fn hello(&self, conn: &rpyc::Connection) { println!("connected: {:?}", conn.id()); }

@@ -174,6 +174,13 @@ impl Named {
     fn dunder_call(&self) -> i64 {
         2
     }
+
+    /// Several roles on one method.
+    #[exposed]
+    #[rpyc(call, hash)]
+    fn ping(&self) -> i64 {
+        3
+    }
 }
 
 struct CalculatorService {
@@ -338,10 +345,14 @@ fn hooks_and_edge_cases() {
             "__call__",
             "both",
             "exposed_both",
+            "exposed_ping",
             "exposed_type_name",
+            "ping",
             "type_name"
         ]
     );
+    assert!(n.is_callable());
+    assert_eq!(n.hash(), Some(3));
 
     let c = Counter::default();
     assert!(c.rpyc_setattr("a", &Value::Int(1)).unwrap().is_ok());

@@ -1,0 +1,4 @@
+#[rpyc_macros::object(crate = ::rpyc_netref)]
+struct Thing;
+
+fn main() {}
