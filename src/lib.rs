@@ -45,7 +45,10 @@
 #![forbid(unsafe_code)]
 
 pub use rpyc_core as core;
-pub use rpyc_core::{from_value, to_value, Config, ConvertError, FromValue, IntoReturn, IntoValue, RemoteException, Serde, Value};
+pub use rpyc_core::{
+    from_value, to_value, Config, ConvertError, FromValue, IntoReturn, IntoValue, RemoteException,
+    Serde, Value,
+};
 pub use rpyc_macros::{object, service};
 pub use rpyc_netref::*;
 pub use rpyc_server as server;

@@ -60,7 +60,10 @@ pub struct Limits {
 impl Limits {
     /// Limits of `max_depth` nesting levels and `max_int_digits` characters of int text.
     pub fn new(max_depth: usize, max_int_digits: usize) -> Self {
-        Limits { max_depth, max_int_digits }
+        Limits {
+            max_depth,
+            max_int_digits,
+        }
     }
 }
 

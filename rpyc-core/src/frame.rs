@@ -48,7 +48,10 @@ pub struct FrameLimits {
 impl FrameLimits {
     /// Limits of `max_frame_size` bytes on the wire and `max_decompressed_size` after zlib.
     pub fn new(max_frame_size: usize, max_decompressed_size: usize) -> Self {
-        FrameLimits { max_frame_size, max_decompressed_size }
+        FrameLimits {
+            max_frame_size,
+            max_decompressed_size,
+        }
     }
 }
 

@@ -15,7 +15,11 @@ fn repo() -> PathBuf {
 
 fn python() -> PathBuf {
     let p = repo().join(".venv/bin/python");
-    assert!(p.exists(), "{} is missing: run scripts/setup-python.sh (the README's test command does)", p.display());
+    assert!(
+        p.exists(),
+        "{} is missing: run scripts/setup-python.sh (the README's test command does)",
+        p.display()
+    );
     p
 }
 
@@ -42,7 +46,10 @@ fn oracle(args: &[&str], input: Option<String>) -> String {
 }
 
 fn unhex(s: &str) -> Vec<u8> {
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
 }
 
 fn hex(b: &[u8]) -> String {
@@ -57,7 +64,12 @@ fn python_dumps_rust_reencodes_identically() {
     for line in out.lines() {
         let bytes = unhex(line.trim());
         let v = brine::load(&bytes).unwrap_or_else(|e| panic!("cannot decode {line}: {e}"));
-        assert_eq!(hex(&brine::dump(&v).unwrap()), line.trim(), "value {}", v.repr());
+        assert_eq!(
+            hex(&brine::dump(&v).unwrap()),
+            line.trim(),
+            "value {}",
+            v.repr()
+        );
         n += 1;
     }
     assert_eq!(n, 3000);
@@ -78,7 +90,9 @@ impl Rng {
     }
     fn text(&mut self, len: usize) -> String {
         const POOL: &[char] = &['a', 'Z', '0', ' ', 'é', 'ß', '中', '😀', '\n', '\''];
-        (0..len).map(|_| POOL[self.below(POOL.len() as u64) as usize]).collect()
+        (0..len)
+            .map(|_| POOL[self.below(POOL.len() as u64) as usize])
+            .collect()
     }
     fn length(&mut self) -> usize {
         match self.below(10) {
@@ -95,18 +109,27 @@ impl Rng {
             0 => Value::Int(self.next() as i64),
             1 => Value::str(self.text(5)),
             2 => Value::bytes(self.text(3).into_bytes()),
-            _ => Value::Tuple(vec![Value::Int(self.below(100) as i64), Value::str(self.text(2))]),
+            _ => Value::Tuple(vec![
+                Value::Int(self.below(100) as i64),
+                Value::str(self.text(2)),
+            ]),
         }
     }
     fn value(&mut self, depth: u32) -> Value {
-        let k = if depth > 3 { self.below(9) } else { self.below(13) };
+        let k = if depth > 3 {
+            self.below(9)
+        } else {
+            self.below(13)
+        };
         match k {
             0 => Value::None,
             1 => Value::Bool(self.below(2) == 0),
             2 => Value::Int(self.below(260) as i64 - 60),
             3 => Value::Int(self.next() as i64),
             4 => {
-                let digits: String = (0..(20 + self.below(300))).map(|_| char::from(b'0' + self.below(10) as u8)).collect();
+                let digits: String = (0..(20 + self.below(300)))
+                    .map(|_| char::from(b'0' + self.below(10) as u8))
+                    .collect();
                 let v: BigInt = format!("1{digits}").parse().unwrap();
                 Value::from_bigint(if self.below(2) == 0 { -v } else { v })
             }
@@ -121,8 +144,10 @@ impl Rng {
                 Value::bytes((0..n).map(|_| self.next() as u8).collect::<Vec<u8>>())
             }
             9 | 10 => {
+                // Long tuples hold leaves only, so the total size stays bounded.
                 let n = self.length().min(300);
-                Value::Tuple((0..n).map(|_| self.value(depth + 1)).collect())
+                let child_depth = if n > 6 { 4 } else { depth + 1 };
+                Value::Tuple((0..n).map(|_| self.value(child_depth)).collect())
             }
             11 => {
                 let mut items: Vec<Value> = Vec::new();
@@ -158,12 +183,19 @@ fn has_multi_frozenset(v: &Value) -> bool {
 fn rust_dumps_python_loads_identically() {
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     let values: Vec<Value> = (0..3000).map(|_| rng.value(0)).collect();
-    let input: String = values.iter().map(|v| hex(&brine::dump(v).unwrap()) + "\n").collect();
+    let input: String = values
+        .iter()
+        .map(|v| hex(&brine::dump(v).unwrap()) + "\n")
+        .collect();
     let out = oracle(&["check"], Some(input));
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines.len(), values.len());
     for (v, line) in values.iter().zip(lines) {
-        assert!(!line.starts_with("ERR"), "Python refused {}: {line}", v.repr());
+        assert!(
+            !line.starts_with("ERR"),
+            "Python refused {}: {line}",
+            v.repr()
+        );
         let ours = hex(&brine::dump(v).unwrap());
         if has_multi_frozenset(v) {
             assert_eq!(&brine::load(&unhex(line)).unwrap(), v, "value {}", v.repr());

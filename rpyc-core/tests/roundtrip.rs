@@ -18,7 +18,11 @@ fn leaf() -> impl Strategy<Value = Value> {
         (-60i64..200).prop_map(Value::Int),
         proptest::collection::vec(any::<u8>(), 1..40).prop_map(|d| {
             let text: String = d.iter().map(|b| char::from(b'0' + b % 10)).collect();
-            Value::from_bigint(format!("{text}123456789012345678901").parse::<BigInt>().unwrap())
+            Value::from_bigint(
+                format!("{text}123456789012345678901")
+                    .parse::<BigInt>()
+                    .unwrap(),
+            )
         }),
         any::<f64>().prop_map(Value::Float),
         (any::<f64>(), any::<f64>()).prop_map(|(r, i)| Value::Complex(r, i)),

@@ -86,10 +86,11 @@ impl AsyncResult {
             st.result = Some(r);
             std::mem::take(&mut st.callbacks)
         };
-        self.slot.notify.notify_waiters();
+        // Callbacks first: a waiter that wakes up sees them done, as in RPyC.
         for cb in callbacks {
             cb(self);
         }
+        self.slot.notify.notify_waiters();
     }
 
     /// True once the reply (or an error) has arrived.

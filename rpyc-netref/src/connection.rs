@@ -214,6 +214,9 @@ impl Connection {
     /// The peer's root object (`conn.root`): one HANDLE_GETROOT, cached while a reference to it
     /// is alive.
     pub async fn root(&self) -> Result<NetRef> {
+        if self.is_closed() {
+            return Err(self.inner.closed_error());
+        }
         let cached = self.inner.remote_root.lock().clone();
         if let Some(id) = cached {
             if let Some(inner) = self.inner.proxies.lock().get(&id).and_then(Weak::upgrade) {
@@ -308,16 +311,19 @@ impl Connection {
     /// Waits until at least one message has been served or `timeout` passes; `true` if one was.
     pub async fn serve(&self, timeout: Duration) -> bool {
         let before = self.inner.served.load(Ordering::Acquire);
-        let notified = self.inner.served_notify.notified();
-        tokio::pin!(notified);
-        notified.as_mut().enable();
-        if self.inner.served.load(Ordering::Acquire) != before {
-            return true;
-        }
-        tokio::select! {
-            _ = notified => true,
-            _ = tokio::time::sleep(timeout) => self.inner.served.load(Ordering::Acquire) != before,
-            _ = self.inner.cancel.cancelled() => false,
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let notified = self.inner.served_notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.inner.served.load(Ordering::Acquire) != before {
+                return true;
+            }
+            tokio::select! {
+                _ = notified => {}
+                _ = tokio::time::sleep_until(deadline) => return self.inner.served.load(Ordering::Acquire) != before,
+                _ = self.inner.cancel.cancelled() => return false,
+            }
         }
     }
 
@@ -631,22 +637,28 @@ impl ConnInner {
         }
         tracing::debug!(conn = self.id, reason, "connection closed");
         *self.close_reason.lock() = Some(reason.to_string());
-        self.cancel.cancel();
         let pending: Vec<AsyncResult> = self.pending.lock().drain().map(|(_, r)| r).collect();
         for r in pending {
             r.complete(Err(Error::ConnectionClosed(reason.to_string())));
         }
+        if !self.disconnected.swap(true, Ordering::AcqRel) {
+            // The last user handle may be what triggered this shutdown (or may go any moment):
+            // the hook then gets a temporary handle, whose drop finds the connection closed.
+            let conn = self.connection().unwrap_or_else(|| Connection {
+                inner: self.clone(),
+                _guard: Arc::new(HandleGuard {
+                    inner: Arc::downgrade(self),
+                }),
+            });
+            self.service.on_disconnect(&conn);
+        }
+        // Free what the peer held (no DELs for our proxies: the stream is gone).
+        self.table.clear();
+        // Last: wake the tasks and `serve_all` (which thus returns after the hook has run).
+        self.cancel.cancel();
         self.served_notify.notify_waiters();
         self.out.ready.notify_one();
         self.out.drained.notify_waiters();
-        // Free what the peer held, and drop our proxies' claim (no DELs: the stream is gone).
-        self.table.clear();
-        if !self.disconnected.swap(true, Ordering::AcqRel) {
-            if let Some(conn) = self.connection() {
-                self.service.on_disconnect(&conn);
-            }
-        }
-        self.table.clear();
     }
 
     /// Handles one frame; `Err` closes the connection.
@@ -655,7 +667,10 @@ impl ConnInner {
         match msg {
             Message::Reply { seq, value } => {
                 let Some(res) = self.pending.lock().remove(&seq) else {
+                    // A late reply (its call timed out): unbox it anyway so the references it
+                    // carries get proxies, which are dropped at once and released (DEL).
                     tracing::debug!(conn = self.id, seq, "reply to an unknown request ignored");
+                    drop(self.unbox(value));
                     return Ok(());
                 };
                 res.complete(self.unbox(value).map_err(Error::Remote));
@@ -687,20 +702,21 @@ impl ConnInner {
         };
         // Cheap handlers run inline, in order; the rest resolve their references here (in
         // order) and run on their own task.
-        match handlers::prepare(self, req) {
+        // A panic in a handler becomes an exception for that caller; the reader lives on.
+        let prepared = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            handlers::prepare(self, req)
+        })) {
+            Ok(p) => p,
+            Err(p) => handlers::Prepared::Done(Err(panic_exception(p.as_ref())), "dispatch"),
+        };
+        match prepared {
             handlers::Prepared::Done(result, ctx) => self.send_reply(seq, result, ctx),
             handlers::Prepared::NoReply => {}
-            handlers::Prepared::Spawn(fut, ctx) => {
+            handlers::Prepared::Spawn(job, ctx) => {
                 let inner = self.clone();
                 self.in_flight.fetch_add(1, Ordering::AcqRel);
                 tokio::spawn(async move {
-                    let result = match std::panic::AssertUnwindSafe(fut).catch_unwind_boxed().await
-                    {
-                        Ok(r) => r,
-                        Err(msg) => Err(RemoteException::runtime_error(format!(
-                            "handler panicked: {msg}"
-                        ))),
-                    };
+                    let result = run_job(job).await;
                     inner.send_reply(seq, result, ctx);
                     if inner.in_flight.fetch_sub(1, Ordering::AcqRel) == 1 {
                         inner.idle.notify_waiters();
@@ -715,36 +731,27 @@ impl ConnInner {
     }
 }
 
-/// `catch_unwind` for boxed handler futures, with the panic message.
-trait CatchUnwindExt {
-    fn catch_unwind_boxed(
-        self,
-    ) -> futures_util::future::BoxFuture<
-        'static,
-        std::result::Result<std::result::Result<Value, RemoteException>, String>,
-    >;
+/// The exception a caller sees when a handler panicked.
+fn panic_exception(p: &(dyn std::any::Any + Send)) -> RemoteException {
+    let msg = p
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into());
+    RemoteException::runtime_error(format!("handler panicked: {msg}"))
 }
 
-impl CatchUnwindExt
-    for std::panic::AssertUnwindSafe<
-        crate::object::BoxFuture<std::result::Result<Value, RemoteException>>,
-    >
-{
-    fn catch_unwind_boxed(
-        self,
-    ) -> futures_util::future::BoxFuture<
-        'static,
-        std::result::Result<std::result::Result<Value, RemoteException>, String>,
-    > {
-        use futures_util::FutureExt;
-        Box::pin(FutureExt::catch_unwind(self).map(|r| {
-            r.map_err(|p| {
-                p.downcast_ref::<&str>()
-                    .map(|s| s.to_string())
-                    .or_else(|| p.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "unknown panic".into())
-            })
-        }))
+/// Runs a handler job, turning a panic (in its synchronous part or in its future) into an
+/// exception.
+async fn run_job(job: handlers::Job) -> std::result::Result<Value, RemoteException> {
+    use futures_util::FutureExt;
+    let fut = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(job)) {
+        Ok(f) => f,
+        Err(p) => return Err(panic_exception(p.as_ref())),
+    };
+    match std::panic::AssertUnwindSafe(fut).catch_unwind().await {
+        Ok(r) => r,
+        Err(p) => Err(panic_exception(p.as_ref())),
     }
 }
 
@@ -764,11 +771,12 @@ async fn reader_task<R: AsyncRead + Send + 'static>(inner: Arc<ConnInner>, reade
             None => break Some("the peer closed the connection".to_string()),
             Some(Err(e)) => break Some(format!("read failed: {e}")),
             Some(Ok(payload)) => {
+                // Counted before dispatch: whoever receives this message sees it counted.
+                inner.served.fetch_add(1, Ordering::AcqRel);
                 if let Err(e) = inner.dispatch(&payload) {
                     tracing::warn!(conn = inner.id, error = %e, "protocol error, closing the connection");
                     break Some(format!("protocol error: {e}"));
                 }
-                inner.served.fetch_add(1, Ordering::AcqRel);
                 inner.served_notify.notify_waiters();
             }
         }
@@ -852,7 +860,12 @@ pub async fn connect_with(
         .map_err(|e| Error::ConnectionClosed(format!("connect failed: {e}")))?;
     let _ = stream.set_nodelay(true);
     let (r, w) = stream.into_split();
-    Ok(Connection::from_parts(r, w, service, config))
+    Ok(Connection::from_parts(
+        crate::transport::QuickAckRead::new(r),
+        w,
+        service,
+        config,
+    ))
 }
 
 /// Connects to an RPyC server listening on a Unix socket.

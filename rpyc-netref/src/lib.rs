@@ -29,6 +29,7 @@
 //! | `handlers` | one module per group of protocol handlers (getattr, call, del, inspect, …) |
 //! | [`async_result`] | [`AsyncResult`] for `async_` calls |
 //! | [`error`] | [`Error`] |
+//! | `transport` | TCP tuning for client connections (immediate ACKs) |
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
@@ -41,6 +42,7 @@ pub mod object;
 pub mod service;
 mod table;
 pub mod testing;
+mod transport;
 
 pub use async_result::AsyncResult;
 #[cfg(unix)]

@@ -239,6 +239,11 @@ impl Args {
     /// wrong type is a `TypeError` naming the argument, the expected and the actual type.
     pub fn take<T: FromValue>(&mut self, index: usize, name: &str) -> Result<T, RemoteException> {
         let v = if let Some(p) = self.kw.iter().position(|(k, _)| k == name) {
+            if index < self.pos.len() {
+                return Err(RemoteException::type_error(format!(
+                    "got multiple values for argument '{name}'"
+                )));
+            }
             Some(self.kw.remove(p).1)
         } else if index < self.pos.len() {
             Some(std::mem::take(&mut self.pos[index]))

@@ -18,7 +18,7 @@ pub(crate) fn call(inner: &Arc<ConnInner>, obj: Arc<dyn RemoteObject>, args: Arg
             .ok_or_else(|| RemoteException::eof_error("connection is closing")),
         "call"
     );
-    Prepared::Spawn(obj.call(ctx, args), "call")
+    Prepared::Spawn(Box::new(move || obj.call(ctx, args)), "call")
 }
 
 /// HANDLE_CALLATTR: `getattr` under the policy, then call — one round trip.
@@ -36,7 +36,10 @@ pub(crate) fn callattr(
         "callattr"
     );
     match member {
-        Member::Method => Prepared::Spawn(obj.call_method(&real, ctx, args), "callattr"),
+        Member::Method => Prepared::Spawn(
+            Box::new(move || obj.call_method(&real, ctx, args)),
+            "callattr",
+        ),
         Member::Value(v) => call_value(v, ctx, args),
     }
 }
@@ -44,11 +47,14 @@ pub(crate) fn callattr(
 /// Calls an attribute's value: a local callable object or a remote one.
 fn call_value(v: Value, ctx: crate::object::CallContext, args: Args) -> Prepared {
     if let Some(ex) = Exported::from_value_ref(&v) {
-        return Prepared::Spawn(ex.object().clone().call(ctx, args), "callattr");
+        let obj = ex.object().clone();
+        return Prepared::Spawn(Box::new(move || obj.call(ctx, args)), "callattr");
     }
     if let Ok(nr) = v.clone().extract::<NetRef>() {
         return Prepared::Spawn(
-            Box::pin(async move { nr.call(args).await.map_err(RemoteException::from) }),
+            Box::new(move || {
+                Box::pin(async move { nr.call(args).await.map_err(RemoteException::from) })
+            }),
             "callattr",
         );
     }

@@ -33,6 +33,9 @@ pub(crate) fn hash(obj: Arc<dyn RemoteObject>) -> Prepared {
 /// listed without their prefix). Unlike Python's server, private names are not revealed.
 pub(crate) fn dir(inner: &Arc<ConnInner>, obj: Arc<dyn RemoteObject>) -> Prepared {
     let cfg = inner.config();
+    if !cfg.allow_getattr {
+        return Prepared::Done(Ok(Value::Tuple(Vec::new())), "dir");
+    }
     let prefix = cfg.exposed_prefix.as_str();
     let mut names: Vec<String> = obj
         .member_names()
@@ -77,17 +80,11 @@ pub(crate) fn cmp(
                 .ok_or_else(|| RemoteException::eof_error("connection is closing")),
             "cmp"
         );
-        return Prepared::Spawn(
-            obj.call_method(
-                &real,
-                ctx,
-                Args {
-                    pos: vec![other],
-                    kw: Vec::new(),
-                },
-            ),
-            "cmp",
-        );
+        let args = Args {
+            pos: vec![other],
+            kw: Vec::new(),
+        };
+        return Prepared::Spawn(Box::new(move || obj.call_method(&real, ctx, args)), "cmp");
     }
     let same =
         Exported::from_value_ref(&other).is_some_and(|o| identity(o.object()) == identity(&obj));

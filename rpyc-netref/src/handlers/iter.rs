@@ -19,40 +19,42 @@ pub(crate) fn buffiter(inner: &Arc<ConnInner>, obj: Arc<dyn RemoteObject>, count
     );
     let count = count.clamp(0, 1 << 20) as usize;
     Prepared::Spawn(
-        Box::pin(async move {
-            let it = if obj.has_member("__next__") {
-                obj
-            } else if obj.has_member("__iter__") {
-                let v = obj
-                    .call_method("__iter__", ctx.clone(), Args::new())
-                    .await?;
-                match Exported::from_value_ref(&v) {
-                    Some(ex) => ex.object().clone(),
-                    None => {
-                        return Err(RemoteException::type_error(
-                            "iter() returned a non-iterator",
-                        ))
+        Box::new(move || {
+            Box::pin(async move {
+                let it = if obj.has_member("__next__") {
+                    obj
+                } else if obj.has_member("__iter__") {
+                    let v = obj
+                        .call_method("__iter__", ctx.clone(), Args::new())
+                        .await?;
+                    match Exported::from_value_ref(&v) {
+                        Some(ex) => ex.object().clone(),
+                        None => {
+                            return Err(RemoteException::type_error(
+                                "iter() returned a non-iterator",
+                            ))
+                        }
+                    }
+                } else {
+                    return Err(RemoteException::type_error(format!(
+                        "'{}' object is not iterable",
+                        obj.type_name()
+                    )));
+                };
+                let mut items = Vec::new();
+                while items.len() < count {
+                    match it
+                        .clone()
+                        .call_method("__next__", ctx.clone(), Args::new())
+                        .await
+                    {
+                        Ok(v) => items.push(v),
+                        Err(e) if e.is("StopIteration") => break,
+                        Err(e) => return Err(e),
                     }
                 }
-            } else {
-                return Err(RemoteException::type_error(format!(
-                    "'{}' object is not iterable",
-                    obj.type_name()
-                )));
-            };
-            let mut items = Vec::new();
-            while items.len() < count {
-                match it
-                    .clone()
-                    .call_method("__next__", ctx.clone(), Args::new())
-                    .await
-                {
-                    Ok(v) => items.push(v),
-                    Err(e) if e.is("StopIteration") => break,
-                    Err(e) => return Err(e),
-                }
-            }
-            Ok(Value::Tuple(items))
+                Ok(Value::Tuple(items))
+            })
         }),
         "buffiter",
     )
@@ -74,15 +76,12 @@ pub(crate) fn ctxexit(inner: &Arc<ConnInner>, obj: Arc<dyn RemoteObject>, exc: V
             .ok_or_else(|| RemoteException::eof_error("connection is closing")),
         "ctxexit"
     );
+    let args = Args {
+        pos: vec![exc, Value::None, Value::None],
+        kw: Vec::new(),
+    };
     Prepared::Spawn(
-        obj.call_method(
-            &real,
-            ctx,
-            Args {
-                pos: vec![exc, Value::None, Value::None],
-                kw: Vec::new(),
-            },
-        ),
+        Box::new(move || obj.call_method(&real, ctx, args)),
         "ctxexit",
     )
 }

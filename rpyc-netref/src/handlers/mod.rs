@@ -33,9 +33,13 @@ pub(crate) enum Prepared {
     Done(CallResult, &'static str),
     /// No answer (CLOSE).
     NoReply,
-    /// Run this future on its own task, then answer.
-    Spawn(BoxFuture<CallResult>, &'static str),
+    /// Run this job on its own task, then answer. The job itself (not only its future) runs
+    /// there: a synchronous method body neither stalls nor, if it panics, kills the reader.
+    Spawn(Job, &'static str),
 }
+
+/// A handler's work, started on its own task.
+pub(crate) type Job = Box<dyn FnOnce() -> BoxFuture<CallResult> + Send>;
 
 macro_rules! tri {
     ($e:expr, $ctx:expr) => {

@@ -1,0 +1,26 @@
+//! Frames and messages from arbitrary bytes: the reader must return errors, never panic,
+//! allocate without bound or hang. Every decoded request is also laid out per handler, as the
+//! connection does.
+#![no_main]
+
+use bytes::BytesMut;
+use libfuzzer_sys::fuzz_target;
+use rpyc_core::brine::Limits;
+use rpyc_core::frame::{FrameCodec, FrameLimits};
+use rpyc_core::message::{Message, Request};
+use tokio_util::codec::Decoder;
+
+fuzz_target!(|data: &[u8]| {
+    let mut codec = FrameCodec::new(FrameLimits::new(1 << 20, 1 << 20));
+    let mut buf = BytesMut::from(data);
+    loop {
+        match codec.decode_eof(&mut buf) {
+            Ok(Some(payload)) => {
+                if let Ok(Message::Request { handler, args, .. }) = Message::decode(&payload, Limits::default()) {
+                    let _ = Request::parse(handler, args);
+                }
+            }
+            Ok(None) | Err(_) => break,
+        }
+    }
+});
