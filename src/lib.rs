@@ -53,3 +53,8 @@ pub use rpyc_macros::{object, service};
 pub use rpyc_netref::*;
 pub use rpyc_server as server;
 pub use rpyc_server::Server;
+
+/// The README's Rust examples, compiled and run as doctests.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

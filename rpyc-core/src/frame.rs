@@ -234,6 +234,72 @@ impl<'a> FrameBuilder<'a> {
     }
 }
 
+/// Writes one frame carrying `payload` to any `AsyncWrite` (compressed above the threshold when
+/// `compress` is set). Connections coalesce frames with [`FrameBuilder`] instead; this is for
+/// simple tools and tests.
+pub async fn write_frame<W: tokio::io::AsyncWrite + Unpin>(
+    w: &mut W,
+    payload: &[u8],
+    compress: bool,
+) -> Result<(), FrameError> {
+    use tokio::io::AsyncWriteExt;
+    let frame = encode_frame(payload, compress)
+        .map_err(|e| FrameError::Io(std::io::Error::new(std::io::ErrorKind::InvalidInput, e)))?;
+    w.write_all(&frame).await?;
+    w.flush().await?;
+    Ok(())
+}
+
+/// Reads one frame from any `AsyncRead` and returns its (decompressed) payload, or `None` on a
+/// clean end of stream before a new frame. Sizes are checked against `limits` before anything
+/// is allocated.
+pub async fn read_frame<R: tokio::io::AsyncRead + Unpin>(
+    r: &mut R,
+    limits: FrameLimits,
+) -> Result<Option<Bytes>, FrameError> {
+    use tokio::io::AsyncReadExt;
+    let mut header = [0u8; HEADER_LEN];
+    let mut got = 0;
+    while got < HEADER_LEN {
+        let n = r.read(&mut header[got..]).await?;
+        if n == 0 {
+            return if got == 0 {
+                Ok(None)
+            } else {
+                Err(FrameError::UnexpectedEof {
+                    got,
+                    expected: HEADER_LEN,
+                })
+            };
+        }
+        got += n;
+    }
+    let len = u32::from_be_bytes([header[0], header[1], header[2], header[3]]) as usize;
+    if len > limits.max_frame_size {
+        return Err(FrameError::TooLarge {
+            len: len as u64,
+            limit: limits.max_frame_size,
+        });
+    }
+    let mut body = vec![0u8; len + 1];
+    if let Err(e) = r.read_exact(&mut body).await {
+        return Err(if e.kind() == std::io::ErrorKind::UnexpectedEof {
+            FrameError::UnexpectedEof {
+                got: HEADER_LEN,
+                expected: HEADER_LEN + len + 1,
+            }
+        } else {
+            FrameError::Io(e)
+        });
+    }
+    body.truncate(len);
+    if header[4] != 0 {
+        decompress(&body, limits.max_decompressed_size).map(|v| Some(Bytes::from(v)))
+    } else {
+        Ok(Some(Bytes::from(body)))
+    }
+}
+
 /// Frames `payload` into a new buffer (convenience for tests and one-off writes).
 pub fn encode_frame(payload: &[u8], compress: bool) -> Result<Vec<u8>, crate::error::EncodeError> {
     let mut out = Vec::with_capacity(payload.len() + HEADER_LEN + 1);
@@ -306,6 +372,30 @@ mod tests {
             got,
             vec![Bytes::from_static(b"one"), Bytes::from_static(b"two")]
         );
+    }
+
+    #[tokio::test]
+    async fn async_read_and_write() {
+        let (mut a, mut b) = tokio::io::duplex(1 << 16);
+        let big = vec![b'z'; 10_000];
+        write_frame(&mut a, b"hello", true).await.unwrap();
+        write_frame(&mut a, &big, true).await.unwrap();
+        drop(a);
+        let limits = FrameLimits::default();
+        assert_eq!(
+            read_frame(&mut b, limits).await.unwrap().unwrap(),
+            Bytes::from_static(b"hello")
+        );
+        assert_eq!(read_frame(&mut b, limits).await.unwrap().unwrap(), big);
+        assert!(read_frame(&mut b, limits).await.unwrap().is_none());
+        let (mut a, mut b) = tokio::io::duplex(64);
+        tokio::io::AsyncWriteExt::write_all(&mut a, &[0xff, 0xff, 0xff, 0xff, 0])
+            .await
+            .unwrap();
+        assert!(matches!(
+            read_frame(&mut b, limits).await,
+            Err(FrameError::TooLarge { .. })
+        ));
     }
 
     #[test]
