@@ -1,0 +1,254 @@
+//! The Rust client side of each scenario, run in the harness's own tokio runtime (what a user
+//! of rpyc-rs writes), taking the same JSON command as the Python driver and answering the
+//! same JSON fields.
+
+use std::collections::VecDeque;
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use rpyc_core::Value;
+use rpyc_netref::{Args, Callback, Connection};
+use serde_json::{json, Value as Json};
+
+use crate::stats::Latencies;
+use crate::Res;
+
+fn param(cmd: &Json, name: &str, default: u64) -> u64 {
+    cmd.get(name).and_then(Json::as_u64).unwrap_or(default)
+}
+
+fn seconds(cmd: &Json, default: f64) -> Duration {
+    Duration::from_secs_f64(cmd.get("seconds").and_then(Json::as_f64).unwrap_or(default))
+}
+
+fn addr(cmd: &Json) -> Res<String> {
+    let host = cmd["host"].as_str().ok_or("host missing")?;
+    let port = cmd["port"].as_u64().ok_or("port missing")?;
+    if !matches!(host, "127.0.0.1" | "localhost" | "::1") {
+        return Err(format!("refusing non-loopback host {host}").into());
+    }
+    Ok(format!("{host}:{port}"))
+}
+
+/// Runs one scenario command.
+pub async fn run(cmd: &Json) -> Res<Json> {
+    let scenario = cmd["scenario"].as_str().ok_or("scenario missing")?;
+    let addr = addr(cmd)?;
+    let mut out = match scenario {
+        "concurrent" => concurrent(cmd, &addr).await?,
+        _ => {
+            let conn = rpyc_netref::connect(addr.as_str()).await?;
+            let r = with_conn(cmd, scenario, &conn).await;
+            let _ = conn.close().await;
+            r?
+        }
+    };
+    out["ok"] = json!(true);
+    out["scenario"] = json!(scenario);
+    Ok(out)
+}
+
+async fn with_conn(cmd: &Json, scenario: &str, conn: &Connection) -> Res<Json> {
+    let root = conn.root().await?;
+    let root = &root;
+    let n = param(cmd, "n", 20_000) as usize;
+    let budget = seconds(cmd, 0.5);
+    let warmup = param(cmd, "warmup", 50) as usize;
+    Ok(match scenario {
+        "call" => {
+            timed(n, budget, warmup, || async move {
+                expect_int(root.call_method("add", (1i64, 2i64)).await?, 3)
+            })
+            .await?
+            .summary()
+        }
+        "ping" => timed(n, budget, warmup, || async move { Ok(conn.ping().await?) })
+            .await?
+            .summary(),
+        "getattr" => {
+            timed(n, budget, warmup, || async move {
+                expect_int(root.getattr("the_answer").await?, 42)
+            })
+            .await?
+            .summary()
+        }
+        "callback" => {
+            // One function object, passed by reference each time (as Python passes `f`).
+            let f = Callback::sync(|mut a: Args| a.take::<i64>(0, "x")).into_value();
+            let f = &f;
+            timed(n, budget, warmup, || async move {
+                expect_int(root.call_method("call", (f.clone(), 1i64)).await?, 1)
+            })
+            .await?
+            .summary()
+        }
+        "echo" => {
+            let size = param(cmd, "size", 1 << 20) as usize;
+            let data = if cmd.get("kind").and_then(Json::as_str) == Some("zero") {
+                Bytes::from(vec![0u8; size])
+            } else {
+                Bytes::from(random_bytes(size))
+            };
+            let data = &data;
+            let lat = timed(n, budget, warmup, || async move {
+                match root.call_method("echo", (Value::Bytes(data.clone()),)).await? {
+                    Value::Bytes(b) if b.len() == size => Ok(()),
+                    other => Err(format!("echo returned {}", other.type_name()).into()),
+                }
+            })
+            .await?;
+            let mut s = lat.summary();
+            if let Some(med) = s.get("median_us").and_then(Json::as_f64) {
+                s["mb_per_s"] = json!(size as f64 / (med / 1e6) / 1e6);
+            }
+            s
+        }
+        "async64" => {
+            let window = param(cmd, "window", 64) as usize;
+            let n = param(cmd, "n", 100_000) as usize;
+            for _ in 0..param(cmd, "warmup", 2) {
+                let batch: Vec<_> = (0..window)
+                    .map(|_| root.async_call_method("add", (1i64, 2i64)))
+                    .collect();
+                for r in batch {
+                    expect_int(r.await?, 3)?;
+                }
+            }
+            let start = Instant::now();
+            let mut pending: VecDeque<_> = (0..window)
+                .map(|_| root.async_call_method("add", (1i64, 2i64)))
+                .collect();
+            let mut sent = window;
+            let mut done = 0usize;
+            while let Some(r) = pending.pop_front() {
+                expect_int(r.await?, 3)?;
+                done += 1;
+                if sent < n && start.elapsed() < budget {
+                    pending.push_back(root.async_call_method("add", (1i64, 2i64)));
+                    sent += 1;
+                }
+            }
+            let el = start.elapsed().as_secs_f64();
+            json!({"n": done, "elapsed_s": el, "rate": done as f64 / el})
+        }
+        "objects" => {
+            let n = param(cmd, "n", 10_000) as usize;
+            for _ in 0..warmup.min(10) {
+                drop(root.call_method("make_counter", ()).await?);
+            }
+            let start = Instant::now();
+            let mut done = 0usize;
+            while done < n {
+                // Created on the server, proxied here, released (DEL) when dropped.
+                let c = root.call_method("make_counter", ()).await?;
+                drop(c);
+                done += 1;
+                if start.elapsed() > budget {
+                    break;
+                }
+            }
+            conn.ping().await?; // the last DEL has been handled
+            let el = start.elapsed().as_secs_f64();
+            json!({"n": done, "elapsed_s": el, "rate": done as f64 / el})
+        }
+        other => return Err(format!("unknown scenario {other}").into()),
+    })
+}
+
+/// `clients` connections, each making `calls` sequential `add(1, 2)` calls at once.
+async fn concurrent(cmd: &Json, addr: &str) -> Res<Json> {
+    let clients = param(cmd, "clients", 100) as usize;
+    let calls = param(cmd, "calls", 1000) as usize;
+    let budget = seconds(cmd, 60.0);
+    let mut conns = Vec::with_capacity(clients);
+    for _ in 0..clients {
+        let c = rpyc_netref::connect(addr).await?;
+        let root = c.root().await?;
+        conns.push((c, root));
+    }
+    let start = Instant::now();
+    let deadline = start + budget;
+    let mut tasks = tokio::task::JoinSet::new();
+    for (_, root) in &conns {
+        let root = root.clone();
+        tasks.spawn(async move {
+            let mut done = 0usize;
+            for _ in 0..calls {
+                expect_int(root.call_method("add", (1i64, 2i64)).await?, 3)?;
+                done += 1;
+                if Instant::now() > deadline {
+                    break;
+                }
+            }
+            Ok::<_, crate::Error>(done)
+        });
+    }
+    let mut total = 0usize;
+    while let Some(r) = tasks.join_next().await {
+        total += r??;
+    }
+    let el = start.elapsed().as_secs_f64();
+    for (c, _) in &conns {
+        let _ = c.close().await;
+    }
+    Ok(json!({"n": total, "elapsed_s": el, "rate": total as f64 / el,
+              "clients": clients, "calls": calls}))
+}
+
+/// Opens `n` connections, pinging each once, and returns them (held open by the caller).
+pub async fn open_idle(cmd: &Json) -> Res<Vec<Connection>> {
+    let addr = addr(cmd)?;
+    let n = param(cmd, "n", 1000) as usize;
+    let mut conns = Vec::with_capacity(n);
+    for _ in 0..n {
+        let c = rpyc_netref::connect(addr.as_str()).await?;
+        c.ping().await?;
+        conns.push(c);
+    }
+    Ok(conns)
+}
+
+/// Runs `op` `warmup` times, then up to `n` times or until `budget` has passed.
+async fn timed<F, Fut>(n: usize, budget: Duration, warmup: usize, mut op: F) -> Res<Latencies>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Res<()>>,
+{
+    for _ in 0..warmup {
+        op().await?;
+    }
+    let mut lat = Latencies::with_capacity(n);
+    let start = Instant::now();
+    for _ in 0..n {
+        let t0 = Instant::now();
+        op().await?;
+        lat.push(t0.elapsed());
+        if start.elapsed() > budget {
+            break;
+        }
+    }
+    lat.elapsed = start.elapsed();
+    Ok(lat)
+}
+
+fn expect_int(v: Value, want: i64) -> Res<()> {
+    match v {
+        Value::Int(i) if i == want => Ok(()),
+        other => Err(format!("expected {want}, got {}", other.repr()).into()),
+    }
+}
+
+/// Incompressible bytes (xorshift64*; no need for a cryptographic source).
+pub fn random_bytes(n: usize) -> Vec<u8> {
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15 ^ (n as u64);
+    let mut out = Vec::with_capacity(n + 8);
+    while out.len() < n {
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        out.extend_from_slice(&x.wrapping_mul(0x2545_F491_4F6C_DD1D).to_le_bytes());
+    }
+    out.truncate(n);
+    out
+}
