@@ -50,6 +50,9 @@ struct Cli {
     /// Override the number of rounds of scenarios 1-6.
     #[arg(long)]
     rounds: Option<usize>,
+    /// Override the time budget of each measurement of scenarios 1-6 (seconds).
+    #[arg(long)]
+    seconds: Option<f64>,
     /// Run only these scenarios (comma-separated): floor, call, ping, async64, callback,
     /// echo, getattr, concurrent, objects, idle.
     #[arg(long, value_delimiter = ',')]
@@ -186,21 +189,96 @@ struct Scn {
 }
 
 const SCNS: &[Scn] = &[
-    Scn { id: "floor_rt1", label: "floor: 8-byte ping-pong, 1 in flight", unit: "µs", higher_is_better: false },
-    Scn { id: "floor_64_1w", label: "floor: 64 in flight, 1 write / 64 msgs", unit: "msg/s", higher_is_better: true },
-    Scn { id: "floor_64_nw", label: "floor: 64 in flight, 1 write / msg", unit: "msg/s", higher_is_better: true },
-    Scn { id: "call", label: "(1) root.add(1, 2)", unit: "µs", higher_is_better: false },
-    Scn { id: "ping", label: "(2) conn.ping()", unit: "µs", higher_is_better: false },
-    Scn { id: "async64", label: "(3) add(1, 2), 64 async in flight", unit: "call/s", higher_is_better: true },
-    Scn { id: "callback", label: "(4) root.call(f, 1): server calls f", unit: "µs", higher_is_better: false },
-    Scn { id: "echo_rand", label: "(5) echo 1 MiB random bytes", unit: "MB/s", higher_is_better: true },
-    Scn { id: "echo_zero", label: "(5) echo 1 MiB zeros", unit: "MB/s", higher_is_better: true },
-    Scn { id: "getattr", label: "(6) root.the_answer", unit: "µs", higher_is_better: false },
-    Scn { id: "concurrent", label: "(7) N clients × K add() calls, total", unit: "call/s", higher_is_better: true },
-    Scn { id: "concurrent_srv_cpu", label: "(7) server CPU during it", unit: "% core", higher_is_better: false },
-    Scn { id: "objects", label: "(8) make_counter() + release", unit: "obj/s", higher_is_better: true },
-    Scn { id: "objects_mem", label: "(8) server peak RSS growth", unit: "MiB", higher_is_better: false },
-    Scn { id: "idle", label: "(9) idle connections: server RSS", unit: "KiB/conn", higher_is_better: false },
+    Scn {
+        id: "floor_rt1",
+        label: "floor: 8-byte ping-pong, 1 in flight",
+        unit: "µs",
+        higher_is_better: false,
+    },
+    Scn {
+        id: "floor_64_1w",
+        label: "floor: 64 in flight, 1 write / 64 msgs",
+        unit: "msg/s",
+        higher_is_better: true,
+    },
+    Scn {
+        id: "floor_64_nw",
+        label: "floor: 64 in flight, 1 write / msg",
+        unit: "msg/s",
+        higher_is_better: true,
+    },
+    Scn {
+        id: "call",
+        label: "(1) root.add(1, 2)",
+        unit: "µs",
+        higher_is_better: false,
+    },
+    Scn {
+        id: "ping",
+        label: "(2) conn.ping()",
+        unit: "µs",
+        higher_is_better: false,
+    },
+    Scn {
+        id: "async64",
+        label: "(3) add(1, 2), 64 async in flight",
+        unit: "call/s",
+        higher_is_better: true,
+    },
+    Scn {
+        id: "callback",
+        label: "(4) root.call(f, 1): server calls f",
+        unit: "µs",
+        higher_is_better: false,
+    },
+    Scn {
+        id: "echo_rand",
+        label: "(5) echo 1 MiB random bytes",
+        unit: "MB/s",
+        higher_is_better: true,
+    },
+    Scn {
+        id: "echo_zero",
+        label: "(5) echo 1 MiB zeros",
+        unit: "MB/s",
+        higher_is_better: true,
+    },
+    Scn {
+        id: "getattr",
+        label: "(6) root.the_answer",
+        unit: "µs",
+        higher_is_better: false,
+    },
+    Scn {
+        id: "concurrent",
+        label: "(7) N clients × K add() calls, total",
+        unit: "call/s",
+        higher_is_better: true,
+    },
+    Scn {
+        id: "concurrent_srv_cpu",
+        label: "(7) server CPU during it",
+        unit: "% core",
+        higher_is_better: false,
+    },
+    Scn {
+        id: "objects",
+        label: "(8) make_counter() + release",
+        unit: "obj/s",
+        higher_is_better: true,
+    },
+    Scn {
+        id: "objects_mem",
+        label: "(8) server peak RSS growth",
+        unit: "MiB",
+        higher_is_better: false,
+    },
+    Scn {
+        id: "idle",
+        label: "(9) idle connections: server RSS",
+        unit: "KiB/conn",
+        higher_is_better: false,
+    },
 ];
 
 fn scn(id: &str) -> &'static Scn {
@@ -231,7 +309,15 @@ impl Recorder {
         }
     }
 
-    fn add(&mut self, scenario: &'static str, stack: &'static str, round: usize, value: f64, load1: f64, detail: Json) {
+    fn add(
+        &mut self,
+        scenario: &'static str,
+        stack: &'static str,
+        round: usize,
+        value: f64,
+        load1: f64,
+        detail: Json,
+    ) {
         let s = scn(scenario);
         eprintln!(
             "  round {round}: {:<22} {:<10} {:>12} {:<8} (load {load1:.2})",
@@ -244,14 +330,21 @@ impl Recorder {
             "kind": "sample", "time": now_secs(), "scenario": scenario, "stack": stack,
             "round": round, "value": value, "unit": s.unit, "load1": load1, "detail": detail,
         }));
-        self.samples.push(Sample { scenario, stack, value, load1 });
+        self.samples.push(Sample {
+            scenario,
+            stack,
+            value,
+            load1,
+        });
     }
 
     fn error(&mut self, scenario: &str, stack: &str, round: usize, e: &Error) {
         let msg = format!("{scenario} {stack} round {round}: {e}");
         eprintln!("  ERROR {msg}");
-        self.write(json!({"kind": "error", "time": now_secs(), "scenario": scenario,
-                          "stack": stack, "round": round, "error": e.to_string()}));
+        self.write(
+            json!({"kind": "error", "time": now_secs(), "scenario": scenario,
+                          "stack": stack, "round": round, "error": e.to_string()}),
+        );
         self.errors.push(msg);
     }
 
@@ -345,11 +438,15 @@ fn locate_server(cli: &Cli) -> Res<PathBuf> {
     let dir = exe.parent().ok_or("no executable directory")?;
     let candidate = dir.join("rpyc-server");
     if dir.file_name().and_then(|n| n.to_str()) != Some("release") {
-        eprintln!("warning: rpyc-bench is not a release build: numbers are meaningless (use --release)");
+        eprintln!(
+            "warning: rpyc-bench is not a release build: numbers are meaningless (use --release)"
+        );
     }
     // `cargo run` sets CARGO: build the server into the same target directory (a no-op when
     // it is up to date), so it matches the sources being benchmarked.
-    if let (false, Ok(cargo), Some(target_dir)) = (cli.no_build, std::env::var("CARGO"), dir.parent()) {
+    if let (false, Ok(cargo), Some(target_dir)) =
+        (cli.no_build, std::env::var("CARGO"), dir.parent())
+    {
         let release = dir.file_name().and_then(|n| n.to_str()) == Some("release");
         let mut cmd = Command::new(cargo);
         cmd.args(["build", "-q", "-p", "rpyc-server", "--manifest-path"])
@@ -358,7 +455,10 @@ fn locate_server(cli: &Cli) -> Res<PathBuf> {
         if release {
             cmd.arg("--release");
         }
-        eprintln!("building rpyc-server ({})", if release { "release" } else { "debug" });
+        eprintln!(
+            "building rpyc-server ({})",
+            if release { "release" } else { "debug" }
+        );
         let status = cmd.status()?;
         if !status.success() {
             return Err("cargo build -p rpyc-server failed".into());
@@ -414,7 +514,10 @@ fn start_python_server(py: &Path) -> Res<(ChildProc, String)> {
 
 fn split_addr(addr: &str) -> Res<(String, u16)> {
     let (h, p) = addr.rsplit_once(':').ok_or("bad address")?;
-    Ok((h.trim_matches(|c| c == '[' || c == ']').to_string(), p.parse()?))
+    Ok((
+        h.trim_matches(|c| c == '[' || c == ']').to_string(),
+        p.parse()?,
+    ))
 }
 
 struct Ctx {
@@ -434,10 +537,7 @@ impl Ctx {
                 Err(_) => Err(format!("timed out after {timeout:?}").into()),
             }
         } else {
-            self.py
-                .as_mut()
-                .ok_or("no python")?
-                .run(&cmd, timeout)
+            self.py.as_mut().ok_or("no python")?.run(&cmd, timeout)
         }
     }
 }
@@ -458,9 +558,18 @@ fn wanted(cli: &Cli, name: &str) -> bool {
 }
 
 async fn run(cli: Cli) -> Res<()> {
-    let mut plan = if cli.full { Plan::full() } else { Plan::quick() };
+    let mut plan = if cli.full {
+        Plan::full()
+    } else {
+        Plan::quick()
+    };
     if let Some(r) = cli.rounds {
         plan.rounds = r.max(1);
+    }
+    if let Some(s) = cli.seconds {
+        plan.seconds = s.max(0.01);
+        plan.echo_seconds = s.max(0.01);
+        plan.lat_n = plan.lat_n.max((s * 200_000.0) as u64);
     }
     let server_bin = locate_server(&cli)?;
     let python = locate_python(&cli);
@@ -480,14 +589,23 @@ async fn run(cli: Cli) -> Res<()> {
     let any_py_server = stacks.iter().any(|s| !s.rust_server());
 
     let ws = workspace_root();
-    let out_path = if cli.out.is_absolute() { cli.out.clone() } else { ws.join(&cli.out) };
+    let out_path = if cli.out.is_absolute() {
+        cli.out.clone()
+    } else {
+        ws.join(&cli.out)
+    };
     let out = if cli.no_save {
         None
     } else {
         if let Some(d) = out_path.parent() {
             std::fs::create_dir_all(d)?;
         }
-        Some(OpenOptions::new().create(true).append(true).open(&out_path)?)
+        Some(
+            OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&out_path)?,
+        )
     };
     let run_id = format!("{}-{}", now_secs() as u64, std::process::id());
     let git = Command::new("git")
@@ -508,8 +626,15 @@ async fn run(cli: Cli) -> Res<()> {
                 .map(|m| m.trim().to_string())
         })
         .unwrap_or_default();
-    let ncpu = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-    let mut rec = Recorder { run_id: run_id.clone(), samples: Vec::new(), out, errors: Vec::new() };
+    let ncpu = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    let mut rec = Recorder {
+        run_id: run_id.clone(),
+        samples: Vec::new(),
+        out,
+        errors: Vec::new(),
+    };
     rec.write(json!({
         "kind": "run", "time": now_secs(), "git": git, "plan": plan, "cpus": ncpu,
         "cpu_model": cpu_model, "rpyc_python": python.as_ref().map(|p| p.1.clone()),
@@ -542,7 +667,8 @@ async fn run(cli: Cli) -> Res<()> {
         }
         _ => (None, String::new()),
     };
-    let floor_sock = std::env::temp_dir().join(format!("rpyc-bench-floor-{}.sock", std::process::id()));
+    let floor_sock =
+        std::env::temp_dir().join(format!("rpyc-bench-floor-{}.sock", std::process::id()));
     let floor_srv = if wanted(&cli, "floor") {
         let mut cmd = Command::new(std::env::current_exe()?);
         cmd.arg("floor-server").arg("--unix").arg(&floor_sock);
@@ -552,15 +678,30 @@ async fn run(cli: Cli) -> Res<()> {
     } else {
         None
     };
-    let addr_of = |s: Stack| if s.rust_server() { rs_addr.clone() } else { py_addr.clone() };
+    let addr_of = |s: Stack| {
+        if s.rust_server() {
+            rs_addr.clone()
+        } else {
+            py_addr.clone()
+        }
+    };
 
     let per_call: [(&'static str, Json); 7] = [
         ("call", json!({"scenario": "call"})),
         ("ping", json!({"scenario": "ping"})),
-        ("async64", json!({"scenario": "async64", "window": 64, "n": 1_000_000})),
+        (
+            "async64",
+            json!({"scenario": "async64", "window": 64, "n": 1_000_000}),
+        ),
         ("callback", json!({"scenario": "callback"})),
-        ("echo_rand", json!({"scenario": "echo", "kind": "rand", "size": 1 << 20, "warmup": 3})),
-        ("echo_zero", json!({"scenario": "echo", "kind": "zero", "size": 1 << 20, "warmup": 3})),
+        (
+            "echo_rand",
+            json!({"scenario": "echo", "kind": "rand", "size": 1 << 20, "warmup": 3}),
+        ),
+        (
+            "echo_zero",
+            json!({"scenario": "echo", "kind": "zero", "size": 1 << 20, "warmup": 3}),
+        ),
         ("getattr", json!({"scenario": "getattr"})),
     ];
 
@@ -580,7 +721,11 @@ async fn run(cli: Cli) -> Res<()> {
                 let stack = stacks[(i + round) % stacks.len()];
                 let (host, port) = split_addr(&addr_of(stack))?;
                 let mut cmd = base.clone();
-                let secs = if family == "echo" { plan.echo_seconds } else { plan.seconds };
+                let secs = if family == "echo" {
+                    plan.echo_seconds
+                } else {
+                    plan.seconds
+                };
                 cmd["host"] = json!(host);
                 cmd["port"] = json!(port);
                 cmd["seconds"] = json!(secs);
@@ -588,7 +733,10 @@ async fn run(cli: Cli) -> Res<()> {
                     cmd["n"] = json!(if family == "echo" { 1000 } else { plan.lat_n });
                 }
                 let load = procs::load1();
-                match ctx.client(stack, cmd, Duration::from_secs_f64(secs + 60.0)).await {
+                match ctx
+                    .client(stack, cmd, Duration::from_secs_f64(secs + 60.0))
+                    .await
+                {
                     Ok(res) => match figure(id, &res) {
                         Ok(v) => ctx.rec.add(id, stack.id(), round, v, load, res),
                         Err(e) => ctx.rec.error(id, stack.id(), round, &e),
@@ -602,12 +750,20 @@ async fn run(cli: Cli) -> Res<()> {
     // (7) Many clients at once.
     if wanted(&cli, "concurrent") {
         for round in 1..=plan.conc_rounds {
-            eprintln!("concurrent round {round}/{} (load {:.2})", plan.conc_rounds, procs::load1());
+            eprintln!(
+                "concurrent round {round}/{} (load {:.2})",
+                plan.conc_rounds,
+                procs::load1()
+            );
             for i in 0..stacks.len() {
                 let stack = stacks[(i + round) % stacks.len()];
-                let srv_pid = if stack.rust_server() { rs_srv.as_ref() } else { py_srv.as_ref() }
-                    .map(ChildProc::pid)
-                    .ok_or("server missing")?;
+                let srv_pid = if stack.rust_server() {
+                    rs_srv.as_ref()
+                } else {
+                    py_srv.as_ref()
+                }
+                .map(ChildProc::pid)
+                .ok_or("server missing")?;
                 let (host, port) = split_addr(&addr_of(stack))?;
                 let cmd = json!({"scenario": "concurrent", "host": host, "port": port,
                                  "clients": plan.conc_clients, "calls": plan.conc_calls,
@@ -615,7 +771,11 @@ async fn run(cli: Cli) -> Res<()> {
                 let load = procs::load1();
                 let cpu0 = procs::cpu_seconds(srv_pid)?;
                 let r = ctx
-                    .client(stack, cmd, Duration::from_secs_f64(plan.conc_seconds + 120.0))
+                    .client(
+                        stack,
+                        cmd,
+                        Duration::from_secs_f64(plan.conc_seconds + 120.0),
+                    )
                     .await;
                 let cpu = procs::cpu_seconds(srv_pid)? - cpu0;
                 match r {
@@ -626,8 +786,10 @@ async fn run(cli: Cli) -> Res<()> {
                         res["server_cpu_us_per_call"] = json!(cpu / n * 1e6);
                         let v = res["rate"].as_f64().unwrap_or(f64::NAN);
                         let pct = cpu / el * 100.0;
-                        ctx.rec.add("concurrent", stack.id(), round, v, load, res.clone());
-                        ctx.rec.add("concurrent_srv_cpu", stack.id(), round, pct, load, res);
+                        ctx.rec
+                            .add("concurrent", stack.id(), round, v, load, res.clone());
+                        ctx.rec
+                            .add("concurrent_srv_cpu", stack.id(), round, pct, load, res);
                     }
                     Err(e) => ctx.rec.error("concurrent", stack.id(), round, &e),
                 }
@@ -648,7 +810,15 @@ async fn run(cli: Cli) -> Res<()> {
             eprintln!("{name} round {round}/{rounds} (load {:.2})", procs::load1());
             for i in 0..stacks.len() {
                 let stack = stacks[(i + round) % stacks.len()];
-                let r = fresh_server_scenario(&mut ctx, name, stack, round, &server_bin, py_path.as_deref()).await;
+                let r = fresh_server_scenario(
+                    &mut ctx,
+                    name,
+                    stack,
+                    round,
+                    &server_bin,
+                    py_path.as_deref(),
+                )
+                .await;
                 if let Err(e) = r {
                     ctx.rec.error(name, stack.id(), round, &e);
                 }
@@ -665,7 +835,10 @@ async fn run(cli: Cli) -> Res<()> {
         }
     }
     if !cli.no_save {
-        println!("\nJSON lines appended to {} (run_id {run_id})", out_path.display());
+        println!(
+            "\nJSON lines appended to {} (run_id {run_id})",
+            out_path.display()
+        );
     }
     Ok(())
 }
@@ -712,7 +885,10 @@ where
         Ok((sum["median_us"].as_f64().unwrap_or(f64::NAN), sum))
     } else {
         let (rate, msgs) = floor::pipelined(s, what == "floor_64_1w", n, budget).await?;
-        Ok((rate, json!({"n": msgs, "rate": rate, "window": floor::WINDOW})))
+        Ok((
+            rate,
+            json!({"n": msgs, "rate": rate, "window": floor::WINDOW}),
+        ))
     }
 }
 
@@ -739,7 +915,11 @@ async fn fresh_server_scenario(
         let cmd = json!({"scenario": "objects", "host": host, "port": port,
                          "n": ctx.plan.obj_n, "seconds": ctx.plan.obj_seconds});
         let mut res = ctx
-            .client(stack, cmd, Duration::from_secs_f64(ctx.plan.obj_seconds + 120.0))
+            .client(
+                stack,
+                cmd,
+                Duration::from_secs_f64(ctx.plan.obj_seconds + 120.0),
+            )
             .await?;
         let (rss, hwm) = procs::mem_kib(pid)?;
         res["server_base_rss_kib"] = json!(base_rss);
@@ -747,8 +927,10 @@ async fn fresh_server_scenario(
         res["server_rss_after_kib"] = json!(rss);
         let rate = figure("objects", &res)?;
         let peak_mib = hwm.saturating_sub(base_rss) as f64 / 1024.0;
-        ctx.rec.add("objects", stack.id(), round, rate, load, res.clone());
-        ctx.rec.add("objects_mem", stack.id(), round, peak_mib, load, res);
+        ctx.rec
+            .add("objects", stack.id(), round, rate, load, res.clone());
+        ctx.rec
+            .add("objects_mem", stack.id(), round, peak_mib, load, res);
     } else {
         let n = ctx.plan.idle_n;
         let cmd = json!({"scenario": "idle", "host": host, "port": port, "n": n});
@@ -761,7 +943,10 @@ async fn fresh_server_scenario(
                 .map_err(|_| "timed out opening connections")???;
             Some(conns)
         } else {
-            ctx.py.as_mut().ok_or("no python")?.run(&cmd, Duration::from_secs(300))?;
+            ctx.py
+                .as_mut()
+                .ok_or("no python")?
+                .run(&cmd, Duration::from_secs(300))?;
             None
         };
         let open_s = t0.elapsed().as_secs_f64();
@@ -770,14 +955,24 @@ async fn fresh_server_scenario(
         match held {
             Some(conns) => drop(conns),
             None => {
-                ctx.py.as_mut().ok_or("no python")?.release(Duration::from_secs(120))?;
+                ctx.py
+                    .as_mut()
+                    .ok_or("no python")?
+                    .release(Duration::from_secs(120))?;
             }
         }
         let per_conn = rss.saturating_sub(base_rss) as f64 / n as f64;
-        ctx.rec.add("idle", stack.id(), round, per_conn, load, json!({
-            "n": n, "server_base_rss_kib": base_rss, "server_rss_kib": rss,
-            "server_peak_rss_kib": hwm, "open_s": open_s,
-        }));
+        ctx.rec.add(
+            "idle",
+            stack.id(),
+            round,
+            per_conn,
+            load,
+            json!({
+                "n": n, "server_base_rss_kib": base_rss, "server_rss_kib": rss,
+                "server_peak_rss_kib": hwm, "open_s": open_s,
+            }),
+        );
     }
     drop(srv);
     Ok(())
@@ -858,7 +1053,10 @@ fn report(ctx: &mut Ctx, stacks: &[Stack], elapsed: Duration) {
         }
     }
     if let Some(f) = floor_1w {
-        println!("\n(floor, 64 in flight with one write per 64 messages: {} msg/s)", fmt_num(f));
+        println!(
+            "\n(floor, 64 in flight with one write per 64 messages: {} msg/s)",
+            fmt_num(f)
+        );
     }
 
     // Targets of the issue, from this run's medians.
@@ -866,21 +1064,56 @@ fn report(ctx: &mut Ctx, stacks: &[Stack], elapsed: Duration) {
     let mut targets: Vec<(String, Option<f64>, String, Option<bool>)> = Vec::new();
     let ratio = |a: Option<f64>, b: Option<f64>| a.zip(b).map(|(a, b)| a / b);
     let r = ratio(m("call", "rs-rs"), floor_rt);
-    targets.push(("(1) rs→rs call ÷ floor RT ≤ 1.2".into(), r, "×".into(), r.map(|r| r <= 1.2)));
+    targets.push((
+        "(1) rs→rs call ÷ floor RT ≤ 1.2".into(),
+        r,
+        "×".into(),
+        r.map(|r| r <= 1.2),
+    ));
     let r = ratio(m("call", "py-py"), m("call", "rs-rs"));
-    targets.push(("(1) speed-up over py→py ≥ 3".into(), r, "×".into(), r.map(|r| r >= 3.0)));
+    targets.push((
+        "(1) speed-up over py→py ≥ 3".into(),
+        r,
+        "×".into(),
+        r.map(|r| r >= 3.0),
+    ));
     let r = ratio(m("async64", "rs-rs"), floor_nw);
-    targets.push(("(3) rs→rs 64-in-flight rate ÷ floor write-per-msg rate ≥ 1".into(), r, "×".into(), r.map(|r| r >= 1.0)));
+    targets.push((
+        "(3) rs→rs 64-in-flight rate ÷ floor write-per-msg rate ≥ 1".into(),
+        r,
+        "×".into(),
+        r.map(|r| r >= 1.0),
+    ));
     let r = ratio(m("async64", "rs-rs"), m("async64", "py-py"));
-    targets.push(("(3) speed-up over py→py ≥ 6".into(), r, "×".into(), r.map(|r| r >= 6.0)));
+    targets.push((
+        "(3) speed-up over py→py ≥ 6".into(),
+        r,
+        "×".into(),
+        r.map(|r| r >= 6.0),
+    ));
     let r = ratio(m("callback", "rs-rs"), floor_rt);
-    targets.push(("(4) rs→rs callback ÷ floor RT ≤ 2.5".into(), r, "×".into(), r.map(|r| r <= 2.5)));
+    targets.push((
+        "(4) rs→rs callback ÷ floor RT ≤ 2.5".into(),
+        r,
+        "×".into(),
+        r.map(|r| r <= 2.5),
+    ));
     for sc in ["echo_rand", "echo_zero"] {
         let v = m(sc, "rs-rs");
-        targets.push((format!("(5) rs→rs {sc} ≥ 1000 MB/s"), v, "MB/s".into(), v.map(|v| v >= 1000.0)));
+        targets.push((
+            format!("(5) rs→rs {sc} ≥ 1000 MB/s"),
+            v,
+            "MB/s".into(),
+            v.map(|v| v >= 1000.0),
+        ));
     }
     let r = ratio(m("concurrent", "rs-rs"), m("concurrent", "py-py"));
-    targets.push(("(7) rs→rs total ÷ py→py total ≥ 20".into(), r, "×".into(), r.map(|r| r >= 20.0)));
+    targets.push((
+        "(7) rs→rs total ÷ py→py total ≥ 20".into(),
+        r,
+        "×".into(),
+        r.map(|r| r >= 20.0),
+    ));
     let r = ratio(m("concurrent", "py-rs"), m("concurrent", "py-py"));
     let cpu = m("concurrent_srv_cpu", "py-rs");
     targets.push((
@@ -893,7 +1126,12 @@ fn report(ctx: &mut Ctx, stacks: &[Stack], elapsed: Duration) {
         r.zip(cpu).map(|(r, c)| r >= 1.0 && c < 50.0),
     ));
     let v = m("idle", "rs-rs").or(m("idle", "py-rs"));
-    targets.push(("(9) server memory per idle connection < 64 KiB".into(), v, "KiB".into(), v.map(|v| v < 64.0)));
+    targets.push((
+        "(9) server memory per idle connection < 64 KiB".into(),
+        v,
+        "KiB".into(),
+        v.map(|v| v < 64.0),
+    ));
     println!("\nTargets (this run):\n");
     println!("| target | measured | holds |");
     println!("|---|---:|---|");
@@ -908,7 +1146,8 @@ fn report(ctx: &mut Ctx, stacks: &[Stack], elapsed: Duration) {
                 None => "not measured",
             }
         );
-        lines.push(json!({"kind": "target", "target": name, "value": v, "unit": unit, "holds": ok}));
+        lines
+            .push(json!({"kind": "target", "target": name, "value": v, "unit": unit, "holds": ok}));
     }
     for l in summaries.into_iter().chain(lines) {
         ctx.rec.write(l);

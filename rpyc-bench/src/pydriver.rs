@@ -54,8 +54,7 @@ impl PyDriver {
         let p = self.proc()?;
         p.send_line(&cmd.to_string())?;
         let line = p.next_line(timeout)?;
-        Ok(serde_json::from_str(&line)
-            .map_err(|e| format!("python client said {line:?}: {e}"))?)
+        Ok(serde_json::from_str(&line).map_err(|e| format!("python client said {line:?}: {e}"))?)
     }
 
     /// After an `idle` command answered `holding`: lets its connections go, returns the final

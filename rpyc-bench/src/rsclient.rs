@@ -56,23 +56,19 @@ async fn with_conn(cmd: &Json, scenario: &str, conn: &Connection) -> Res<Json> {
     let budget = seconds(cmd, 0.5);
     let warmup = param(cmd, "warmup", 50) as usize;
     Ok(match scenario {
-        "call" => {
-            timed(n, budget, warmup, || async move {
-                expect_int(root.call_method("add", (1i64, 2i64)).await?, 3)
-            })
-            .await?
-            .summary()
-        }
+        "call" => timed(n, budget, warmup, || async move {
+            expect_int(root.call_method("add", (1i64, 2i64)).await?, 3)
+        })
+        .await?
+        .summary(),
         "ping" => timed(n, budget, warmup, || async move { Ok(conn.ping().await?) })
             .await?
             .summary(),
-        "getattr" => {
-            timed(n, budget, warmup, || async move {
-                expect_int(root.getattr("the_answer").await?, 42)
-            })
-            .await?
-            .summary()
-        }
+        "getattr" => timed(n, budget, warmup, || async move {
+            expect_int(root.getattr("the_answer").await?, 42)
+        })
+        .await?
+        .summary(),
         "callback" => {
             // One function object, passed by reference each time (as Python passes `f`).
             let f = Callback::sync(|mut a: Args| a.take::<i64>(0, "x")).into_value();
@@ -92,7 +88,10 @@ async fn with_conn(cmd: &Json, scenario: &str, conn: &Connection) -> Res<Json> {
             };
             let data = &data;
             let lat = timed(n, budget, warmup, || async move {
-                match root.call_method("echo", (Value::Bytes(data.clone()),)).await? {
+                match root
+                    .call_method("echo", (Value::Bytes(data.clone()),))
+                    .await?
+                {
                     Value::Bytes(b) if b.len() == size => Ok(()),
                     other => Err(format!("echo returned {}", other.type_name()).into()),
                 }
@@ -192,8 +191,10 @@ async fn concurrent(cmd: &Json, addr: &str) -> Res<Json> {
     for (c, _) in &conns {
         let _ = c.close().await;
     }
-    Ok(json!({"n": total, "elapsed_s": el, "rate": total as f64 / el,
-              "clients": clients, "calls": calls}))
+    Ok(
+        json!({"n": total, "elapsed_s": el, "rate": total as f64 / el,
+              "clients": clients, "calls": calls}),
+    )
 }
 
 /// Opens `n` connections, pinging each once, and returns them (held open by the caller).

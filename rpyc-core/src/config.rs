@@ -171,6 +171,10 @@ pub struct Config {
     /// rpyc-rs: most objects this side keeps exported to the peer at once; beyond it, requests
     /// that would export more fail with `MemoryError`. Default 1,000,000.
     pub max_exported_objects: usize,
+    /// rpyc-rs: most requests of the peer handled at once on one connection; beyond it, new
+    /// requests fail at once with `RuntimeError` (replies keep flowing, so callbacks never
+    /// deadlock). Default 10,000.
+    pub max_concurrent_requests: usize,
 }
 
 impl Default for Config {
@@ -204,6 +208,7 @@ impl Default for Config {
             frame_limits: FrameLimits::default(),
             decode_limits: Limits::default(),
             max_exported_objects: 1_000_000,
+            max_concurrent_requests: 10_000,
         }
     }
 }
@@ -254,6 +259,7 @@ impl ConfigBuilder {
         frame_limits: FrameLimits,
         decode_limits: Limits,
         max_exported_objects: usize,
+        max_concurrent_requests: usize,
         connid: Option<String>,
         credentials: Option<String>,
         endpoints: Option<(String, String)>,

@@ -39,9 +39,10 @@ pub const COMPRESSION_LEVEL: u32 = 1;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct FrameLimits {
-    /// Largest payload accepted on the wire (default 256 MiB).
+    /// Largest payload accepted on the wire (default 64 MiB).
     pub max_frame_size: usize,
-    /// Largest payload accepted after decompression (default 256 MiB).
+    /// Largest payload accepted after decompression (default 64 MiB). A zlib bomb costs at most
+    /// this much memory before it is refused.
     pub max_decompressed_size: usize,
 }
 

@@ -712,6 +712,16 @@ impl ConnInner {
         match prepared {
             handlers::Prepared::Done(result, ctx) => self.send_reply(seq, result, ctx),
             handlers::Prepared::NoReply => {}
+            handlers::Prepared::Spawn(_, ctx)
+                if self.in_flight.load(Ordering::Acquire)
+                    >= self.config.max_concurrent_requests =>
+            {
+                let msg = format!(
+                    "too many concurrent requests on this connection (limit {})",
+                    self.config.max_concurrent_requests
+                );
+                self.send_reply(seq, Err(RemoteException::runtime_error(msg)), ctx);
+            }
             handlers::Prepared::Spawn(job, ctx) => {
                 let inner = self.clone();
                 self.in_flight.fetch_add(1, Ordering::AcqRel);
@@ -783,6 +793,8 @@ async fn reader_task<R: AsyncRead + Send + 'static>(inner: Arc<ConnInner>, reade
         // Backpressure: wait while the peer is not reading what we already owe it.
         loop {
             let drained = inner.out.drained.notified();
+            tokio::pin!(drained);
+            drained.as_mut().enable();
             if inner.out.buf.lock().len() < WRITE_HIGH_WATER || inner.closed.load(Ordering::Acquire)
             {
                 break;
