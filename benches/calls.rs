@@ -68,7 +68,9 @@ fn calls(c: &mut Criterion) {
         .warm_up_time(Duration::from_millis(500))
         .throughput(Throughput::Elements(IN_FLIGHT as u64));
     g.bench_function("pair", |b| b.to_async(&rt).iter(|| add_64(&pair_root)));
-    g.bench_function("tcp loopback", |b| b.to_async(&rt).iter(|| add_64(&tcp_root)));
+    g.bench_function("tcp loopback", |b| {
+        b.to_async(&rt).iter(|| add_64(&tcp_root))
+    });
     g.finish();
 
     rt.block_on(async {

@@ -19,7 +19,11 @@ const MIB: usize = 1 << 20;
 
 /// `root.add(1, 2)` as a client sends it: CALLATTR(root, "add", (1, 2), ()).
 fn request_args() -> Boxed {
-    let root = IdPack::new("rpyc_rs.TestService", 94_021_417_234_512, 140_231_997_107_472);
+    let root = IdPack::new(
+        "rpyc_rs.TestService",
+        94_021_417_234_512,
+        140_231_997_107_472,
+    );
     Boxed::Tuple(vec![
         Boxed::Local(root),
         Boxed::value("add"),
@@ -30,7 +34,9 @@ fn request_args() -> Boxed {
 
 fn messages(c: &mut Criterion) {
     let mut g = c.benchmark_group("message");
-    g.sample_size(50).measurement_time(Duration::from_secs(2)).warm_up_time(Duration::from_millis(500));
+    g.sample_size(50)
+        .measurement_time(Duration::from_secs(2))
+        .warm_up_time(Duration::from_millis(500));
 
     let args = request_args();
     let mut buf = Vec::with_capacity(256);
@@ -67,7 +73,9 @@ fn messages(c: &mut Criterion) {
 
 fn big_values(c: &mut Criterion) {
     let mut g = c.benchmark_group("1 MiB");
-    g.sample_size(20).measurement_time(Duration::from_secs(2)).warm_up_time(Duration::from_millis(500));
+    g.sample_size(20)
+        .measurement_time(Duration::from_secs(2))
+        .warm_up_time(Duration::from_millis(500));
     g.throughput(Throughput::Bytes(MIB as u64));
 
     let value = Value::bytes(vec![0xA5u8; MIB]);
@@ -86,16 +94,23 @@ fn big_values(c: &mut Criterion) {
 
     let zeros = vec![0u8; MIB];
     let mut framed = Vec::with_capacity(MIB + 16);
-    for (name, compress) in [("frame zeros, compressed", true), ("frame zeros, uncompressed", false)] {
-        g.bench_with_input(BenchmarkId::new("encode", name), &compress, |b, &compress| {
-            b.iter(|| {
-                framed.clear();
-                let mut fb = FrameBuilder::begin(&mut framed);
-                fb.payload().extend_from_slice(&zeros);
-                fb.finish(compress).unwrap();
-                framed.len()
-            })
-        });
+    for (name, compress) in [
+        ("frame zeros, compressed", true),
+        ("frame zeros, uncompressed", false),
+    ] {
+        g.bench_with_input(
+            BenchmarkId::new("encode", name),
+            &compress,
+            |b, &compress| {
+                b.iter(|| {
+                    framed.clear();
+                    let mut fb = FrameBuilder::begin(&mut framed);
+                    fb.payload().extend_from_slice(&zeros);
+                    fb.finish(compress).unwrap();
+                    framed.len()
+                })
+            },
+        );
         framed.clear();
         let mut fb = FrameBuilder::begin(&mut framed);
         fb.payload().extend_from_slice(&zeros);

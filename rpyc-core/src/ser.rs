@@ -220,67 +220,31 @@ impl ser::SerializeSeq for SeqCollector {
     }
 }
 
-impl ser::SerializeTuple for SeqCollector {
-    type Ok = Value;
-    type Error = ConvertError;
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), ConvertError> {
-        ser::SerializeSeq::serialize_element(self, v)
-    }
-    fn end(self) -> Result<Value, ConvertError> {
-        Ok(self.done())
-    }
+/// The tuple-like serializer traits all append one element to the collector.
+macro_rules! seq_like {
+    ($($tr:ident :: $method:ident ($($key:ident: $kt:ty),*);)*) => {
+        $(
+            impl ser::$tr for SeqCollector {
+                type Ok = Value;
+                type Error = ConvertError;
+                fn $method<T: Serialize + ?Sized>(&mut self, $($key: $kt,)* v: &T) -> Result<(), ConvertError> {
+                    $(let _ = $key;)*
+                    ser::SerializeSeq::serialize_element(self, v)
+                }
+                fn end(self) -> Result<Value, ConvertError> {
+                    Ok(self.done())
+                }
+            }
+        )*
+    };
 }
 
-impl ser::SerializeTupleStruct for SeqCollector {
-    type Ok = Value;
-    type Error = ConvertError;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), ConvertError> {
-        ser::SerializeSeq::serialize_element(self, v)
-    }
-    fn end(self) -> Result<Value, ConvertError> {
-        Ok(self.done())
-    }
-}
-
-impl ser::SerializeTupleVariant for SeqCollector {
-    type Ok = Value;
-    type Error = ConvertError;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), ConvertError> {
-        ser::SerializeSeq::serialize_element(self, v)
-    }
-    fn end(self) -> Result<Value, ConvertError> {
-        Ok(self.done())
-    }
-}
-
-impl ser::SerializeStruct for SeqCollector {
-    type Ok = Value;
-    type Error = ConvertError;
-    fn serialize_field<T: Serialize + ?Sized>(
-        &mut self,
-        _key: &'static str,
-        v: &T,
-    ) -> Result<(), ConvertError> {
-        ser::SerializeSeq::serialize_element(self, v)
-    }
-    fn end(self) -> Result<Value, ConvertError> {
-        Ok(self.done())
-    }
-}
-
-impl ser::SerializeStructVariant for SeqCollector {
-    type Ok = Value;
-    type Error = ConvertError;
-    fn serialize_field<T: Serialize + ?Sized>(
-        &mut self,
-        _key: &'static str,
-        v: &T,
-    ) -> Result<(), ConvertError> {
-        ser::SerializeSeq::serialize_element(self, v)
-    }
-    fn end(self) -> Result<Value, ConvertError> {
-        Ok(self.done())
-    }
+seq_like! {
+    SerializeTuple::serialize_element();
+    SerializeTupleStruct::serialize_field();
+    SerializeTupleVariant::serialize_field();
+    SerializeStruct::serialize_field(key: &'static str);
+    SerializeStructVariant::serialize_field(key: &'static str);
 }
 
 impl ser::SerializeMap for MapCollector {
