@@ -134,3 +134,20 @@ async fn batch_round_trip<S: AsyncRead + AsyncWrite + Unpin>(
     s.read_exact(back).await?;
     Ok(())
 }
+
+/// `batches` rounds of `WINDOW` messages; returns (rate, messages, elapsed).
+pub async fn pipelined_batches<S: AsyncRead + AsyncWrite + Unpin>(
+    s: &mut S,
+    coalesced: bool,
+    batches: usize,
+) -> Res<(f64, u64, Duration)> {
+    let batch = vec![7u8; MSG * WINDOW];
+    let mut back = vec![0u8; MSG * WINDOW];
+    let start = Instant::now();
+    for _ in 0..batches {
+        batch_round_trip(s, &batch, &mut back, coalesced).await?;
+    }
+    let el = start.elapsed();
+    let msgs = (batches * WINDOW) as u64;
+    Ok((msgs as f64 / el.as_secs_f64(), msgs, el))
+}

@@ -67,6 +67,13 @@ struct Cli {
     /// The `rpyc-server` binary (default: beside this executable).
     #[arg(long)]
     server_bin: Option<PathBuf>,
+    /// A second `rpyc-server` binary to compare with (adds the stacks rs-rsB and py-rsB, measured
+    /// interleaved with the others, and a B ÷ A section): for A/B runs of a server change.
+    #[arg(long)]
+    server_b: Option<PathBuf>,
+    /// Environment variables (KEY=VALUE, repeatable) for the `--server-b` processes only.
+    #[arg(long, value_name = "KEY=VALUE")]
+    server_b_env: Vec<String>,
     /// Do not run `cargo build -p rpyc-server` when started by `cargo run`.
     #[arg(long)]
     no_build: bool,
@@ -152,31 +159,57 @@ impl Plan {
 /// A client → server pairing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Stack {
+    /// Our client (calls awaited in a spawned task) → our server.
     RsRs,
+    /// Our client with the calls awaited on the runtime's `block_on` thread (what code in a
+    /// `#[tokio::main]` function does) → our server.
+    RsRsMain,
     PyPy,
     PyRs,
     RsPy,
+    /// Our client → the `--server-b` binary (A/B runs of a server change).
+    RsRsB,
+    /// Python client → the `--server-b` binary.
+    PyRsB,
 }
 
-const STACKS: [Stack; 4] = [Stack::RsRs, Stack::PyPy, Stack::PyRs, Stack::RsPy];
+const STACKS: [Stack; 7] = [
+    Stack::RsRs,
+    Stack::RsRsMain,
+    Stack::PyPy,
+    Stack::PyRs,
+    Stack::RsPy,
+    Stack::RsRsB,
+    Stack::PyRsB,
+];
 
 impl Stack {
     fn id(self) -> &'static str {
         match self {
             Stack::RsRs => "rs-rs",
+            Stack::RsRsMain => "rs-rs-main",
+            Stack::RsRsB => "rs-rsB",
+            Stack::PyRsB => "py-rsB",
             Stack::PyPy => "py-py",
             Stack::PyRs => "py-rs",
             Stack::RsPy => "rs-py",
         }
     }
     fn rust_client(self) -> bool {
-        matches!(self, Stack::RsRs | Stack::RsPy)
+        matches!(
+            self,
+            Stack::RsRs | Stack::RsRsMain | Stack::RsPy | Stack::RsRsB
+        )
     }
     fn rust_server(self) -> bool {
-        matches!(self, Stack::RsRs | Stack::PyRs)
+        !matches!(self, Stack::PyPy | Stack::RsPy)
     }
     fn needs_python(self) -> bool {
-        self != Stack::RsRs
+        !matches!(self, Stack::RsRs | Stack::RsRsMain | Stack::RsRsB)
+    }
+    /// Served by the `--server-b` binary.
+    fn b_server(self) -> bool {
+        matches!(self, Stack::RsRsB | Stack::PyRsB)
     }
 }
 
@@ -289,6 +322,7 @@ fn scn(id: &str) -> &'static Scn {
 struct Sample {
     scenario: &'static str,
     stack: &'static str,
+    round: usize,
     value: f64,
     load1: f64,
 }
@@ -333,6 +367,7 @@ impl Recorder {
         self.samples.push(Sample {
             scenario,
             stack,
+            round,
             value,
             load1,
         });
@@ -365,6 +400,30 @@ impl Recorder {
 
     fn median(&self, scenario: &str, stack: &str) -> Option<f64> {
         self.summary(scenario, stack).map(|s| s.0)
+    }
+
+    fn value(&self, scenario: &str, stack: &str, round: usize) -> Option<f64> {
+        self.samples
+            .iter()
+            .find(|s| s.scenario == scenario && s.stack == stack && s.round == round)
+            .map(|s| s.value)
+    }
+
+    /// `a ÷ b` per round (both measured within seconds of each other), as (median, min, max,
+    /// pairs): robust to the machine's drift from round to round.
+    fn paired(&self, a: (&str, &str), b: (&str, &str)) -> Option<(f64, f64, f64, usize)> {
+        let ratios: Vec<f64> = self
+            .samples
+            .iter()
+            .filter(|s| s.scenario == a.0 && s.stack == a.1)
+            .filter_map(|s| Some(s.value / self.value(b.0, b.1, s.round)?))
+            .filter(|r| r.is_finite())
+            .collect();
+        if ratios.is_empty() {
+            return None;
+        }
+        let (m, lo, hi) = stats::med_min_max(&ratios);
+        Some((m, lo, hi, ratios.len()))
     }
 }
 
@@ -493,8 +552,12 @@ fn locate_python(cli: &Cli) -> Option<(PathBuf, String)> {
     Some((py, String::from_utf8_lossy(&out.stdout).trim().to_string()))
 }
 
-fn start_rust_server(bin: &Path) -> Res<(ChildProc, String)> {
+fn start_rust_server(bin: &Path, env: &[String]) -> Res<(ChildProc, String)> {
     let mut cmd = Command::new(bin);
+    for kv in env {
+        let (k, v) = kv.split_once('=').ok_or("--server-b-env takes KEY=VALUE")?;
+        cmd.env(k, v);
+    }
     cmd.args(["--service", "test", "--host", "127.0.0.1", "--port", "0"])
         .args(["--max-connections", "15000"]);
     let mut p = ChildProc::spawn("rpyc-server", cmd)?;
@@ -529,6 +592,13 @@ struct Ctx {
 impl Ctx {
     /// Runs one scenario command with the stack's client; the answer's JSON.
     async fn client(&mut self, stack: Stack, cmd: Json, timeout: Duration) -> Res<Json> {
+        if stack == Stack::RsRsMain {
+            // Awaited right here, on the thread that runs `block_on`.
+            return match tokio::time::timeout(timeout, rsclient::run(&cmd)).await {
+                Ok(r) => r,
+                Err(_) => Err(format!("timed out after {timeout:?}").into()),
+            };
+        }
         if stack.rust_client() {
             // A spawned task, as a server or a real application runs its calls.
             let task = tokio::spawn(async move { rsclient::run(&cmd).await });
@@ -577,6 +647,7 @@ async fn run(cli: Cli) -> Res<()> {
         .iter()
         .copied()
         .filter(|s| cli.stacks.is_empty() || cli.stacks.iter().any(|x| x == s.id()))
+        .filter(|s| !s.b_server() || cli.server_b.is_some())
         .collect();
     if python.is_none() {
         eprintln!(
@@ -655,10 +726,17 @@ async fn run(cli: Cli) -> Res<()> {
 
     // Long-lived servers for scenarios 1-7.
     let (rs_srv, rs_addr) = if any_rust_server {
-        let (p, a) = start_rust_server(&server_bin)?;
+        let (p, a) = start_rust_server(&server_bin, &[])?;
         (Some(p), a)
     } else {
         (None, String::new())
+    };
+    let (rs_b_srv, rs_b_addr) = match (&cli.server_b, stacks.iter().any(|s| s.b_server())) {
+        (Some(b), true) => {
+            let (p, a) = start_rust_server(b, &cli.server_b_env)?;
+            (Some(p), a)
+        }
+        _ => (None, String::new()),
     };
     let (py_srv, py_addr) = match (&py_path, any_py_server) {
         (Some(py), true) => {
@@ -669,7 +747,10 @@ async fn run(cli: Cli) -> Res<()> {
     };
     let floor_sock =
         std::env::temp_dir().join(format!("rpyc-bench-floor-{}.sock", std::process::id()));
-    let floor_srv = if wanted(&cli, "floor") {
+    let floor_srv = if ["floor", "call", "ping", "async64", "callback", "getattr"]
+        .iter()
+        .any(|f| wanted(&cli, f))
+    {
         let mut cmd = Command::new(std::env::current_exe()?);
         cmd.arg("floor-server").arg("--unix").arg(&floor_sock);
         let mut p = ChildProc::spawn("floor server", cmd)?;
@@ -679,7 +760,9 @@ async fn run(cli: Cli) -> Res<()> {
         None
     };
     let addr_of = |s: Stack| {
-        if s.rust_server() {
+        if s.b_server() {
+            rs_b_addr.clone()
+        } else if s.rust_server() {
             rs_addr.clone()
         } else {
             py_addr.clone()
@@ -709,7 +792,7 @@ async fn run(cli: Cli) -> Res<()> {
     // the order rotated each round.
     for round in 1..=plan.rounds {
         eprintln!("round {round}/{} (load {:.2})", plan.rounds, procs::load1());
-        if let Some((_, faddr)) = &floor_srv {
+        if let (Some((_, faddr)), true) = (&floor_srv, wanted(&cli, "floor")) {
             measure_floor(&mut ctx, round, faddr, &floor_sock).await;
         }
         for (id, base) in &per_call {
@@ -717,6 +800,14 @@ async fn run(cli: Cli) -> Res<()> {
             if !wanted(&cli, family) {
                 continue;
             }
+            // rs-rs is measured interleaved with the raw TCP floor (A B A B … in chunks of a
+            // few ms, see `rsclient::paired`): the machine's wake-up latency drifts within
+            // seconds, so only a floor measured in the same window gives a meaningful ratio.
+            let pair_floor: &[&'static str] = match (*id, &floor_srv) {
+                ("call" | "ping" | "callback" | "getattr", Some(_)) => &["floor_rt1"],
+                ("async64", Some(_)) => &["floor_64_nw", "floor_64_1w"],
+                _ => &[],
+            };
             for i in 0..stacks.len() {
                 let stack = stacks[(i + round) % stacks.len()];
                 let (host, port) = split_addr(&addr_of(stack))?;
@@ -733,6 +824,32 @@ async fn run(cli: Cli) -> Res<()> {
                     cmd["n"] = json!(if family == "echo" { 1000 } else { plan.lat_n });
                 }
                 let load = procs::load1();
+                if let (Stack::RsRs, Some((_, faddr)), Some((first, rest))) =
+                    (stack, &floor_srv, pair_floor.split_first())
+                {
+                    for what in rest {
+                        measure_floor_as(&mut ctx, id, what, round, faddr).await;
+                    }
+                    let (faddr, first) = (faddr.clone(), *first);
+                    let task =
+                        tokio::spawn(async move { rsclient::paired(&cmd, &faddr, first).await });
+                    let r = match tokio::time::timeout(Duration::from_secs_f64(secs + 60.0), task)
+                        .await
+                    {
+                        Ok(joined) => joined.map_err(Error::from).and_then(|r| r),
+                        Err(_) => Err("timed out".into()),
+                    };
+                    match r
+                        .and_then(|(ours, fl)| Ok((figure(id, &ours)?, ours, figure(id, &fl)?, fl)))
+                    {
+                        Ok((v, ours, fv, fl)) => {
+                            ctx.rec.add(id, "floor-tcp", round, fv, load, fl);
+                            ctx.rec.add(id, stack.id(), round, v, load, ours);
+                        }
+                        Err(e) => ctx.rec.error(id, stack.id(), round, &e),
+                    }
+                    continue;
+                }
                 match ctx
                     .client(stack, cmd, Duration::from_secs_f64(secs + 60.0))
                     .await
@@ -747,6 +864,13 @@ async fn run(cli: Cli) -> Res<()> {
         }
     }
 
+    // Scenarios 7-9 do not depend on where the client awaits: one Rust client stack.
+    let stacks7: Vec<Stack> = stacks
+        .iter()
+        .copied()
+        .filter(|s| *s != Stack::RsRsMain)
+        .collect();
+
     // (7) Many clients at once.
     if wanted(&cli, "concurrent") {
         for round in 1..=plan.conc_rounds {
@@ -755,9 +879,11 @@ async fn run(cli: Cli) -> Res<()> {
                 plan.conc_rounds,
                 procs::load1()
             );
-            for i in 0..stacks.len() {
-                let stack = stacks[(i + round) % stacks.len()];
-                let srv_pid = if stack.rust_server() {
+            for i in 0..stacks7.len() {
+                let stack = stacks7[(i + round) % stacks7.len()];
+                let srv_pid = if stack.b_server() {
+                    rs_b_srv.as_ref()
+                } else if stack.rust_server() {
                     rs_srv.as_ref()
                 } else {
                     py_srv.as_ref()
@@ -799,6 +925,7 @@ async fn run(cli: Cli) -> Res<()> {
     drop(floor_srv);
     let _ = std::fs::remove_file(&floor_sock);
     drop(rs_srv);
+    drop(rs_b_srv);
     drop(py_srv);
 
     // (8) and (9): a fresh server per measurement, so that its memory figures are its own.
@@ -808,14 +935,18 @@ async fn run(cli: Cli) -> Res<()> {
         }
         for round in 1..=rounds {
             eprintln!("{name} round {round}/{rounds} (load {:.2})", procs::load1());
-            for i in 0..stacks.len() {
-                let stack = stacks[(i + round) % stacks.len()];
+            for i in 0..stacks7.len() {
+                let stack = stacks7[(i + round) % stacks7.len()];
+                let (bin, env) = match (&cli.server_b, stack.b_server()) {
+                    (Some(b), true) => (b.clone(), cli.server_b_env.clone()),
+                    _ => (server_bin.clone(), Vec::new()),
+                };
                 let r = fresh_server_scenario(
                     &mut ctx,
                     name,
                     stack,
                     round,
-                    &server_bin,
+                    (&bin, &env),
                     py_path.as_deref(),
                 )
                 .await;
@@ -875,6 +1006,43 @@ async fn measure_floor(ctx: &mut Ctx, round: usize, tcp_addr: &str, sock: &Path)
     }
 }
 
+/// A TCP floor measurement recorded beside scenario `scenario` (stack `floor-tcp`, or
+/// `floor-tcp-1w` for the coalesced pipelined variant), for the paired ratios.
+async fn measure_floor_as(
+    ctx: &mut Ctx,
+    scenario: &'static str,
+    what: &'static str,
+    round: usize,
+    tcp_addr: &str,
+) {
+    let budget = Duration::from_secs_f64(ctx.plan.seconds);
+    let n = ctx.plan.lat_n as usize;
+    let stack = if what == "floor_64_1w" {
+        "floor-tcp-1w"
+    } else {
+        "floor-tcp"
+    };
+    let load = procs::load1();
+    let tcp_addr = tcp_addr.to_string();
+    let task = tokio::spawn(async move {
+        let mut s = tokio::net::TcpStream::connect(&tcp_addr).await?;
+        s.set_nodelay(true)?;
+        floor_one(&mut s, what, n, budget).await
+    });
+    let r = match tokio::time::timeout(budget + Duration::from_secs(30), task).await {
+        Ok(Ok(r)) => r,
+        Ok(Err(e)) => Err(e.into()),
+        Err(_) => Err("timed out".into()),
+    };
+    match r {
+        Ok((v, mut detail)) => {
+            detail["floor"] = json!(what);
+            ctx.rec.add(scenario, stack, round, v, load, detail)
+        }
+        Err(e) => ctx.rec.error(scenario, stack, round, &e),
+    }
+}
+
 async fn floor_one<S>(s: &mut S, what: &str, n: usize, budget: Duration) -> Res<(f64, Json)>
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
@@ -898,11 +1066,11 @@ async fn fresh_server_scenario(
     name: &'static str,
     stack: Stack,
     round: usize,
-    server_bin: &Path,
+    (server_bin, server_env): (&Path, &[String]),
     py: Option<&Path>,
 ) -> Res<()> {
     let (srv, addr) = if stack.rust_server() {
-        start_rust_server(server_bin)?
+        start_rust_server(server_bin, server_env)?
     } else {
         start_python_server(py.ok_or("no python")?)?
     };
@@ -982,13 +1150,10 @@ async fn fresh_server_scenario(
 fn report(ctx: &mut Ctx, stacks: &[Stack], elapsed: Duration) {
     let plan = &ctx.plan;
     let rec = &ctx.rec;
-    let floor_rt = rec.median("floor_rt1", "floor-tcp");
-    let floor_nw = rec.median("floor_64_nw", "floor-tcp");
-    let floor_1w = rec.median("floor_64_1w", "floor-tcp");
     println!();
     println!(
-        "rpyc-bench --{} ({} rounds{}), {:.0} s; medians over rounds, min–max, the 1-min load \
-         average beside each figure.",
+        "rpyc-bench --{} ({} rounds{}), {:.0} s. Medians over rounds, min–max, and the 1-min \
+         load average beside each figure.",
         plan.mode,
         plan.rounds,
         if plan.mode == "quick" {
@@ -1003,36 +1168,46 @@ fn report(ctx: &mut Ctx, stacks: &[Stack], elapsed: Duration) {
         elapsed.as_secs_f64()
     );
     println!(
-        "vs floor: latency ÷ the raw TCP one-in-flight round trip (lower is better); for (3), \
-         rate ÷ the raw rate with one write per message. vs py→py: speed-up over Python RPyC \
-         (higher is better)."
+        "Ratios are per round (each stack against the figure measured seconds apart in the same \
+         round), median (min–max). vs floor: latency ÷ the raw TCP 1-in-flight round trip \
+         measured right before rs-rs (lower is better); for (3) the rate ÷ the raw rate with one \
+         write per message. vs py→py: speed-up over Python RPyC (higher is better)."
     );
     println!();
     println!("| scenario | stack | median | min–max | unit | load | vs floor | vs py→py |");
     println!("|---|---|---:|---:|---|---:|---:|---:|");
     let mut summaries = Vec::new();
+    let fmt_ratio = |r: Option<(f64, f64, f64, usize)>, digits: usize| {
+        r.map(|(m, lo, hi, n)| {
+            if n > 1 {
+                format!("{m:.digits$}× ({lo:.digits$}–{hi:.digits$})")
+            } else {
+                format!("{m:.digits$}×")
+            }
+        })
+        .unwrap_or_default()
+    };
     for s in SCNS {
-        let mut stack_ids: Vec<&str> = vec!["floor-tcp", "floor-unix"];
+        let mut stack_ids: Vec<&str> = vec!["floor-tcp", "floor-tcp-1w", "floor-unix"];
         stack_ids.extend(stacks.iter().map(|s| s.id()));
         for st in stack_ids {
             let Some((med, min, max, load, n)) = rec.summary(s.id, st) else {
                 continue;
             };
-            let vs_floor = match (s.id, floor_rt, floor_nw) {
-                ("call" | "ping" | "getattr" | "callback", Some(f), _) => Some(med / f),
-                ("async64", _, Some(f)) => Some(med / f),
+            let floor_ratio = match s.id {
+                "call" | "ping" | "getattr" | "callback" | "async64" if st != "floor-tcp" => {
+                    rec.paired((s.id, st), (s.id, "floor-tcp"))
+                }
                 _ => None,
             };
-            let vs_py = rec.median(s.id, "py-py").and_then(|py| {
-                if s.id.starts_with("floor") || st == "py-py" && s.id == "concurrent_srv_cpu" {
-                    return None;
-                }
-                match s.id {
-                    "objects_mem" | "idle" | "concurrent_srv_cpu" => None,
-                    _ if s.higher_is_better => Some(med / py),
-                    _ => Some(py / med),
-                }
-            });
+            let py_ratio = match s.id {
+                _ if s.id.starts_with("floor") || st.starts_with("floor") => None,
+                "objects_mem" | "idle" | "concurrent_srv_cpu" => None,
+                _ if s.higher_is_better => rec.paired((s.id, st), (s.id, "py-py")),
+                _ => rec
+                    .paired((s.id, "py-py"), (s.id, st))
+                    .map(|(m, lo, hi, n)| (m, lo, hi, n)),
+            };
             println!(
                 "| {} | {} | {} | {}–{} | {} | {:.2} | {} | {} |",
                 s.label,
@@ -1042,60 +1217,78 @@ fn report(ctx: &mut Ctx, stacks: &[Stack], elapsed: Duration) {
                 fmt_num(max),
                 s.unit,
                 load,
-                vs_floor.map(|r| format!("{r:.2}×")).unwrap_or_default(),
-                vs_py.map(|r| format!("{r:.1}×")).unwrap_or_default(),
+                fmt_ratio(floor_ratio, 2),
+                fmt_ratio(py_ratio, 1),
             );
             summaries.push(json!({
                 "kind": "summary", "scenario": s.id, "stack": st, "median": med, "min": min,
                 "max": max, "rounds": n, "unit": s.unit, "load1_median": load,
-                "vs_floor": vs_floor, "vs_python": vs_py, "mode": plan.mode,
+                "vs_floor": floor_ratio.map(|r| r.0), "vs_python": py_ratio.map(|r| r.0),
+                "mode": plan.mode,
             }));
         }
     }
-    if let Some(f) = floor_1w {
+
+    // A/B: the --server-b binary against the default one, per round.
+    if stacks.iter().any(|s| s.b_server()) {
         println!(
-            "\n(floor, 64 in flight with one write per 64 messages: {} msg/s)",
-            fmt_num(f)
+            "\nB ÷ A (the --server-b binary against the default one; per-round ratios of the \
+                  figures, > 1 means B is higher):\n"
         );
+        println!("| scenario | rs-rsB ÷ rs-rs | py-rsB ÷ py-rs |");
+        println!("|---|---:|---:|");
+        for s in SCNS.iter().filter(|s| !s.id.starts_with("floor")) {
+            let a = rec.paired((s.id, "rs-rsB"), (s.id, "rs-rs"));
+            let b = rec.paired((s.id, "py-rsB"), (s.id, "py-rs"));
+            if a.is_some() || b.is_some() {
+                println!(
+                    "| {} | {} | {} |",
+                    s.label,
+                    fmt_ratio(a, 2),
+                    fmt_ratio(b, 2)
+                );
+            }
+        }
     }
 
-    // Targets of the issue, from this run's medians.
+    // Targets of the issue, from this run's per-round ratios.
+    let pr = |a: (&str, &str), b: (&str, &str)| rec.paired(a, b).map(|r| r.0);
     let m = |sc: &str, st: &str| rec.median(sc, st);
-    let mut targets: Vec<(String, Option<f64>, String, Option<bool>)> = Vec::new();
-    let ratio = |a: Option<f64>, b: Option<f64>| a.zip(b).map(|(a, b)| a / b);
-    let r = ratio(m("call", "rs-rs"), floor_rt);
+    type Target = (String, Option<f64>, &'static str, Option<bool>);
+    let mut targets: Vec<Target> = Vec::new();
+    let r = pr(("call", "rs-rs"), ("call", "floor-tcp"));
     targets.push((
-        "(1) rs→rs call ÷ floor RT ≤ 1.2".into(),
+        "(1) rs→rs call ÷ floor round trip ≤ 1.2".into(),
         r,
-        "×".into(),
+        "×",
         r.map(|r| r <= 1.2),
     ));
-    let r = ratio(m("call", "py-py"), m("call", "rs-rs"));
+    let r = pr(("call", "py-py"), ("call", "rs-rs"));
     targets.push((
-        "(1) speed-up over py→py ≥ 3".into(),
+        "(1) rs→rs speed-up over py→py ≥ 3".into(),
         r,
-        "×".into(),
+        "×",
         r.map(|r| r >= 3.0),
     ));
-    let r = ratio(m("async64", "rs-rs"), floor_nw);
+    let r = pr(("async64", "rs-rs"), ("async64", "floor-tcp"));
     targets.push((
-        "(3) rs→rs 64-in-flight rate ÷ floor write-per-msg rate ≥ 1".into(),
+        "(3) rs→rs 64-in-flight rate ÷ floor rate with a write per message ≥ 1".into(),
         r,
-        "×".into(),
+        "×",
         r.map(|r| r >= 1.0),
     ));
-    let r = ratio(m("async64", "rs-rs"), m("async64", "py-py"));
+    let r = pr(("async64", "rs-rs"), ("async64", "py-py"));
     targets.push((
-        "(3) speed-up over py→py ≥ 6".into(),
+        "(3) rs→rs speed-up over py→py ≥ 6".into(),
         r,
-        "×".into(),
+        "×",
         r.map(|r| r >= 6.0),
     ));
-    let r = ratio(m("callback", "rs-rs"), floor_rt);
+    let r = pr(("callback", "rs-rs"), ("callback", "floor-tcp"));
     targets.push((
-        "(4) rs→rs callback ÷ floor RT ≤ 2.5".into(),
+        "(4) rs→rs callback ÷ floor round trip ≤ 2.5".into(),
         r,
-        "×".into(),
+        "×",
         r.map(|r| r <= 2.5),
     ));
     for sc in ["echo_rand", "echo_zero"] {
@@ -1103,33 +1296,34 @@ fn report(ctx: &mut Ctx, stacks: &[Stack], elapsed: Duration) {
         targets.push((
             format!("(5) rs→rs {sc} ≥ 1000 MB/s"),
             v,
-            "MB/s".into(),
+            "MB/s",
             v.map(|v| v >= 1000.0),
         ));
     }
-    let r = ratio(m("concurrent", "rs-rs"), m("concurrent", "py-py"));
+    let r = pr(("concurrent", "rs-rs"), ("concurrent", "py-py"));
     targets.push((
         "(7) rs→rs total ÷ py→py total ≥ 20".into(),
         r,
-        "×".into(),
+        "×",
         r.map(|r| r >= 20.0),
     ));
-    let r = ratio(m("concurrent", "py-rs"), m("concurrent", "py-py"));
+    let r = pr(("concurrent", "py-rs"), ("concurrent", "py-py"));
     let cpu = m("concurrent_srv_cpu", "py-rs");
     targets.push((
         format!(
-            "(7) python clients: our server not the limit (py→rs ≥ py→py, server CPU {} % of a core)",
+            "(7) Python clients not limited by our server (py→rs ≥ py→py, our server busy {}% \
+             of one core)",
             cpu.map(|c| format!("{c:.0}")).unwrap_or("?".into())
         ),
         r,
-        "×".into(),
+        "×",
         r.zip(cpu).map(|(r, c)| r >= 1.0 && c < 50.0),
     ));
     let v = m("idle", "rs-rs").or(m("idle", "py-rs"));
     targets.push((
-        "(9) server memory per idle connection < 64 KiB".into(),
+        "(9) our server's memory per idle connection < 64 KiB".into(),
         v,
-        "KiB".into(),
+        "KiB",
         v.map(|v| v < 64.0),
     ));
     println!("\nTargets (this run):\n");
@@ -1142,7 +1336,7 @@ fn report(ctx: &mut Ctx, stacks: &[Stack], elapsed: Duration) {
             v.map(|v| format!("{v:.2}")).unwrap_or("-".into()),
             match ok {
                 Some(true) => "yes",
-                Some(false) => "**NO**",
+                Some(false) => "**no**",
                 None => "not measured",
             }
         );

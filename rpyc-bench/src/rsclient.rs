@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use rpyc_core::Value;
-use rpyc_netref::{Args, Callback, Connection};
+use rpyc_netref::{Args, Callback, Connection, NetRef};
 use serde_json::{json, Value as Json};
 
 use crate::stats::Latencies;
@@ -252,4 +252,135 @@ pub fn random_bytes(n: usize) -> Vec<u8> {
     }
     out.truncate(n);
     out
+}
+
+/// The operation of a latency scenario.
+enum LatOp {
+    Call,
+    Ping,
+    GetAttr,
+    Callback(Value),
+}
+
+impl LatOp {
+    fn new(scenario: &str) -> Res<LatOp> {
+        Ok(match scenario {
+            "call" => LatOp::Call,
+            "ping" => LatOp::Ping,
+            "getattr" => LatOp::GetAttr,
+            "callback" => {
+                LatOp::Callback(Callback::sync(|mut a: Args| a.take::<i64>(0, "x")).into_value())
+            }
+            other => return Err(format!("{other} is not a latency scenario").into()),
+        })
+    }
+
+    async fn run(&self, conn: &Connection, root: &NetRef) -> Res<()> {
+        match self {
+            LatOp::Call => expect_int(root.call_method("add", (1i64, 2i64)).await?, 3),
+            LatOp::Ping => Ok(conn.ping().await?),
+            LatOp::GetAttr => expect_int(root.getattr("the_answer").await?, 42),
+            LatOp::Callback(f) => expect_int(root.call_method("call", (f.clone(), 1i64)).await?, 1),
+        }
+    }
+}
+
+/// Operations per turn of the A B A B … interleaving.
+const CHUNK: usize = 8;
+
+/// A scenario of our stack and the raw TCP floor, interleaved in chunks of a few milliseconds
+/// within one measurement window, so both see the same machine: the ratio of the two is then
+/// meaningful even while the machine's wake-up latency drifts (it does, by 10× within
+/// seconds, on a shared VM). `floor` is `floor_rt1` for the latency scenarios, or
+/// `floor_64_nw` / `floor_64_1w` for `async64`. Returns (ours, floor) answers.
+pub async fn paired(cmd: &Json, floor_addr: &str, floor: &str) -> Res<(Json, Json)> {
+    let scenario = cmd["scenario"].as_str().ok_or("scenario missing")?;
+    let addr = addr(cmd)?;
+    let n = param(cmd, "n", 20_000) as usize;
+    let budget = seconds(cmd, 0.5);
+    let conn = rpyc_netref::connect(addr.as_str()).await?;
+    let root = conn.root().await?;
+    let mut tcp = tokio::net::TcpStream::connect(floor_addr).await?;
+    tcp.set_nodelay(true)?;
+    let out = if scenario == "async64" {
+        let coalesced = floor == "floor_64_1w";
+        let window = param(cmd, "window", 64) as usize;
+        let (mut ours_n, mut ours_t) = (0usize, Duration::ZERO);
+        let (mut floor_n, mut floor_t) = (0u64, Duration::ZERO);
+        let start = Instant::now();
+        let mut first = true;
+        while start.elapsed() < budget && ours_n < n {
+            // 16 windows of calls, then 16 windows of raw messages.
+            let t = Instant::now();
+            let done = async_window(&root, window, window * 16).await?;
+            if !first {
+                ours_t += t.elapsed();
+                ours_n += done;
+            }
+            let (_, msgs, el) = crate::floor::pipelined_batches(&mut tcp, coalesced, 16).await?;
+            if !first {
+                floor_t += el;
+                floor_n += msgs;
+            }
+            first = false;
+        }
+        let ours = ours_n as f64 / ours_t.as_secs_f64();
+        let fl = floor_n as f64 / floor_t.as_secs_f64();
+        (
+            json!({"n": ours_n, "elapsed_s": ours_t.as_secs_f64(), "rate": ours, "interleaved": true}),
+            json!({"n": floor_n, "elapsed_s": floor_t.as_secs_f64(), "rate": fl, "interleaved": true}),
+        )
+    } else {
+        let op = LatOp::new(scenario)?;
+        for _ in 0..param(cmd, "warmup", 50) {
+            op.run(&conn, &root).await?;
+        }
+        let mut ours = Latencies::with_capacity(n);
+        let mut fl = Latencies::with_capacity(n);
+        let (msg, mut back) = ([7u8; 8], [0u8; 8]);
+        let start = Instant::now();
+        let mut count = 0;
+        while start.elapsed() < budget && count < n {
+            for _ in 0..CHUNK {
+                let t = Instant::now();
+                op.run(&conn, &root).await?;
+                ours.push(t.elapsed());
+            }
+            for _ in 0..CHUNK {
+                use tokio::io::{AsyncReadExt, AsyncWriteExt};
+                let t = Instant::now();
+                tcp.write_all(&msg).await?;
+                tcp.read_exact(&mut back).await?;
+                fl.push(t.elapsed());
+            }
+            count += CHUNK;
+        }
+        let el = start.elapsed();
+        ours.elapsed = el;
+        fl.elapsed = el;
+        let (mut a, mut b) = (ours.summary(), fl.summary());
+        a["interleaved"] = json!(true);
+        b["interleaved"] = json!(true);
+        (a, b)
+    };
+    let _ = conn.close().await;
+    Ok(out)
+}
+
+/// Keeps `window` `add(1, 2)` calls in flight until `total` have completed.
+async fn async_window(root: &NetRef, window: usize, total: usize) -> Res<usize> {
+    let mut pending: VecDeque<_> = (0..window.min(total))
+        .map(|_| root.async_call_method("add", (1i64, 2i64)))
+        .collect();
+    let mut sent = pending.len();
+    let mut done = 0;
+    while let Some(r) = pending.pop_front() {
+        expect_int(r.await?, 3)?;
+        done += 1;
+        if sent < total {
+            pending.push_back(root.async_call_method("add", (1i64, 2i64)));
+            sent += 1;
+        }
+    }
+    Ok(done)
 }

@@ -11,11 +11,39 @@
 //! |---|---|
 //! | [`server`] | [`Server`]: listeners, per-connection tasks, connection limit, graceful shutdown |
 //! | [`services`] | the built-in `calc` and `test` services |
-//! | `main.rs` | the `rpyc-server` command line |
+//! | [`registry`] | the registry server and client (service discovery, as `rpyc_registry.py`) |
+//! | `main.rs`, `bin/rpyc-registry.rs` | the `rpyc-server` and `rpyc-registry` command lines |
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod registry;
 pub mod server;
 pub mod services;
 
 pub use server::{ConnectionCounter, Server, ShutdownHandle};
+
+/// Waits for SIGINT or SIGTERM (Ctrl-C elsewhere): how the binaries know to shut down.
+pub async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        ) {
+            (Ok(mut i), Ok(mut t)) => {
+                tokio::select! {
+                    _ = i.recv() => {}
+                    _ = t.recv() => {}
+                }
+            }
+            _ => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

@@ -12,6 +12,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
+use rpyc_server::registry::RegistryClient;
 use rpyc_server::services::{CalculatorService, TestService};
 use rpyc_server::Server;
 
@@ -48,6 +49,9 @@ struct Cli {
     /// Serve a single connection, then exit.
     #[arg(long)]
     one_shot: bool,
+    /// Register with a registry while serving: `tcp://HOST:PORT` or `udp://HOST:PORT`.
+    #[arg(long, value_name = "URL")]
+    register: Option<String>,
     /// Log filter (e.g. `info`, `rpyc_netref=debug`); logs go to stderr.
     #[arg(long, default_value = "warn")]
     log: String,
@@ -86,6 +90,10 @@ async fn run(cli: Cli) -> std::io::Result<()> {
             Server::bind((host, cli.port)).await?
         }
     };
+    let server = match &cli.register {
+        Some(url) => server.register_with(registrar(url)?),
+        None => server,
+    };
     let server = server
         .max_connections(cli.max_connections)
         .one_shot(cli.one_shot)
@@ -102,7 +110,7 @@ async fn run(cli: Cli) -> std::io::Result<()> {
     }
     let stop = server.shutdown_handle();
     tokio::spawn(async move {
-        wait_for_signal().await;
+        rpyc_server::wait_for_signal().await;
         stop.shutdown();
     });
     match cli.service {
@@ -116,27 +124,22 @@ async fn run(cli: Cli) -> std::io::Result<()> {
     }
 }
 
-async fn wait_for_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        match (
-            signal(SignalKind::interrupt()),
-            signal(SignalKind::terminate()),
-        ) {
-            (Ok(mut i), Ok(mut t)) => {
-                tokio::select! {
-                    _ = i.recv() => {}
-                    _ = t.recv() => {}
-                }
-            }
-            _ => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
+/// Parses `tcp://HOST:PORT` / `udp://HOST:PORT`.
+fn registrar(url: &str) -> std::io::Result<RegistryClient> {
+    let bad = || {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("--register wants tcp://HOST:PORT or udp://HOST:PORT, got {url:?}"),
+        )
+    };
+    let (scheme, rest) = url.split_once("://").ok_or_else(bad)?;
+    let addr = std::net::ToSocketAddrs::to_socket_addrs(rest)
+        .map_err(|_| bad())?
+        .next()
+        .ok_or_else(bad)?;
+    match scheme {
+        "tcp" => Ok(RegistryClient::tcp(addr)),
+        "udp" => Ok(RegistryClient::udp(addr)),
+        _ => Err(bad()),
     }
 }

@@ -36,6 +36,8 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+use crate::registry::{RegistryClient, REREGISTER_INTERVAL};
+
 /// How many connections a server has open; cheap to clone and share with services.
 #[derive(Debug, Clone, Default)]
 pub struct ConnectionCounter(Arc<AtomicUsize>);
@@ -52,6 +54,10 @@ impl ConnectionCounter {
 pub struct ShutdownHandle(CancellationToken);
 
 impl ShutdownHandle {
+    pub(crate) fn from_token(token: CancellationToken) -> Self {
+        ShutdownHandle(token)
+    }
+
     /// Asks the server to shut down; `serve` returns once every connection is closed.
     pub fn shutdown(&self) {
         self.0.cancel();
@@ -73,6 +79,7 @@ pub struct Server {
     grace: Duration,
     shutdown: CancellationToken,
     counter: ConnectionCounter,
+    registrar: Option<RegistryClient>,
 }
 
 type Factory = Arc<dyn Fn() -> Arc<dyn Service> + Send + Sync>;
@@ -109,7 +116,16 @@ impl Server {
             grace: Duration::from_secs(5),
             shutdown: CancellationToken::new(),
             counter: ConnectionCounter::default(),
+            registrar: None,
         }
+    }
+
+    /// Registers the service's names and this server's port with a registry while serving
+    /// (every 60 s; every second until the first success), and unregisters at shutdown — RPyC's
+    /// `auto_register`. TCP servers only.
+    pub fn register_with(mut self, registry: RegistryClient) -> Self {
+        self.registrar = Some(registry);
+        self
     }
 
     /// The configuration each connection starts from (the server adds `endpoints` and
@@ -181,6 +197,15 @@ impl Server {
     }
 
     async fn run(self, factory: Factory) -> io::Result<()> {
+        let registration = match (&self.registrar, self.local_addr()) {
+            (Some(reg), Some(addr)) => Some(tokio::spawn(keep_registered(
+                reg.clone(),
+                factory().service_aliases(),
+                addr.port(),
+                self.shutdown.clone(),
+            ))),
+            _ => None,
+        };
         let limit = Arc::new(Semaphore::new(self.max_connections));
         let mut tasks = JoinSet::new();
         let mut next_id = 0u64;
@@ -246,12 +271,41 @@ impl Server {
             }
         }
         while tasks.join_next().await.is_some() {}
+        if let Some(r) = registration {
+            self.shutdown.cancel();
+            let _ = r.await;
+        }
         #[cfg(unix)]
         if let Listener::Unix(_, path) = &self.listener {
             let _ = std::fs::remove_file(path);
         }
         Ok(())
     }
+}
+
+/// RPyC's registration loop: register now, then every 60 s (every second after a failure);
+/// unregister when the server stops.
+async fn keep_registered(
+    reg: RegistryClient,
+    aliases: Vec<String>,
+    port: u16,
+    stop: CancellationToken,
+) {
+    let names: Vec<&str> = aliases.iter().map(String::as_str).collect();
+    loop {
+        let pause = match reg.register(&names, port).await {
+            Ok(true) => REREGISTER_INTERVAL,
+            Ok(false) | Err(_) => {
+                tracing::warn!(port, "registry did not acknowledge the registration");
+                Duration::from_secs(1)
+            }
+        };
+        tokio::select! {
+            _ = tokio::time::sleep(pause) => {}
+            _ = stop.cancelled() => break,
+        }
+    }
+    let _ = reg.unregister(port).await;
 }
 
 enum Stream {
