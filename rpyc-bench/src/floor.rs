@@ -151,3 +151,23 @@ pub async fn pipelined_batches<S: AsyncRead + AsyncWrite + Unpin>(
     let msgs = (batches * WINDOW) as u64;
     Ok((msgs as f64 / el.as_secs_f64(), msgs, el))
 }
+
+/// One raw echo of `data` (written and read back concurrently); returns the time it took.
+pub async fn bulk_echo<S: AsyncRead + AsyncWrite + Unpin>(
+    s: &mut S,
+    data: &[u8],
+    back: &mut [u8],
+) -> Res<Duration> {
+    let (mut r, mut w) = tokio::io::split(s);
+    let t = Instant::now();
+    let write = async {
+        w.write_all(data).await?;
+        Ok::<_, std::io::Error>(())
+    };
+    let read = async {
+        r.read_exact(&mut back[..data.len()]).await?;
+        Ok::<_, std::io::Error>(())
+    };
+    tokio::try_join!(write, read)?;
+    Ok(t.elapsed())
+}

@@ -747,9 +747,11 @@ async fn run(cli: Cli) -> Res<()> {
     };
     let floor_sock =
         std::env::temp_dir().join(format!("rpyc-bench-floor-{}.sock", std::process::id()));
-    let floor_srv = if ["floor", "call", "ping", "async64", "callback", "getattr"]
-        .iter()
-        .any(|f| wanted(&cli, f))
+    let floor_srv = if [
+        "floor", "call", "ping", "async64", "callback", "getattr", "echo",
+    ]
+    .iter()
+    .any(|f| wanted(&cli, f))
     {
         let mut cmd = Command::new(std::env::current_exe()?);
         cmd.arg("floor-server").arg("--unix").arg(&floor_sock);
@@ -806,6 +808,7 @@ async fn run(cli: Cli) -> Res<()> {
             let pair_floor: &[&'static str] = match (*id, &floor_srv) {
                 ("call" | "ping" | "callback" | "getattr", Some(_)) => &["floor_rt1"],
                 ("async64", Some(_)) => &["floor_64_nw", "floor_64_1w"],
+                ("echo_rand" | "echo_zero", Some(_)) => &["floor_echo"],
                 _ => &[],
             };
             for i in 0..stacks.len() {
@@ -1195,7 +1198,10 @@ fn report(ctx: &mut Ctx, stacks: &[Stack], elapsed: Duration) {
                 continue;
             };
             let floor_ratio = match s.id {
-                "call" | "ping" | "getattr" | "callback" | "async64" if st != "floor-tcp" => {
+                "call" | "ping" | "getattr" | "callback" | "async64" | "echo_rand"
+                | "echo_zero"
+                    if st != "floor-tcp" =>
+                {
                     rec.paired((s.id, st), (s.id, "floor-tcp"))
                 }
                 _ => None,

@@ -302,7 +302,51 @@ pub async fn paired(cmd: &Json, floor_addr: &str, floor: &str) -> Res<(Json, Jso
     let root = conn.root().await?;
     let mut tcp = tokio::net::TcpStream::connect(floor_addr).await?;
     tcp.set_nodelay(true)?;
-    let out = if scenario == "async64" {
+    let out = if scenario == "echo" {
+        // One echo through rpyc, then one raw echo of the same bytes, and again.
+        let size = param(cmd, "size", 1 << 20) as usize;
+        let data = if cmd.get("kind").and_then(Json::as_str) == Some("zero") {
+            Bytes::from(vec![0u8; size])
+        } else {
+            Bytes::from(random_bytes(size))
+        };
+        let mut back = vec![0u8; size];
+        let echo = |root: &NetRef, data: &Bytes| {
+            let (root, data) = (root.clone(), data.clone());
+            async move {
+                match root.call_method("echo", (Value::Bytes(data),)).await? {
+                    Value::Bytes(b) if b.len() == size => Ok::<(), crate::Error>(()),
+                    other => Err(format!("echo returned {}", other.type_name()).into()),
+                }
+            }
+        };
+        for _ in 0..param(cmd, "warmup", 3) {
+            echo(&root, &data).await?;
+            crate::floor::bulk_echo(&mut tcp, &data, &mut back).await?;
+        }
+        let mut ours = Latencies::with_capacity(1024);
+        let mut fl = Latencies::with_capacity(1024);
+        let start = Instant::now();
+        let mut count = 0;
+        while count < 3 || (start.elapsed() < budget && count < n) {
+            let t = Instant::now();
+            echo(&root, &data).await?;
+            ours.push(t.elapsed());
+            fl.push(crate::floor::bulk_echo(&mut tcp, &data, &mut back).await?);
+            count += 1;
+        }
+        let el = start.elapsed();
+        ours.elapsed = el;
+        fl.elapsed = el;
+        let (mut a, mut b) = (ours.summary(), fl.summary());
+        for s in [&mut a, &mut b] {
+            s["interleaved"] = json!(true);
+            if let Some(med) = s.get("median_us").and_then(Json::as_f64) {
+                s["mb_per_s"] = json!(size as f64 / (med / 1e6) / 1e6);
+            }
+        }
+        (a, b)
+    } else if scenario == "async64" {
         let coalesced = floor == "floor_64_1w";
         let window = param(cmd, "window", 64) as usize;
         let (mut ours_n, mut ours_t) = (0usize, Duration::ZERO);

@@ -29,6 +29,7 @@
 //! | `handlers` | one module per group of protocol handlers (getattr, call, del, inspect, …) |
 //! | [`async_result`] | [`AsyncResult`] for `async_` calls |
 //! | [`error`] | [`Error`] |
+//! | [`tls`] | RPyC over TLS (`ssl_connect`) |
 //! | `transport` | TCP tuning for client connections (immediate ACKs) |
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
@@ -42,6 +43,7 @@ pub mod object;
 pub mod service;
 mod table;
 pub mod testing;
+pub mod tls;
 mod transport;
 
 pub use async_result::AsyncResult;

@@ -11,6 +11,7 @@
 //! |---|---|
 //! | [`server`] | [`Server`]: listeners, per-connection tasks, connection limit, graceful shutdown |
 //! | [`services`] | the built-in `calc` and `test` services |
+//! | [`tls`] | TLS acceptors from PEM certificate and key |
 //! | [`registry`] | the registry server and client (service discovery, as `rpyc_registry.py`) |
 //! | `main.rs`, `bin/rpyc-registry.rs` | the `rpyc-server` and `rpyc-registry` command lines |
 #![warn(missing_docs)]
@@ -19,6 +20,7 @@
 pub mod registry;
 pub mod server;
 pub mod services;
+pub mod tls;
 
 pub use server::{ConnectionCounter, Server, ShutdownHandle};
 

@@ -49,6 +49,12 @@ struct Cli {
     /// Serve a single connection, then exit.
     #[arg(long)]
     one_shot: bool,
+    /// Serve over TLS with this certificate chain (PEM); needs --tls-key.
+    #[arg(long, value_name = "PEM", requires = "tls_key")]
+    tls_cert: Option<std::path::PathBuf>,
+    /// The private key (PEM) of --tls-cert.
+    #[arg(long, value_name = "PEM", requires = "tls_cert")]
+    tls_key: Option<std::path::PathBuf>,
     /// Register with a registry while serving: `tcp://HOST:PORT` or `udp://HOST:PORT`.
     #[arg(long, value_name = "URL")]
     register: Option<String>,
@@ -89,6 +95,10 @@ async fn run(cli: Cli) -> std::io::Result<()> {
             let host = cli.host.trim_start_matches('[').trim_end_matches(']');
             Server::bind((host, cli.port)).await?
         }
+    };
+    let server = match (&cli.tls_cert, &cli.tls_key) {
+        (Some(cert), Some(key)) => server.tls(rpyc_server::tls::acceptor_from_files(cert, key)?),
+        _ => server,
     };
     let server = match &cli.register {
         Some(url) => server.register_with(registrar(url)?),

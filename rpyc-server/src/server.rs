@@ -36,6 +36,8 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+use tokio_rustls::TlsAcceptor;
+
 use crate::registry::{RegistryClient, REREGISTER_INTERVAL};
 
 /// How many connections a server has open; cheap to clone and share with services.
@@ -80,6 +82,7 @@ pub struct Server {
     shutdown: CancellationToken,
     counter: ConnectionCounter,
     registrar: Option<RegistryClient>,
+    tls: Option<TlsAcceptor>,
 }
 
 type Factory = Arc<dyn Fn() -> Arc<dyn Service> + Send + Sync>;
@@ -117,7 +120,15 @@ impl Server {
             shutdown: CancellationToken::new(),
             counter: ConnectionCounter::default(),
             registrar: None,
+            tls: None,
         }
+    }
+
+    /// Serves TCP connections over TLS (RPyC's `SSLAuthenticator`): the handshake runs first,
+    /// then the ordinary RPyC stream. See [`crate::tls`] to build an acceptor from PEM files.
+    pub fn tls(mut self, acceptor: TlsAcceptor) -> Self {
+        self.tls = Some(acceptor);
+        self
     }
 
     /// Registers the service's names and this server's port with a registry while serving
@@ -238,31 +249,24 @@ impl Server {
             }
             self.counter.0.fetch_add(1, Ordering::AcqRel);
             tracing::info!(peer = %peer, "connection accepted");
-            // Owned halves: reads and writes proceed without a shared lock.
-            let conn = match stream {
-                Stream::Tcp(s) => {
-                    let (r, w) = s.into_split();
-                    Connection::from_parts(r, w, factory(), cfg)
-                }
-                #[cfg(unix)]
-                Stream::Unix(s) => {
-                    let (r, w) = s.into_split();
-                    Connection::from_parts(r, w, factory(), cfg)
-                }
-            };
             let shutdown = self.shutdown.clone();
             let counter = self.counter.clone();
             let grace = self.grace;
+            let tls = self.tls.clone();
+            let service = factory.clone();
             tasks.spawn(async move {
-                tokio::select! {
-                    _ = conn.serve_all() => {}
-                    _ = shutdown.cancelled() => {
-                        let _ = tokio::time::timeout(grace, conn.wait_idle()).await;
-                        conn.abort("server shutting down");
+                // The TLS handshake runs here, not in the accept loop: a slow or silent client
+                // cannot hold up everyone else.
+                if let Some(conn) = start_connection(stream, tls, service, cfg, &peer).await {
+                    tokio::select! {
+                        _ = conn.serve_all() => {}
+                        _ = shutdown.cancelled() => {
+                            let _ = tokio::time::timeout(grace, conn.wait_idle()).await;
+                            conn.abort("server shutting down");
+                        }
                     }
+                    tracing::info!(peer = %peer, reason = conn.close_reason().unwrap_or_default(), "connection closed");
                 }
-                tracing::info!(peer = %peer, reason = conn.close_reason().unwrap_or_default(), "connection closed");
-                drop(conn);
                 counter.0.fetch_sub(1, Ordering::AcqRel);
                 drop(permit);
             });
@@ -282,6 +286,44 @@ impl Server {
         Ok(())
     }
 }
+
+/// Wraps an accepted stream (TLS handshake first, when configured) in a connection.
+async fn start_connection(
+    stream: Stream,
+    tls: Option<TlsAcceptor>,
+    factory: Factory,
+    cfg: Config,
+    peer: &str,
+) -> Option<Connection> {
+    match (stream, tls) {
+        (Stream::Tcp(s), None) => {
+            // Owned halves: reads and writes proceed without a shared lock.
+            let (r, w) = s.into_split();
+            Some(Connection::from_parts(r, w, factory(), cfg))
+        }
+        (Stream::Tcp(s), Some(acceptor)) => {
+            match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(s)).await {
+                Ok(Ok(tls_stream)) => Some(Connection::new(tls_stream, factory(), cfg)),
+                Ok(Err(e)) => {
+                    tracing::warn!(peer = %peer, error = %e, "TLS handshake failed");
+                    None
+                }
+                Err(_) => {
+                    tracing::warn!(peer = %peer, "TLS handshake timed out");
+                    None
+                }
+            }
+        }
+        #[cfg(unix)]
+        (Stream::Unix(s), _) => {
+            let (r, w) = s.into_split();
+            Some(Connection::from_parts(r, w, factory(), cfg))
+        }
+    }
+}
+
+/// How long a client has to complete the TLS handshake.
+const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// RPyC's registration loop: register now, then every 60 s (every second after a failure);
 /// unregister when the server stops.
