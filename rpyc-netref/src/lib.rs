@@ -25,6 +25,7 @@
 //! | [`netref`] | [`NetRef`], the proxy of a remote object, and its release (HANDLE_DEL) |
 //! | `table` | the refcounted table of local objects the peer holds |
 //! | [`object`] | [`RemoteObject`] (what a local object exposes), [`Args`], [`Callback`], [`Exported`] |
+//! | [`dispatch`] | [`dispatch::Dispatcher`]: a service composed of named functions and mounted parts |
 //! | [`service`] | [`Service`]: root object, hooks, names |
 //! | `handlers` | one module per group of protocol handlers (getattr, call, del, inspect, …) |
 //! | [`async_result`] | [`AsyncResult`] for `async_` calls |
@@ -36,6 +37,7 @@
 
 pub mod async_result;
 pub mod connection;
+pub mod dispatch;
 pub mod error;
 mod handlers;
 pub mod netref;

@@ -55,10 +55,13 @@ pub const DEFAULT_PRUNING_TIMEOUT: Duration = Duration::from_secs(240);
 /// How often a server re-registers.
 pub const REREGISTER_INTERVAL: Duration = Duration::from_secs(60);
 
-/// The registry's table: service name → servers `(ip, port)` with their last registration.
+/// The servers of one service: `(ip, port)` and when it last registered.
+type Servers = Vec<((String, i64), Instant)>;
+
+/// The registry's table: service name → its servers, in registration order.
 #[derive(Debug, Default)]
 struct Table {
-    services: Vec<(String, Vec<((String, i64), Instant)>)>,
+    services: Vec<(String, Servers)>,
 }
 
 impl Table {

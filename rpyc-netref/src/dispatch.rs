@@ -1,0 +1,279 @@
+//! Composing a service from parts, without a macro: [`Dispatcher`] (tinyrpc's dispatcher,
+//! aiomas' router).
+//!
+//! Register named functions (closures with ordinary typed parameters), plain values, and
+//! sub-dispatchers or objects under a prefix. A peer reaches a mounted part as an attribute
+//! (`conn.root.math.add(1, 2)` in Python) or by its dotted name (`root.call_method("math.add",
+//! …)`); every name is exposed, and nothing else is.
+//!
+//! ```
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! use rpyc_netref::dispatch::Dispatcher;
+//! use rpyc_core::{RemoteException, Value};
+//!
+//! let math = Dispatcher::new("demo.Math")
+//!     .function("add", |a: i64, b: i64| a + b)
+//!     .function("div", |a: f64, b: f64| {
+//!         if b == 0.0 { Err(RemoteException::zero_division_error("division by zero")) } else { Ok(a / b) }
+//!     });
+//! let root = Dispatcher::new("demo.Root")
+//!     .value("version", "1.2")
+//!     .function("hello", |name: String| format!("hello, {name}"))
+//!     .mount("math", math)
+//!     .into_service(&["DEMO"]);
+//!
+//! let (client, _server) = rpyc_netref::connect_pair_with(root, Default::default()).await;
+//! let r = client.root().await.unwrap();
+//! assert_eq!(r.call_method("hello", ("ann",)).await.unwrap(), Value::str("hello, ann"));
+//! assert_eq!(r.call_method("math.add", (2, 3)).await.unwrap(), Value::Int(5));
+//! let math: rpyc_netref::NetRef = r.attr("math").await.unwrap();
+//! assert!(math.call_method("div", (1.0, 0.0)).await.unwrap_err().is_remote("ZeroDivisionError"));
+//! assert_eq!(r.attr::<String>("version").await.unwrap(), "1.2");
+//! assert_eq!(r.call_method("get_service_name", ()).await.unwrap(), Value::str("DEMO"));
+//! # });
+//! ```
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::Arc;
+
+use rpyc_core::{FromValue, IntoReturn, IntoValue, RemoteException, Value};
+
+use crate::object::{export_arc, Args, BoxFuture, CallContext, CallResult, Member, RemoteObject};
+use crate::service::Service;
+
+type Function = Arc<dyn Fn(CallContext, Args) -> BoxFuture<CallResult> + Send + Sync>;
+
+enum Entry {
+    Function(Function),
+    Value(Value),
+    Mount(Arc<dyn RemoteObject>),
+}
+
+/// A service (or object) built from named parts.
+pub struct Dispatcher {
+    type_name: String,
+    entries: BTreeMap<String, Entry>,
+}
+
+/// A closure usable as a [`Dispatcher`] function: any `Fn(A, B, …) -> R` whose parameters
+/// convert from values ([`FromValue`]; `Option<T>` is optional) and whose result is an
+/// [`IntoReturn`] (a value, or a `Result` whose error the caller sees raised).
+pub trait Handler<Params>: Send + Sync + 'static {
+    /// Calls the closure with the call's arguments.
+    fn invoke(&self, args: Args, name: &str) -> CallResult;
+}
+
+macro_rules! handler_impls {
+    ($( ($($p:ident $i:tt),*) ),* $(,)?) => {
+        $(
+            impl<F, R, $($p),*> Handler<($($p,)*)> for F
+            where
+                F: Fn($($p),*) -> R + Send + Sync + 'static,
+                R: IntoReturn,
+                $($p: FromValue,)*
+            {
+                #[allow(unused_mut, unused_variables, non_snake_case)]
+                fn invoke(&self, mut args: Args, name: &str) -> CallResult {
+                    $(let $p: $p = args.take($i, concat!("arg", stringify!($i)))?;)*
+                    args.check_no_extra(<[usize]>::len(&[$($i),*]), name)?;
+                    (self)($($p),*).into_return()
+                }
+            }
+        )*
+    };
+}
+
+handler_impls! {
+    (),
+    (A 0),
+    (A 0, B 1),
+    (A 0, B 1, C 2),
+    (A 0, B 1, C 2, D 3),
+    (A 0, B 1, C 2, D 3, E 4),
+    (A 0, B 1, C 2, D 3, E 4, G 5),
+}
+
+impl Dispatcher {
+    /// An empty dispatcher whose objects carry `type_name` on the wire (e.g. `"calc.Math"`).
+    pub fn new(type_name: impl Into<String>) -> Self {
+        Dispatcher {
+            type_name: type_name.into(),
+            entries: BTreeMap::new(),
+        }
+    }
+
+    /// Registers a synchronous function under `name` (see [`Handler`]).
+    pub fn function<P, H: Handler<P>>(mut self, name: &str, f: H) -> Self {
+        let owned = name.to_string();
+        let f = Arc::new(f);
+        let function: Function = Arc::new(move |_ctx, args| {
+            let r = f.invoke(args, &owned);
+            Box::pin(async move { r })
+        });
+        self.entries
+            .insert(name.to_string(), Entry::Function(function));
+        self
+    }
+
+    /// Registers an async function taking the call context and the raw [`Args`].
+    pub fn async_function<F, Fut, R>(mut self, name: &str, f: F) -> Self
+    where
+        F: Fn(CallContext, Args) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = R> + Send + 'static,
+        R: IntoReturn,
+    {
+        let function: Function = Arc::new(move |ctx, args| {
+            let fut = f(ctx, args);
+            Box::pin(async move { fut.await.into_return() })
+        });
+        self.entries
+            .insert(name.to_string(), Entry::Function(function));
+        self
+    }
+
+    /// Registers a read-only attribute.
+    pub fn value(mut self, name: &str, v: impl IntoValue) -> Self {
+        self.entries
+            .insert(name.to_string(), Entry::Value(v.into_value()));
+        self
+    }
+
+    /// Mounts a sub-dispatcher or any object under `prefix`: reachable as the attribute
+    /// `prefix`, and its members as `prefix.member`.
+    pub fn mount(mut self, prefix: &str, part: impl RemoteObject) -> Self {
+        self.entries
+            .insert(prefix.to_string(), Entry::Mount(Arc::new(part)));
+        self
+    }
+
+    /// Turns the dispatcher into a service named by `aliases` (upper-cased; the first is its
+    /// name). Without aliases, the name derives from the type name.
+    pub fn into_service(self, aliases: &[&str]) -> DispatcherService {
+        DispatcherService {
+            inner: Arc::new(self),
+            aliases: aliases.iter().map(|a| a.to_uppercase()).collect(),
+        }
+    }
+
+    /// Splits `a.b.c` into the mounted part `a` and the rest.
+    fn mounted(&self, name: &str) -> Option<(&Arc<dyn RemoteObject>, String)> {
+        let (head, rest) = name.split_once('.')?;
+        match self.entries.get(head) {
+            Some(Entry::Mount(part)) => Some((part, exposed(part, rest))),
+            _ => None,
+        }
+    }
+}
+
+/// The member name to use on a mounted part: its `exposed_` form when it has one.
+fn exposed(part: &Arc<dyn RemoteObject>, name: &str) -> String {
+    let prefixed = format!("exposed_{name}");
+    if !part.has_member(name) && part.has_member(&prefixed) {
+        prefixed
+    } else {
+        name.to_string()
+    }
+}
+
+impl RemoteObject for Dispatcher {
+    fn type_name(&self) -> &str {
+        &self.type_name
+    }
+
+    fn member_names(&self) -> Vec<String> {
+        self.entries
+            .keys()
+            .map(|k| format!("exposed_{k}"))
+            .collect()
+    }
+
+    fn has_member(&self, name: &str) -> bool {
+        match name.strip_prefix("exposed_") {
+            Some(n) => {
+                self.entries.contains_key(n)
+                    || self.mounted(n).is_some_and(|(p, rest)| p.has_member(&rest))
+            }
+            None => false,
+        }
+    }
+
+    fn get_member(&self, name: &str) -> Option<Member> {
+        let n = name.strip_prefix("exposed_")?;
+        match self.entries.get(n) {
+            Some(Entry::Function(_)) => Some(Member::Method),
+            Some(Entry::Value(v)) => Some(Member::Value(v.clone())),
+            Some(Entry::Mount(part)) => Some(Member::Value(export_arc(part.clone()))),
+            None => {
+                let (part, rest) = self.mounted(n)?;
+                part.get_member(&rest)
+            }
+        }
+    }
+
+    fn call_method(
+        self: Arc<Self>,
+        name: &str,
+        ctx: CallContext,
+        args: Args,
+    ) -> BoxFuture<CallResult> {
+        let n = name.strip_prefix("exposed_").unwrap_or(name);
+        if let Some(Entry::Function(f)) = self.entries.get(n) {
+            return f(ctx, args);
+        }
+        if let Some((part, rest)) = self.mounted(n) {
+            return part.clone().call_method(&rest, ctx, args);
+        }
+        let err = RemoteException::attribute_error(format!(
+            "'{}' object has no attribute '{n}'",
+            self.type_name
+        ));
+        Box::pin(async move { Err(err) })
+    }
+
+    fn repr(&self) -> String {
+        format!("<{} with {} member(s)>", self.type_name, self.entries.len())
+    }
+}
+
+/// A [`Dispatcher`] serving as a connection's root (see [`Dispatcher::into_service`]).
+pub struct DispatcherService {
+    inner: Arc<Dispatcher>,
+    aliases: Vec<String>,
+}
+
+impl RemoteObject for DispatcherService {
+    fn type_name(&self) -> &str {
+        self.inner.type_name()
+    }
+    fn member_names(&self) -> Vec<String> {
+        self.inner.member_names()
+    }
+    fn has_member(&self, name: &str) -> bool {
+        self.inner.has_member(name)
+    }
+    fn get_member(&self, name: &str) -> Option<Member> {
+        self.inner.get_member(name)
+    }
+    fn call_method(
+        self: Arc<Self>,
+        name: &str,
+        ctx: CallContext,
+        args: Args,
+    ) -> BoxFuture<CallResult> {
+        self.inner.clone().call_method(name, ctx, args)
+    }
+    fn repr(&self) -> String {
+        self.inner.repr()
+    }
+}
+
+impl Service for DispatcherService {
+    fn service_aliases(&self) -> Vec<String> {
+        if self.aliases.is_empty() {
+            vec![crate::service::default_service_name(self.inner.type_name())]
+        } else {
+            self.aliases.clone()
+        }
+    }
+}
