@@ -57,7 +57,8 @@ struct Cli {
     /// echo, getattr, concurrent, objects, idle.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
-    /// Run only these stacks (comma-separated): rs-rs, py-py, py-rs, rs-py.
+    /// Run only these stacks (comma-separated): rs-rs, rs-rs-main, py-py, py-rs, rs-py (and
+    /// rs-rsB, py-rsB with --server-b).
     #[arg(long, value_delimiter = ',')]
     stacks: Vec<String>,
     /// Python interpreter with rpyc 6.0.2 (default: <workspace>/.venv/bin/python, made by
@@ -83,6 +84,10 @@ struct Cli {
     /// Do not write JSON lines.
     #[arg(long)]
     no_save: bool,
+    /// Worker threads of this process's runtime, where the Rust clients run (default: one per
+    /// core, like `#[tokio::main]`).
+    #[arg(long)]
+    client_workers: Option<usize>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -472,7 +477,12 @@ fn main() -> std::process::ExitCode {
     }
     // A multi-thread runtime like `#[tokio::main]` (one worker per core); the harness's own
     // control flow runs on this (main) thread, which also spawns every child process.
-    let rt = match tokio::runtime::Runtime::new() {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    builder.enable_all();
+    if let Some(n) = cli.client_workers {
+        builder.worker_threads(n.max(1));
+    }
+    let rt = match builder.build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("rpyc-bench: {e}");
@@ -1171,10 +1181,11 @@ fn report(ctx: &mut Ctx, stacks: &[Stack], elapsed: Duration) {
         elapsed.as_secs_f64()
     );
     println!(
-        "Ratios are per round (each stack against the figure measured seconds apart in the same \
-         round), median (min–max). vs floor: latency ÷ the raw TCP 1-in-flight round trip \
-         measured right before rs-rs (lower is better); for (3) the rate ÷ the raw rate with one \
-         write per message. vs py→py: speed-up over Python RPyC (higher is better)."
+        "Ratios are per round, median (min–max) over rounds. vs floor: latency ÷ the raw TCP \
+         1-in-flight round trip (for (3): rate ÷ the raw rate with one write per message; for (5): \
+         MB/s ÷ a raw 1 MiB echo); rs-rs is measured interleaved with the floor (A B A B …, 8 \
+         operations a turn), the other stacks against the floor of the same round. vs py→py: \
+         speed-up over Python RPyC in the same round (higher is better)."
     );
     println!();
     println!("| scenario | stack | median | min–max | unit | load | vs floor | vs py→py |");
@@ -1210,9 +1221,7 @@ fn report(ctx: &mut Ctx, stacks: &[Stack], elapsed: Duration) {
                 _ if s.id.starts_with("floor") || st.starts_with("floor") => None,
                 "objects_mem" | "idle" | "concurrent_srv_cpu" => None,
                 _ if s.higher_is_better => rec.paired((s.id, st), (s.id, "py-py")),
-                _ => rec
-                    .paired((s.id, "py-py"), (s.id, st))
-                    .map(|(m, lo, hi, n)| (m, lo, hi, n)),
+                _ => rec.paired((s.id, "py-py"), (s.id, st)),
             };
             println!(
                 "| {} | {} | {} | {}–{} | {} | {:.2} | {} | {} |",

@@ -162,8 +162,12 @@ pub struct Config {
     pub close_catchall: bool,
     /// RPyC's experimental thread binding. rpyc-rs does not speak it; must stay `false`.
     pub bind_threads: bool,
-    /// rpyc-rs: compress outgoing payloads above 3000 bytes (as Python does). Default `true`.
+    /// rpyc-rs: compress outgoing payloads above 3000 bytes (as Python does), unless a sample
+    /// shows they do not compress. Default `true`.
     pub compress: bool,
+    /// rpyc-rs: compress also to peers on this machine (loopback TCP, Unix sockets), where it
+    /// only costs CPU. Default `false`: `connect` and `Server` turn compression off for them.
+    pub compress_local: bool,
     /// rpyc-rs: frame size limits for incoming frames.
     pub frame_limits: FrameLimits,
     /// rpyc-rs: brine decoding limits (nesting depth, int digits).
@@ -205,6 +209,7 @@ impl Default for Config {
             close_catchall: false,
             bind_threads: false,
             compress: true,
+            compress_local: false,
             frame_limits: FrameLimits::default(),
             decode_limits: Limits::default(),
             max_exported_objects: 1_000_000,
@@ -256,6 +261,7 @@ impl ConfigBuilder {
         sync_request_timeout: Option<Duration>,
         close_catchall: bool,
         compress: bool,
+        compress_local: bool,
         frame_limits: FrameLimits,
         decode_limits: Limits,
         max_exported_objects: usize,

@@ -180,6 +180,23 @@ pub fn compress_into(data: &[u8], out: &mut Vec<u8>) {
     }
 }
 
+/// Size of the sample that decides whether a large payload is worth compressing.
+const SAMPLE: usize = 8 * 1024;
+
+/// Python compresses every payload above the threshold; we first compress a sample and skip
+/// payloads that would not shrink by 10% (random or already-compressed bytes), which costs a
+/// peer nothing (the flag says whether a frame is compressed) and saves most of the CPU of large
+/// incompressible transfers.
+fn worth_compressing(payload: &[u8]) -> bool {
+    if payload.len() <= SAMPLE {
+        return true;
+    }
+    let sample = &payload[..SAMPLE];
+    let mut z = Vec::with_capacity(SAMPLE);
+    compress_into(sample, &mut z);
+    z.len() * 10 < sample.len() * 9
+}
+
 /// Builds one frame at the end of a buffer: reserve the header, write the payload, finish.
 #[derive(Debug)]
 pub struct FrameBuilder<'a> {
@@ -210,12 +227,17 @@ impl<'a> FrameBuilder<'a> {
     pub fn finish(self, compress: bool) -> Result<(), crate::error::EncodeError> {
         let body = self.start + HEADER_LEN;
         let mut flag = 0u8;
-        if compress && self.out.len() - body > COMPRESSION_THRESHOLD {
+        if compress
+            && self.out.len() - body > COMPRESSION_THRESHOLD
+            && worth_compressing(&self.out[body..])
+        {
             let mut z = Vec::new();
             compress_into(&self.out[body..], &mut z);
-            self.out.truncate(body);
-            self.out.extend_from_slice(&z);
-            flag = 1;
+            if z.len() < self.out.len() - body {
+                self.out.truncate(body);
+                self.out.extend_from_slice(&z);
+                flag = 1;
+            }
         }
         let len = self.out.len() - body;
         let len32 = match u32::try_from(len) {
@@ -354,6 +376,29 @@ mod tests {
         assert_eq!(decode_all(&f, FrameLimits::default()).unwrap()[0], big);
         let f = encode_frame(&big, false).unwrap();
         assert_eq!(f[4], 0);
+    }
+
+    #[test]
+    fn incompressible_payloads_travel_raw() {
+        // xorshift noise: zlib cannot shrink it.
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let noise: Vec<u8> = (0..100_000)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect();
+        let f = encode_frame(&noise, true).unwrap();
+        assert_eq!(f[4], 0, "sent raw");
+        assert_eq!(f.len(), noise.len() + HEADER_LEN + 1);
+        let zeros = vec![0u8; 100_000];
+        assert_eq!(
+            encode_frame(&zeros, true).unwrap()[4],
+            1,
+            "compressible: compressed"
+        );
     }
 
     #[test]

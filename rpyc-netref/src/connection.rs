@@ -810,12 +810,19 @@ async fn reader_task<R: AsyncRead + Send + 'static>(inner: Arc<ConnInner>, reade
 async fn writer_task<W: AsyncWrite + Send + 'static>(inner: Arc<ConnInner>, writer: W) {
     tokio::pin!(writer);
     let mut local: Vec<u8> = Vec::with_capacity(8192);
+    // Large buffers are kept while large frames keep coming (a fresh 1 MiB allocation per
+    // frame costs page faults), and given back after a run of small batches.
+    let mut small_batches = 0u32;
     loop {
         {
             let mut q = inner.out.buf.lock();
             std::mem::swap(&mut *q, &mut local);
-            if q.capacity() > (1 << 20) && local.len() < (1 << 16) {
-                // Give back memory after a burst of big frames.
+            small_batches = if local.len() < (1 << 16) {
+                small_batches.saturating_add(1)
+            } else {
+                0
+            };
+            if q.capacity() > (1 << 20) && small_batches >= 64 {
                 q.shrink_to(64 * 1024);
             }
         }
@@ -871,6 +878,13 @@ pub async fn connect_with(
         .await
         .map_err(|e| Error::ConnectionClosed(format!("connect failed: {e}")))?;
     let _ = stream.set_nodelay(true);
+    let config = local_peer_config(
+        config,
+        stream
+            .peer_addr()
+            .map(|a| a.ip().is_loopback())
+            .unwrap_or(false),
+    );
     let (r, w) = stream.into_split();
     Ok(Connection::from_parts(
         crate::transport::QuickAckRead::new(r),
@@ -878,6 +892,14 @@ pub async fn connect_with(
         service,
         config,
     ))
+}
+
+/// Turns compression off for a peer on this machine unless `compress_local` asks for it.
+pub fn local_peer_config(mut config: Config, peer_is_local: bool) -> Config {
+    if peer_is_local && !config.compress_local {
+        config.compress = false;
+    }
+    config
 }
 
 /// Connects to an RPyC server listening on a Unix socket.
@@ -891,7 +913,7 @@ pub async fn unix_connect(path: impl AsRef<std::path::Path>) -> Result<Connectio
         r,
         w,
         Arc::new(VoidService),
-        Config::default(),
+        local_peer_config(Config::default(), true),
     ))
 }
 

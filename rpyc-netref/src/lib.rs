@@ -31,7 +31,7 @@
 //! | [`async_result`] | [`AsyncResult`] for `async_` calls |
 //! | [`error`] | [`Error`] |
 //! | [`tls`] | RPyC over TLS (`ssl_connect`) |
-//! | `transport` | TCP tuning for client connections (immediate ACKs) |
+//! | [`transport`] | TCP tuning (immediate ACKs) |
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
@@ -46,7 +46,7 @@ pub mod service;
 mod table;
 pub mod testing;
 pub mod tls;
-mod transport;
+pub mod transport;
 
 pub use async_result::AsyncResult;
 #[cfg(unix)]

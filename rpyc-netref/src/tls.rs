@@ -72,7 +72,7 @@ pub async fn tls_connect_with(
         .map_err(|e| Error::ConnectionClosed(format!("connect failed: {e}")))?;
     let _ = tcp.set_nodelay(true);
     let stream = TlsConnector::from(tls)
-        .connect(name, tcp)
+        .connect(name, crate::transport::QuickAckStream::new(tcp))
         .await
         .map_err(|e| Error::ConnectionClosed(format!("TLS handshake failed: {e}")))?;
     Ok(Connection::new(stream, service, config))

@@ -31,6 +31,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rpyc_core::Config;
+use rpyc_netref::connection::local_peer_config;
+use rpyc_netref::transport::{QuickAckRead, QuickAckStream};
 use rpyc_netref::{Connection, Service};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
@@ -297,12 +299,24 @@ async fn start_connection(
 ) -> Option<Connection> {
     match (stream, tls) {
         (Stream::Tcp(s), None) => {
-            // Owned halves: reads and writes proceed without a shared lock.
+            let local = s.peer_addr().map(|a| a.ip().is_loopback()).unwrap_or(false);
+            // Owned halves: reads and writes proceed without a shared lock; immediate ACKs
+            // keep Python clients (Nagle on) from waiting on our delayed ACK.
             let (r, w) = s.into_split();
-            Some(Connection::from_parts(r, w, factory(), cfg))
+            Some(Connection::from_parts(
+                QuickAckRead::new(r),
+                w,
+                factory(),
+                local_peer_config(cfg, local),
+            ))
         }
         (Stream::Tcp(s), Some(acceptor)) => {
-            match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(s)).await {
+            match tokio::time::timeout(
+                TLS_HANDSHAKE_TIMEOUT,
+                acceptor.accept(QuickAckStream::new(s)),
+            )
+            .await
+            {
                 Ok(Ok(tls_stream)) => Some(Connection::new(tls_stream, factory(), cfg)),
                 Ok(Err(e)) => {
                     tracing::warn!(peer = %peer, error = %e, "TLS handshake failed");
@@ -317,7 +331,12 @@ async fn start_connection(
         #[cfg(unix)]
         (Stream::Unix(s), _) => {
             let (r, w) = s.into_split();
-            Some(Connection::from_parts(r, w, factory(), cfg))
+            Some(Connection::from_parts(
+                r,
+                w,
+                factory(),
+                local_peer_config(cfg, true),
+            ))
         }
     }
 }
