@@ -40,7 +40,7 @@
 //! | `rpyc-core` | [`core`] (and the main types at the root) | values, brine, framing, messages, config, policy |
 //! | `rpyc-netref` | the root | [`Connection`], [`NetRef`], services, callbacks, [`AsyncResult`] |
 //! | `rpyc-server` | [`server`] | [`Server`], the built-in services, the `rpyc-server` binary |
-//! | `rpyc-macros` | [`object`], [`service`] | the attribute macros |
+//! | `rpyc-macros` | [`macro@object`], [`macro@service`] | the attribute macros |
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 

@@ -61,7 +61,7 @@ struct Cli {
     /// rs-rsB, py-rsB with --server-b).
     #[arg(long, value_delimiter = ',')]
     stacks: Vec<String>,
-    /// Python interpreter with rpyc 6.0.2 (default: <workspace>/.venv/bin/python, made by
+    /// Python interpreter with rpyc 6.0.2 (default: `<workspace>/.venv/bin/python`, made by
     /// scripts/setup-python.sh; or $RPYC_BENCH_PYTHON).
     #[arg(long)]
     python: Option<PathBuf>,

@@ -28,6 +28,7 @@
 //! | [`dispatch`] | [`dispatch::Dispatcher`]: a service composed of named functions and mounted parts |
 //! | [`service`] | [`Service`]: root object, hooks, names |
 //! | `handlers` | one module per group of protocol handlers (getattr, call, del, inspect, …) |
+//! | [`blocking`] | a blocking API (Python RPyC's shape) on a shared background runtime |
 //! | [`async_result`] | [`AsyncResult`] for `async_` calls |
 //! | [`error`] | [`Error`] |
 //! | [`tls`] | RPyC over TLS (`ssl_connect`) |
@@ -36,6 +37,7 @@
 #![forbid(unsafe_code)]
 
 pub mod async_result;
+pub mod blocking;
 pub mod connection;
 pub mod dispatch;
 pub mod error;

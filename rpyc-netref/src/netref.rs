@@ -252,6 +252,11 @@ impl NetRef {
         Ok(self.call_method("__len__", ()).await?.extract()?)
     }
 
+    /// `len(obj) == 0`.
+    pub async fn is_empty(&self) -> Result<bool> {
+        Ok(self.len().await? == 0)
+    }
+
     /// `obj[key]`.
     pub async fn getitem(&self, key: impl IntoValue) -> Result<Value> {
         self.call_method("__getitem__", (key.into_value(),)).await

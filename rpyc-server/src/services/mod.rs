@@ -3,7 +3,7 @@
 //! | module | service |
 //! |---|---|
 //! | [`calc`] | `CALCULATOR`: `add`, `multiply`, `get_history` |
-//! | [`test`] | `TEST`: the interop contract (echo, errors, callbacks, counters, maps, …) |
+//! | [`mod@test`] | `TEST`: the interop contract (echo, errors, callbacks, counters, maps, …) |
 //! | [`num`] | Python arithmetic on values, shared by both |
 
 pub mod calc;

@@ -1,0 +1,238 @@
+//! A blocking API for programs without an async runtime — the shape of Python's RPyC.
+//!
+//! Connections and references run on one shared background runtime; each method blocks the
+//! calling thread until the reply arrives. Calling these from inside an async task is refused
+//! with an error (it would block a runtime worker): use the async API there.
+//!
+//! ```
+//! use rpyc_netref::blocking;
+//! use rpyc_core::Value;
+//!
+//! let (client, _server) = blocking::connect_pair_with(rpyc_netref::testing::EchoService).unwrap();
+//! let root = client.root().unwrap();
+//! assert_eq!(root.call_method("add", (40, 2)).unwrap(), Value::Int(42));
+//! let err = root.call_method("fail", ("boom",)).unwrap_err();
+//! assert!(err.is_remote("ValueError"));
+//! client.close().unwrap();
+//! ```
+
+use std::future::Future;
+use std::sync::{Arc, OnceLock};
+
+use rpyc_core::{Config, ConvertError, FromValue, IntoValue, Value};
+
+use crate::error::{Error, Result};
+use crate::object::IntoArgs;
+use crate::service::Service;
+
+/// The background runtime shared by every blocking connection.
+fn runtime() -> Result<&'static tokio::runtime::Runtime> {
+    static RT: OnceLock<std::result::Result<tokio::runtime::Runtime, String>> = OnceLock::new();
+    RT.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("rpyc-blocking")
+            .enable_all()
+            .build()
+            .map_err(|e| e.to_string())
+    })
+    .as_ref()
+    .map_err(|e| Error::ConnectionClosed(format!("cannot start the background runtime: {e}")))
+}
+
+/// Runs `fut` to completion on the background runtime, blocking this thread.
+fn block<T>(fut: impl Future<Output = Result<T>> + Send) -> Result<T>
+where
+    T: Send,
+{
+    if tokio::runtime::Handle::try_current().is_ok() {
+        return Err(Error::Protocol(
+            "the blocking API cannot be used inside an async runtime; use the async API".into(),
+        ));
+    }
+    runtime()?.block_on(fut)
+}
+
+/// A blocking handle of a [`crate::Connection`].
+#[derive(Clone, Debug)]
+pub struct Connection {
+    inner: crate::Connection,
+}
+
+/// A blocking handle of a [`crate::NetRef`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct NetRef {
+    inner: crate::NetRef,
+}
+
+/// Connects over TCP (no service of our own, default config).
+pub fn connect(addr: &str) -> Result<Connection> {
+    let addr = addr.to_string();
+    block(async move { crate::connect(addr).await }).map(|inner| Connection { inner })
+}
+
+/// Connects over TCP serving `service`, with `config`.
+pub fn connect_with(addr: &str, service: Arc<dyn Service>, config: Config) -> Result<Connection> {
+    let addr = addr.to_string();
+    block(async move { crate::connect_with(addr, service, config).await })
+        .map(|inner| Connection { inner })
+}
+
+/// Two connected blocking connections in one process, `(client, server)`, the server side
+/// serving `service`.
+pub fn connect_pair_with<S: Service>(service: S) -> Result<(Connection, Connection)> {
+    let (c, s) =
+        block(async move { Ok(crate::connect_pair_with(service, Config::default()).await) })?;
+    Ok((Connection { inner: c }, Connection { inner: s }))
+}
+
+impl Connection {
+    /// Wraps an async connection (it keeps running on its own runtime).
+    pub fn from_async(inner: crate::Connection) -> Self {
+        Connection { inner }
+    }
+
+    /// The async connection behind this handle.
+    pub fn as_async(&self) -> &crate::Connection {
+        &self.inner
+    }
+
+    /// The peer's root object.
+    pub fn root(&self) -> Result<NetRef> {
+        let c = self.inner.clone();
+        block(async move { c.root().await }).map(|inner| NetRef { inner })
+    }
+
+    /// Pings the peer (RPyC's default payload, 3 s timeout).
+    pub fn ping(&self) -> Result<()> {
+        let c = self.inner.clone();
+        block(async move { c.ping().await })
+    }
+
+    /// Closes the connection (idempotent).
+    pub fn close(&self) -> Result<()> {
+        let c = self.inner.clone();
+        block(async move { c.close().await })
+    }
+
+    /// True once the connection is closed.
+    pub fn is_closed(&self) -> bool {
+        self.inner.is_closed()
+    }
+}
+
+impl NetRef {
+    /// The async reference behind this handle.
+    pub fn as_async(&self) -> &crate::NetRef {
+        &self.inner
+    }
+
+    /// The remote type's dotted name.
+    pub fn type_name(&self) -> &str {
+        self.inner.type_name()
+    }
+
+    /// Reads attribute `name`.
+    pub fn getattr(&self, name: &str) -> Result<Value> {
+        let (r, name) = (self.inner.clone(), name.to_string());
+        block(async move { r.getattr(&name).await })
+    }
+
+    /// Reads attribute `name` and converts it.
+    pub fn attr<T: FromValue + Send>(&self, name: &str) -> Result<T> {
+        Ok(self.getattr(name)?.extract()?)
+    }
+
+    /// Sets attribute `name`.
+    pub fn setattr(&self, name: &str, value: impl IntoValue) -> Result<()> {
+        let (r, name, v) = (self.inner.clone(), name.to_string(), value.into_value());
+        block(async move { r.setattr(&name, v).await })
+    }
+
+    /// Calls method `name` (one CALLATTR round trip).
+    pub fn call_method(&self, name: &str, args: impl IntoArgs) -> Result<Value> {
+        let (r, name, args) = (self.inner.clone(), name.to_string(), args.into_args());
+        block(async move { r.call_method(&name, args).await })
+    }
+
+    /// Calls the object itself.
+    pub fn call(&self, args: impl IntoArgs) -> Result<Value> {
+        let (r, args) = (self.inner.clone(), args.into_args());
+        block(async move { r.call(args).await })
+    }
+
+    /// `repr(obj)`.
+    pub fn repr(&self) -> Result<String> {
+        let r = self.inner.clone();
+        block(async move { r.repr().await })
+    }
+
+    /// `len(obj)`.
+    pub fn len(&self) -> Result<usize> {
+        let r = self.inner.clone();
+        block(async move { r.len().await })
+    }
+
+    /// `len(obj) == 0`.
+    pub fn is_empty(&self) -> Result<bool> {
+        Ok(self.len()? == 0)
+    }
+
+    /// `obj[key]`.
+    pub fn getitem(&self, key: impl IntoValue) -> Result<Value> {
+        let (r, k) = (self.inner.clone(), key.into_value());
+        block(async move { r.getitem(k).await })
+    }
+
+    /// Iterates the object to the end and collects the items.
+    pub fn collect(&self) -> Result<Vec<Value>> {
+        let r = self.inner.clone();
+        block(async move { r.collect().await })
+    }
+}
+
+impl FromValue for NetRef {
+    fn from_value(v: Value) -> std::result::Result<Self, ConvertError> {
+        crate::NetRef::from_value(v).map(|inner| NetRef { inner })
+    }
+}
+
+impl IntoValue for NetRef {
+    fn into_value(self) -> Value {
+        self.inner.into_value()
+    }
+}
+
+impl IntoValue for &NetRef {
+    fn into_value(self) -> Value {
+        (&self.inner).into_value()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blocking_session_and_refusal_inside_a_runtime() {
+        let (client, _server) = connect_pair_with(crate::testing::EchoService).unwrap();
+        let root = client.root().unwrap();
+        assert_eq!(root.call_method("echo", ("x",)).unwrap(), Value::str("x"));
+        client.ping().unwrap();
+        let err = tokio::runtime::Runtime::new()
+            .unwrap()
+            .block_on(async { root.call_method("echo", (1,)) })
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("cannot be used inside an async runtime"),
+            "{err}"
+        );
+        client.close().unwrap();
+        assert!(client.is_closed());
+        assert!(matches!(
+            root.call_method("echo", (1,)),
+            Err(Error::ConnectionClosed(_))
+        ));
+    }
+}
