@@ -18,33 +18,43 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::tcp::OwnedReadHalf;
 use tokio::net::TcpStream;
 
-/// The read half of a TCP connection that acknowledges every read immediately.
-#[derive(Debug)]
-pub struct QuickAckRead {
-    inner: OwnedReadHalf,
+/// Something that reads from a TCP socket: a whole stream or its read half.
+pub trait TcpSide: AsyncRead + Unpin {
+    /// The socket, for setting options.
+    fn socket(&self) -> &TcpStream;
 }
 
-impl QuickAckRead {
-    /// Wraps a read half.
-    pub fn new(inner: OwnedReadHalf) -> Self {
-        QuickAckRead { inner }
+impl TcpSide for TcpStream {
+    fn socket(&self) -> &TcpStream {
+        self
     }
 }
 
-/// A whole TCP stream that acknowledges every read immediately (for wrapping in TLS).
-#[derive(Debug)]
-pub struct QuickAckStream {
-    inner: TcpStream,
-}
-
-impl QuickAckStream {
-    /// Wraps a stream.
-    pub fn new(inner: TcpStream) -> Self {
-        QuickAckStream { inner }
+impl TcpSide for OwnedReadHalf {
+    fn socket(&self) -> &TcpStream {
+        self.as_ref()
     }
 }
 
-impl AsyncRead for QuickAckStream {
+/// A TCP stream (or read half) that acknowledges every read immediately.
+#[derive(Debug)]
+pub struct QuickAck<T> {
+    inner: T,
+}
+
+impl<T> QuickAck<T> {
+    /// Wraps a stream or a read half.
+    pub fn new(inner: T) -> Self {
+        QuickAck { inner }
+    }
+}
+
+/// The read half of a TCP connection, acknowledging every read immediately.
+pub type QuickAckRead = QuickAck<OwnedReadHalf>;
+/// A whole TCP stream acknowledging every read immediately (for wrapping in TLS).
+pub type QuickAckStream = QuickAck<TcpStream>;
+
+impl<T: TcpSide> AsyncRead for QuickAck<T> {
     fn poll_read(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -53,13 +63,13 @@ impl AsyncRead for QuickAckStream {
         let before = buf.filled().len();
         let r = Pin::new(&mut self.inner).poll_read(cx, buf);
         if matches!(r, Poll::Ready(Ok(()))) && buf.filled().len() > before {
-            quickack(&self.inner);
+            quickack(self.inner.socket());
         }
         r
     }
 }
 
-impl AsyncWrite for QuickAckStream {
+impl<T: AsyncWrite + Unpin> AsyncWrite for QuickAck<T> {
     fn poll_write(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -82,21 +92,6 @@ impl AsyncWrite for QuickAckStream {
     }
     fn is_write_vectored(&self) -> bool {
         self.inner.is_write_vectored()
-    }
-}
-
-impl AsyncRead for QuickAckRead {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        let before = buf.filled().len();
-        let r = Pin::new(&mut self.inner).poll_read(cx, buf);
-        if matches!(r, Poll::Ready(Ok(()))) && buf.filled().len() > before {
-            quickack(self.inner.as_ref());
-        }
-        r
     }
 }
 
