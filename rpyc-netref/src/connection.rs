@@ -736,8 +736,11 @@ impl ConnInner {
         }
     }
 
-    pub(crate) fn context(self: &Arc<Self>) -> Option<CallContext> {
-        self.connection().map(CallContext::new)
+    /// The context handed to a handler: fails with `EOFError` once the last handle is gone.
+    pub(crate) fn context(self: &Arc<Self>) -> std::result::Result<CallContext, RemoteException> {
+        self.connection()
+            .map(CallContext::new)
+            .ok_or_else(|| RemoteException::eof_error("connection is closing"))
     }
 }
 

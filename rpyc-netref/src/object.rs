@@ -84,23 +84,28 @@ impl fmt::Debug for CallContext {
 
 /// An object the peer can reach by reference.
 ///
-/// Only `type_name`, `member_names`, `get_member` and (when there are methods) `call_method`
-/// are required; everything else has RPyC's defaults (not callable, attributes read-only,
+/// Only `type_name` is required; an object with members lists them (`member_names`,
+/// `get_member`, and `call_method` for methods). Everything else has RPyC's defaults (not callable, attributes read-only,
 /// `repr` like `<demo.Greeter object>`).
 pub trait RemoteObject: Send + Sync + 'static {
     /// The dotted type name sent as the `name_pack` of the object's id (e.g. `"calc.Counter"`).
     fn type_name(&self) -> &str;
 
-    /// Real names of every member (`exposed_add`, `value`, `__len__`, …).
-    fn member_names(&self) -> Vec<String>;
+    /// Real names of every member (`exposed_add`, `value`, `__len__`, …). Default: none.
+    fn member_names(&self) -> Vec<String> {
+        Vec::new()
+    }
 
     /// True if the object has a member with this real name. Used by the access policy.
     fn has_member(&self, name: &str) -> bool {
         self.member_names().iter().any(|n| n == name)
     }
 
-    /// Looks up a member by its real name (after the policy mapped it).
-    fn get_member(&self, name: &str) -> Option<Member>;
+    /// Looks up a member by its real name (after the policy mapped it). Default: none.
+    fn get_member(&self, name: &str) -> Option<Member> {
+        let _ = name;
+        None
+    }
 
     /// Calls the method member `name` (a real name for which `get_member` returned
     /// [`Member::Method`]).
@@ -517,12 +522,6 @@ impl RemoteObject for Callback {
         // A builtin name_pack: Python proxies it with its own function class, no INSPECT.
         "builtins.function"
     }
-    fn member_names(&self) -> Vec<String> {
-        Vec::new()
-    }
-    fn get_member(&self, _name: &str) -> Option<Member> {
-        None
-    }
     fn call(self: Arc<Self>, ctx: CallContext, args: Args) -> BoxFuture<CallResult> {
         (self.f)(ctx, args)
     }
@@ -543,12 +542,6 @@ pub(crate) struct BoundMethod {
 impl RemoteObject for BoundMethod {
     fn type_name(&self) -> &str {
         "builtins.method"
-    }
-    fn member_names(&self) -> Vec<String> {
-        Vec::new()
-    }
-    fn get_member(&self, _name: &str) -> Option<Member> {
-        None
     }
     fn call(self: Arc<Self>, ctx: CallContext, args: Args) -> BoxFuture<CallResult> {
         self.obj.clone().call_method(&self.name, ctx, args)

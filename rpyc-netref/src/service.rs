@@ -59,12 +59,6 @@ impl RemoteObject for VoidService {
     fn type_name(&self) -> &str {
         "rpyc_rs.VoidService"
     }
-    fn member_names(&self) -> Vec<String> {
-        Vec::new()
-    }
-    fn get_member(&self, _name: &str) -> Option<Member> {
-        None
-    }
 }
 
 impl Service for VoidService {}

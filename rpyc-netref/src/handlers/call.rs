@@ -12,12 +12,7 @@ use crate::object::{Args, Exported, Member, RemoteObject};
 /// HANDLE_CALL: call the object itself (no attribute policy, as in RPyC: whoever holds a
 /// reference may call it).
 pub(crate) fn call(inner: &Arc<ConnInner>, obj: Arc<dyn RemoteObject>, args: Args) -> Prepared {
-    let ctx = tri!(
-        inner
-            .context()
-            .ok_or_else(|| RemoteException::eof_error("connection is closing")),
-        "call"
-    );
+    let ctx = tri!(inner.context(), "call");
     Prepared::Spawn(Box::new(move || obj.call(ctx, args)), "call")
 }
 
@@ -29,12 +24,7 @@ pub(crate) fn callattr(
     args: Args,
 ) -> Prepared {
     let (real, member) = tri!(attr::lookup(inner, &obj, &name), "callattr");
-    let ctx = tri!(
-        inner
-            .context()
-            .ok_or_else(|| RemoteException::eof_error("connection is closing")),
-        "callattr"
-    );
+    let ctx = tri!(inner.context(), "callattr");
     match member {
         Member::Method => Prepared::Spawn(
             Box::new(move || obj.call_method(&real, ctx, args)),

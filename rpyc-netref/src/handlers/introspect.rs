@@ -74,12 +74,7 @@ pub(crate) fn cmp(
     )
     .into_owned();
     if matches!(obj.get_member(&real), Some(Member::Method)) {
-        let ctx = tri!(
-            inner
-                .context()
-                .ok_or_else(|| RemoteException::eof_error("connection is closing")),
-            "cmp"
-        );
+        let ctx = tri!(inner.context(), "cmp");
         let args = Args {
             pos: vec![other],
             kw: Vec::new(),

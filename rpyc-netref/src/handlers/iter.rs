@@ -11,12 +11,7 @@ use crate::object::{Args, Exported, Member, RemoteObject};
 /// HANDLE_BUFFITER: up to `count` items from an iterator (`__next__`), or from a fresh
 /// iterator of an iterable (`__iter__`), like `tuple(islice(obj, count))`.
 pub(crate) fn buffiter(inner: &Arc<ConnInner>, obj: Arc<dyn RemoteObject>, count: i64) -> Prepared {
-    let ctx = tri!(
-        inner
-            .context()
-            .ok_or_else(|| RemoteException::eof_error("connection is closing")),
-        "buffiter"
-    );
+    let ctx = tri!(inner.context(), "buffiter");
     let count = count.clamp(0, 1 << 20) as usize;
     Prepared::Spawn(
         Box::new(move || {
@@ -70,12 +65,7 @@ pub(crate) fn ctxexit(inner: &Arc<ConnInner>, obj: Arc<dyn RemoteObject>, exc: V
             "ctxexit",
         );
     }
-    let ctx = tri!(
-        inner
-            .context()
-            .ok_or_else(|| RemoteException::eof_error("connection is closing")),
-        "ctxexit"
-    );
+    let ctx = tri!(inner.context(), "ctxexit");
     let args = Args {
         pos: vec![exc, Value::None, Value::None],
         kw: Vec::new(),
