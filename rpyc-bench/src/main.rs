@@ -88,6 +88,38 @@ struct Cli {
     /// core, like `#[tokio::main]`).
     #[arg(long)]
     client_workers: Option<usize>,
+    /// Where processes run during scenarios 1-6: `split` (the default) pins every client to
+    /// the first CPU and every server to the last, `shared` pins them all to the first CPU,
+    /// `free` leaves placement to the kernel. See "Placement" in the README.
+    #[arg(long, value_enum, default_value_t = Placement::Split)]
+    placement: Placement,
+}
+
+/// Where the clients and servers of scenarios 1-6 run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+enum Placement {
+    /// Clients on the first CPU, servers on the last: every message wakes the other CPU.
+    Split,
+    /// Everything on the first CPU: wake-ups are cheap, the figures are CPU work.
+    Shared,
+    /// The kernel decides (it may co-locate one server with the client and not another).
+    Free,
+}
+
+impl Placement {
+    /// (client CPUs, server CPUs), or `None` to leave placement alone.
+    fn cpus(self) -> Option<(Vec<usize>, Vec<usize>)> {
+        let n = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1);
+        match self {
+            Placement::Free => None,
+            Placement::Shared => Some((vec![0], vec![0])),
+            Placement::Split if n >= 2 => Some((vec![0], vec![n - 1])),
+            Placement::Split => None,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -720,6 +752,7 @@ async fn run(cli: Cli) -> Res<()> {
         "kind": "run", "time": now_secs(), "git": git, "plan": plan, "cpus": ncpu,
         "cpu_model": cpu_model, "rpyc_python": python.as_ref().map(|p| p.1.clone()),
         "stacks": stacks.iter().map(|s| s.id()).collect::<Vec<_>>(), "load1": procs::load1(),
+        "placement": cli.placement,
     }));
     eprintln!(
         "rpyc-bench {} run {run_id} ({git}), {ncpu} CPUs ({cpu_model}), Python rpyc {}",
@@ -771,6 +804,25 @@ async fn run(cli: Cli) -> Res<()> {
     } else {
         None
     };
+    // Placement for scenarios 1-6: servers started above, clients in this process and in the
+    // Python driver (started later by this process, so it inherits the clients' CPUs).
+    let server_pids: Vec<u32> = [&rs_srv, &rs_b_srv, &py_srv]
+        .into_iter()
+        .flatten()
+        .map(ChildProc::pid)
+        .chain(floor_srv.as_ref().map(|(p, _)| p.pid()))
+        .collect();
+    let placed = cli.placement.cpus();
+    if let Some((client_cpus, server_cpus)) = &placed {
+        procs::pin(None, Some(client_cpus))?;
+        for pid in &server_pids {
+            procs::pin(Some(*pid), Some(server_cpus))?;
+        }
+        eprintln!(
+            "placement {:?}: clients on CPU {client_cpus:?}, servers on CPU {server_cpus:?}",
+            cli.placement
+        );
+    }
     let addr_of = |s: Stack| {
         if s.b_server() {
             rs_b_addr.clone()
@@ -877,6 +929,18 @@ async fn run(cli: Cli) -> Res<()> {
         }
     }
 
+    // Scenarios 7-9 use every CPU.
+    if placed.is_some() {
+        procs::pin(None, None)?;
+        for pid in server_pids
+            .iter()
+            .copied()
+            .chain(ctx.py.as_ref().and_then(PyDriver::pid))
+        {
+            procs::pin(Some(pid), None)?;
+        }
+    }
+
     // Scenarios 7-9 do not depend on where the client awaits: one Rust client stack.
     let stacks7: Vec<Stack> = stacks
         .iter()
@@ -971,7 +1035,7 @@ async fn run(cli: Cli) -> Res<()> {
     }
 
     let elapsed = started.elapsed();
-    report(&mut ctx, &stacks, elapsed);
+    report(&mut ctx, &stacks, elapsed, cli.placement);
     if !ctx.rec.errors.is_empty() {
         println!("\n{} measurement(s) failed:", ctx.rec.errors.len());
         for e in &ctx.rec.errors {
@@ -1160,10 +1224,17 @@ async fn fresh_server_scenario(
 }
 
 /// The table, the ratios and the targets.
-fn report(ctx: &mut Ctx, stacks: &[Stack], elapsed: Duration) {
+fn report(ctx: &mut Ctx, stacks: &[Stack], elapsed: Duration, placement: Placement) {
     let plan = &ctx.plan;
     let rec = &ctx.rec;
     println!();
+    println!(
+        "Placement of scenarios 1-6: {}.",
+        match placement.cpus() {
+            Some((c, s)) => format!("{placement:?} (clients on CPU {c:?}, servers on CPU {s:?})"),
+            None => "free (the kernel's choice)".to_string(),
+        }
+    );
     println!(
         "rpyc-bench --{} ({} rounds{}), {:.0} s. Medians over rounds, min–max, and the 1-min \
          load average beside each figure.",

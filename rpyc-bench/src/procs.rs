@@ -146,3 +146,31 @@ pub fn load1() -> f64 {
         .and_then(|s| s.split_whitespace().next().and_then(|v| v.parse().ok()))
         .unwrap_or(f64::NAN)
 }
+
+/// Pins every thread of process `pid` (`None`: this process) to the CPUs `cpus`, or lets them
+/// run anywhere again (`cpus` = `None`). Threads started later inherit their creator's set.
+pub fn pin(pid: Option<u32>, cpus: Option<&[usize]>) -> Res<()> {
+    let ncpu = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    let all: Vec<usize> = (0..ncpu).collect();
+    // SAFETY: cpu_set_t is a plain bit array; all zeroes is the empty set.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    for &c in cpus.unwrap_or(&all) {
+        // SAFETY: `c` < ncpu ≤ CPU_SETSIZE on the machines this runs on; `set` is valid.
+        unsafe { libc::CPU_SET(c, &mut set) };
+    }
+    let dir = match pid {
+        Some(p) => format!("/proc/{p}/task"),
+        None => "/proc/self/task".to_string(),
+    };
+    for entry in std::fs::read_dir(&dir)? {
+        let Ok(tid) = entry?.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        // SAFETY: `set` outlives the call and its size is passed; a thread that has exited
+        // meanwhile only makes the call fail (ignored).
+        unsafe { libc::sched_setaffinity(tid, std::mem::size_of::<libc::cpu_set_t>(), &set) };
+    }
+    Ok(())
+}

@@ -25,6 +25,11 @@ impl PyDriver {
         }
     }
 
+    /// The driver's process id, once started.
+    pub fn pid(&self) -> Option<u32> {
+        self.proc.as_ref().map(ChildProc::pid)
+    }
+
     fn proc(&mut self) -> Res<&mut ChildProc> {
         if self.proc.is_none() {
             let mut cmd = Command::new(&self.python);

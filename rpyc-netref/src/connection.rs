@@ -7,8 +7,10 @@
 //!   there, in order — so a `HANDLE_DEL` can never overtake an earlier use of the same object —
 //!   and then run as their own task, so a slow handler, or one waiting on a callback into the
 //!   peer, never stalls the connection.
-//! * the **writer** drains a shared buffer that every sender frames into directly: all frames
-//!   queued while a write is in flight go out together in one syscall.
+//! * every sender frames into one shared buffer. The reader and the request tasks write it
+//!   themselves when the last of them stops (no task hop, no wake-up of another thread); the
+//!   **writer** task writes what they could not and what other tasks queue, so all frames
+//!   queued meanwhile go out together in one syscall (see `outbox.rs`).
 //!
 //! The connection lives while a user handle ([`Connection`] or [`NetRef`]) exists or until
 //! either side closes it. Closing fails every pending call with [`Error::ConnectionClosed`] and
@@ -22,11 +24,11 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures_util::StreamExt;
 use parking_lot::Mutex;
-use rpyc_core::frame::{FrameBuilder, FrameCodec};
+use rpyc_core::frame::{FrameCodec, HEADER_LEN};
 use rpyc_core::message::{Boxed, Handler, Message, Request};
 use rpyc_core::vinegar::ExceptionPayload;
 use rpyc_core::{Config, EncodeError, IdPack, IntoValue, Object, RemoteException, Value};
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::Notify;
 use tokio_util::codec::FramedRead;
 use tokio_util::sync::CancellationToken;
@@ -36,23 +38,25 @@ use crate::error::{Error, Result};
 use crate::handlers;
 use crate::netref::{NetRef, NetRefInner};
 use crate::object::{CallContext, Exported, RemoteObject};
+use crate::outbox::{AsOutbox, Outbox, Produce, WRITE_HIGH_WATER};
 use crate::service::{Service, ServiceRoot, VoidService};
 use crate::table::ObjectTable;
-
-/// Above this many queued outgoing bytes the reader stops taking new frames until the writer
-/// catches up: a peer that sends requests but never reads replies cannot grow our memory.
-const WRITE_HIGH_WATER: usize = 32 << 20;
 
 /// The payload `conn.ping()` sends by default (as Python does).
 const PING_DEFAULT: &str = "abcdefghijklmnopqrstuvwxyz";
 
 static NEXT_CONN_ID: AtomicU64 = AtomicU64::new(1);
 
-/// The outgoing byte queue shared by all senders and the writer task.
-struct WriteQueue {
-    buf: Mutex<Vec<u8>>,
-    ready: Notify,
-    drained: Notify,
+/// How a request is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SendMode {
+    /// The caller waits for the reply right away: write now (it has nothing to batch with).
+    Now,
+    /// Queued for the writer task, which runs once the caller yields (a burst of `async_`
+    /// calls from one task is one write).
+    Queue,
+    /// No reply wanted (HANDLE_DEL); queued like `Queue`.
+    NoReply,
 }
 
 pub(crate) struct ConnInner {
@@ -64,7 +68,7 @@ pub(crate) struct ConnInner {
     pending: Mutex<HashMap<i64, AsyncResult>>,
     pub(crate) table: ObjectTable,
     proxies: Mutex<HashMap<IdPack, Weak<NetRefInner>>>,
-    out: WriteQueue,
+    out: Outbox,
     closed: AtomicBool,
     close_reason: Mutex<Option<String>>,
     cancel: CancellationToken,
@@ -143,11 +147,7 @@ impl Connection {
             pending: Mutex::new(HashMap::new()),
             table: ObjectTable::default(),
             proxies: Mutex::new(HashMap::new()),
-            out: WriteQueue {
-                buf: Mutex::new(Vec::with_capacity(8192)),
-                ready: Notify::new(),
-                drained: Notify::new(),
-            },
+            out: Outbox::new(Box::pin(writer)),
             closed: AtomicBool::new(false),
             close_reason: Mutex::new(None),
             cancel: CancellationToken::new(),
@@ -169,7 +169,7 @@ impl Connection {
             inner: inner.clone(),
             _guard: guard,
         };
-        tokio::spawn(writer_task(inner.clone(), writer));
+        tokio::spawn(writer_task(inner.clone()));
         tokio::spawn(reader_task(inner.clone(), reader));
         tracing::debug!(conn = inner.id, "connection started");
         inner.service.on_connect(&conn);
@@ -265,7 +265,7 @@ impl Connection {
         args: Vec<Value>,
         timeout: Option<Duration>,
     ) -> Result<Value> {
-        let (seq, res) = self.send_request(handler, args, true);
+        let (seq, res) = self.send_request(handler, args, SendMode::Now);
         let Some(t) = timeout else {
             return res.await;
         };
@@ -281,14 +281,14 @@ impl Connection {
 
     /// Sends a request without waiting (no expiry unless set on the result).
     pub fn async_request(&self, handler: Handler, args: Vec<Value>) -> AsyncResult {
-        self.send_request(handler, args, true).1
+        self.send_request(handler, args, SendMode::Queue).1
     }
 
     fn send_request(
         &self,
         handler: Handler,
         args: Vec<Value>,
-        want_reply: bool,
+        how: SendMode,
     ) -> (i64, AsyncResult) {
         // The objects stay alive until the frame is queued: a proxy dropped earlier would
         // queue its DEL ahead of the request that mentions it.
@@ -297,7 +297,7 @@ impl Connection {
             Ok(b) => b,
             Err(e) => return (-1, AsyncResult::completed(Err(Error::Encode(e.message())))),
         };
-        let sent = self.inner.send_boxed_request(handler, &boxed, want_reply);
+        let sent = self.inner.send_boxed_request(handler, &boxed, how);
         drop(keep);
         sent
     }
@@ -346,7 +346,7 @@ impl Connection {
         let (_, res) = self.inner.send_boxed_request(
             Handler::Close,
             &Boxed::Value(Value::Tuple(Vec::new())),
-            true,
+            SendMode::Now,
         );
         // A Python peer answers by closing the stream; an rpyc-rs peer may reply first.
         let wait = Duration::from_secs(1).min(
@@ -409,7 +409,8 @@ impl Connection {
             Boxed::Local(id.clone()),
             Boxed::Value(Value::Int(count)),
         ]);
-        self.inner.send_boxed_request(Handler::Del, &args, false);
+        self.inner
+            .send_boxed_request(Handler::Del, &args, SendMode::NoReply);
     }
 }
 
@@ -431,25 +432,16 @@ impl ConnInner {
         &self,
         encode: impl FnOnce(&mut Vec<u8>) -> Result<(), EncodeError>,
     ) -> Result<(), EncodeError> {
-        {
-            let mut buf = self.out.buf.lock();
-            let mut fb = FrameBuilder::begin(&mut buf);
-            if let Err(e) = encode(fb.payload()) {
-                fb.abort();
-                return Err(e);
-            }
-            fb.finish(self.config.compress)?;
-        }
-        self.out.ready.notify_one();
-        Ok(())
+        self.out.push(self.config.compress, false, encode)
     }
 
     fn send_boxed_request(
         &self,
         handler: Handler,
         args: &Boxed,
-        want_reply: bool,
+        how: SendMode,
     ) -> (i64, AsyncResult) {
+        let want_reply = how != SendMode::NoReply;
         if self.closed.load(Ordering::Acquire) {
             return (-1, AsyncResult::completed(Err(self.closed_error())));
         }
@@ -464,7 +456,12 @@ impl ConnInner {
                 return (seq, res);
             }
         }
-        if let Err(e) = self.send_frame(|buf| Message::encode_request(seq, handler, args, buf)) {
+        let sent = self
+            .out
+            .push(self.config.compress, how == SendMode::Now, |buf| {
+                Message::encode_request(seq, handler, args, buf)
+            });
+        if let Err(e) = sent {
             self.pending.lock().remove(&seq);
             res.complete(Err(e.into()));
         }
@@ -657,12 +654,12 @@ impl ConnInner {
         // Last: wake the tasks and `serve_all` (which thus returns after the hook has run).
         self.cancel.cancel();
         self.served_notify.notify_waiters();
-        self.out.ready.notify_one();
-        self.out.drained.notify_waiters();
+        self.out.close();
     }
 
-    /// Handles one frame; `Err` closes the connection.
-    fn dispatch(self: &Arc<Self>, payload: &Bytes) -> std::result::Result<(), String> {
+    /// Handles one frame; `Ok(true)` if it completed one of our calls (woke its caller), `Err`
+    /// closes the connection.
+    fn dispatch(self: &Arc<Self>, payload: &Bytes) -> std::result::Result<bool, String> {
         let msg = Message::decode(payload, self.config.decode_limits).map_err(|e| e.to_string())?;
         match msg {
             Message::Reply { seq, value } => {
@@ -671,19 +668,23 @@ impl ConnInner {
                     // carries get proxies, which are dropped at once and released (DEL).
                     tracing::debug!(conn = self.id, seq, "reply to an unknown request ignored");
                     drop(self.unbox(value));
-                    return Ok(());
+                    return Ok(false);
                 };
                 res.complete(self.unbox(value).map_err(Error::Remote));
+                Ok(true)
             }
             Message::Exception { seq, payload } => {
                 let Some(res) = self.pending.lock().remove(&seq) else {
-                    return Ok(());
+                    return Ok(false);
                 };
                 res.complete(Err(Error::Remote(payload.into_exception())));
+                Ok(true)
             }
-            Message::Request { seq, handler, args } => self.dispatch_request(seq, handler, args),
+            Message::Request { seq, handler, args } => {
+                self.dispatch_request(seq, handler, args);
+                Ok(false)
+            }
         }
-        Ok(())
     }
 
     fn dispatch_request(self: &Arc<Self>, seq: i64, handler: i64, args: Boxed) {
@@ -725,13 +726,15 @@ impl ConnInner {
             handlers::Prepared::Spawn(job, ctx) => {
                 let inner = self.clone();
                 self.in_flight.fetch_add(1, Ordering::AcqRel);
-                tokio::spawn(async move {
+                // Counted as a producer from now on, so the reader leaves the write to it.
+                self.out.enter();
+                tokio::spawn(Produce::entered(self.clone(), async move {
                     let result = run_job(job).await;
                     inner.send_reply(seq, result, ctx);
                     if inner.in_flight.fetch_sub(1, Ordering::AcqRel) == 1 {
                         inner.idle.notify_waiters();
                     }
-                });
+                }));
             }
         }
     }
@@ -775,6 +778,10 @@ async fn reader_task<R: AsyncRead + Send + 'static>(inner: Arc<ConnInner>, reade
         16 * 1024,
     );
     tokio::pin!(frames);
+    // The reader is a producer while it handles the frames of one read: the replies it queues
+    // (and those of the tasks it starts) go out together when the last of them stops.
+    let mut producing = false;
+    let mut woke = false;
     let reason = loop {
         let next = tokio::select! {
             _ = inner.cancel.cancelled() => break None,
@@ -784,13 +791,35 @@ async fn reader_task<R: AsyncRead + Send + 'static>(inner: Arc<ConnInner>, reade
             None => break Some("the peer closed the connection".to_string()),
             Some(Err(e)) => break Some(format!("read failed: {e}")),
             Some(Ok(payload)) => {
+                if !producing {
+                    inner.out.enter();
+                    producing = true;
+                }
                 // Counted before dispatch: whoever receives this message sees it counted.
                 inner.served.fetch_add(1, Ordering::AcqRel);
-                if let Err(e) = inner.dispatch(&payload) {
-                    tracing::warn!(conn = inner.id, error = %e, "protocol error, closing the connection");
-                    break Some(format!("protocol error: {e}"));
+                let r = {
+                    let _scope = inner.out.scope();
+                    inner.dispatch(&payload)
+                };
+                match r {
+                    Ok(w) => woke |= w,
+                    Err(e) => {
+                        tracing::warn!(conn = inner.id, error = %e, "protocol error, closing the connection");
+                        break Some(format!("protocol error: {e}"));
+                    }
                 }
                 inner.served_notify.notify_waiters();
+                if frame_buffered(frames.read_buffer()) {
+                    continue;
+                }
+                // A caller we woke usually sends its next request at once: let it run first,
+                // so what we queued (DEL answers) goes out with it instead of costing the peer
+                // a wake-up of its own.
+                if std::mem::take(&mut woke) && inner.out.queued() > 0 {
+                    tokio::task::yield_now().await;
+                }
+                producing = false;
+                inner.out.exit();
             }
         }
         // Backpressure: wait while the peer is not reading what we already owe it.
@@ -798,64 +827,36 @@ async fn reader_task<R: AsyncRead + Send + 'static>(inner: Arc<ConnInner>, reade
             let drained = inner.out.drained.notified();
             tokio::pin!(drained);
             drained.as_mut().enable();
-            if inner.out.buf.lock().len() < WRITE_HIGH_WATER || inner.closed.load(Ordering::Acquire)
-            {
+            if inner.out.queued() < WRITE_HIGH_WATER || inner.closed.load(Ordering::Acquire) {
                 break;
             }
             drained.await;
         }
     };
+    if producing {
+        inner.out.exit();
+    }
     if let Some(reason) = reason {
         inner.shutdown(&reason);
     }
 }
 
-async fn writer_task<W: AsyncWrite + Send + 'static>(inner: Arc<ConnInner>, writer: W) {
-    tokio::pin!(writer);
-    let mut local: Vec<u8> = Vec::with_capacity(8192);
-    // Large buffers are kept while large frames keep coming (a fresh 1 MiB allocation per
-    // frame costs page faults), and given back after a run of small batches.
-    let mut small_batches = 0u32;
-    loop {
-        {
-            let mut q = inner.out.buf.lock();
-            std::mem::swap(&mut *q, &mut local);
-            small_batches = if local.len() < (1 << 16) {
-                small_batches.saturating_add(1)
-            } else {
-                0
-            };
-            if q.capacity() > (1 << 20) && small_batches >= 64 {
-                q.shrink_to(64 * 1024);
-            }
-        }
-        inner.out.drained.notify_waiters();
-        if local.is_empty() {
-            if inner.closed.load(Ordering::Acquire) {
-                break;
-            }
-            tokio::select! {
-                _ = inner.out.ready.notified() => {}
-                _ = inner.cancel.cancelled() => {}
-            }
-            continue;
-        }
-        let write = writer.write_all(&local);
-        let r = if inner.closed.load(Ordering::Acquire) {
-            // Flush what is queued, but never hang on a peer that stopped reading.
-            tokio::time::timeout(Duration::from_secs(2), write)
-                .await
-                .unwrap_or(Ok(()))
-        } else {
-            write.await
-        };
-        local.clear();
-        if let Err(e) = r {
-            inner.shutdown(&format!("write failed: {e}"));
-            break;
-        }
+/// Whether `buf` holds a whole frame (the next one can be handled without reading).
+fn frame_buffered(buf: &[u8]) -> bool {
+    buf.len() >= HEADER_LEN
+        && buf.len() - HEADER_LEN > u32::from_be_bytes([buf[0], buf[1], buf[2], buf[3]]) as usize
+}
+
+async fn writer_task(inner: Arc<ConnInner>) {
+    if let Err(e) = inner.out.run_writer().await {
+        inner.shutdown(&format!("write failed: {e}"));
     }
-    let _ = tokio::time::timeout(Duration::from_secs(2), writer.shutdown()).await;
+}
+
+impl AsOutbox for ConnInner {
+    fn outbox(&self) -> &Outbox {
+        &self.out
+    }
 }
 
 /// Connects to an RPyC server over TCP (no service of our own, default config).

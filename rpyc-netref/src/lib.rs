@@ -44,6 +44,7 @@ pub mod error;
 mod handlers;
 pub mod netref;
 pub mod object;
+mod outbox;
 pub mod service;
 mod table;
 pub mod testing;

@@ -1,0 +1,376 @@
+//! The outgoing side of a connection: one buffer that every sender frames into, and the rule
+//! for who writes it to the stream and when.
+//!
+//! The code that produces frames for a connection — its reader (inline replies, DEL answers)
+//! and the tasks running the peer's requests — is tracked as *producers*. While a producer
+//! runs, its frames are only queued. The producer that stops last (finishes, or waits on
+//! something) writes everything queued **itself**, in one syscall, when no write is in flight:
+//! no hop to the writer task, no wake-up of another thread, and the replies to a batch of
+//! pipelined requests still go out together. Frames from anywhere else (a user's task calling
+//! the peer, a `NetRef` dropped by the user) wake the writer task, which runs after the sender
+//! yields, so a burst of calls from one task is one write as well.
+//!
+//! The writer task finishes what a direct write could not (a full socket buffer: the direct
+//! write never waits) and is the fallback whenever producers overlap: if one producer keeps
+//! running, the others' frames are written by the writer task after it has let the other
+//! ready tasks on its thread run once (a slow handler never holds back other replies).
+
+use std::cell::Cell;
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
+
+use parking_lot::{Mutex, MutexGuard};
+use rpyc_core::frame::FrameBuilder;
+use rpyc_core::EncodeError;
+use tokio::io::AsyncWrite;
+use tokio::sync::Notify;
+
+/// The stream's write half, owned by whoever is writing (`None` in [`State::io`] meanwhile).
+pub(crate) type BoxWriter = Pin<Box<dyn AsyncWrite + Send>>;
+
+/// Above this many bytes, a batch taken for writing wakes a reader held back by backpressure.
+pub(crate) const WRITE_HIGH_WATER: usize = 32 << 20;
+
+/// Batches at or above this size count as large (their buffer is kept for the next one).
+const LARGE_BATCH: usize = 1 << 16;
+
+struct State {
+    /// Frames queued and not yet taken for writing.
+    buf: Vec<u8>,
+    /// An empty buffer to swap in when `buf` is taken.
+    spare: Vec<u8>,
+    /// The stream, when nobody is writing to it.
+    io: Option<BoxWriter>,
+    /// Producers running right now.
+    active: usize,
+    /// Consecutive small batches (a large buffer is given back after a run of them).
+    small_batches: u32,
+}
+
+/// The outgoing queue of one connection.
+pub(crate) struct Outbox {
+    state: Mutex<State>,
+    /// Wakes the writer task.
+    pub(crate) ready: Notify,
+    /// Wakes a reader waiting for the queue to drain (backpressure).
+    pub(crate) drained: Notify,
+    /// Set when the connection closes: the writer flushes what is queued and stops.
+    closing: AtomicBool,
+}
+
+thread_local! {
+    /// The outbox whose producer is running on this thread (its address), or 0.
+    static PRODUCING: Cell<usize> = const { Cell::new(0) };
+}
+
+impl Outbox {
+    pub(crate) fn new(io: BoxWriter) -> Outbox {
+        Outbox {
+            state: Mutex::new(State {
+                buf: Vec::with_capacity(8192),
+                spare: Vec::with_capacity(8192),
+                io: Some(io),
+                active: 0,
+                small_batches: 0,
+            }),
+            ready: Notify::new(),
+            drained: Notify::new(),
+            closing: AtomicBool::new(false),
+        }
+    }
+
+    /// Tells the writer task to write what is queued, shut the stream down and stop.
+    pub(crate) fn close(&self) {
+        self.closing.store(true, Ordering::Release);
+        self.ready.notify_one();
+        self.drained.notify_waiters();
+    }
+
+    fn is_closing(&self) -> bool {
+        self.closing.load(Ordering::Acquire)
+    }
+
+    fn key(&self) -> usize {
+        self as *const Outbox as usize
+    }
+
+    /// Frames one message into the queue. With `now`, the caller is about to wait for the
+    /// answer: the queue is written at once (if no write is in flight) instead of by the
+    /// writer task after the caller yields.
+    pub(crate) fn push(
+        &self,
+        compress: bool,
+        now: bool,
+        encode: impl FnOnce(&mut Vec<u8>) -> Result<(), EncodeError>,
+    ) -> Result<(), EncodeError> {
+        let mut st = self.state.lock();
+        let mut fb = FrameBuilder::begin(&mut st.buf);
+        if let Err(e) = encode(fb.payload()) {
+            fb.abort();
+            return Err(e);
+        }
+        fb.finish(compress)?;
+        if PRODUCING.with(Cell::get) == self.key() {
+            // A producer writes (or hands over) when it stops.
+            return Ok(());
+        }
+        if now && st.io.is_some() {
+            self.write_now(st);
+        } else {
+            // Whoever holds the stream writes this too when done; else the writer task does.
+            let idle = st.io.is_some();
+            drop(st);
+            if idle {
+                self.ready.notify_one();
+            }
+        }
+        Ok(())
+    }
+
+    /// Bytes queued and not yet taken for writing.
+    pub(crate) fn queued(&self) -> usize {
+        self.state.lock().buf.len()
+    }
+
+    /// Whether producers are running (the writer task then lets them finish first).
+    fn busy(&self) -> bool {
+        self.state.lock().active > 0
+    }
+
+    /// A producer starts running.
+    pub(crate) fn enter(&self) {
+        self.state.lock().active += 1;
+    }
+
+    /// A producer stops running: the last one writes what is queued.
+    pub(crate) fn exit(&self) {
+        let mut st = self.state.lock();
+        st.active = st.active.saturating_sub(1);
+        if st.buf.is_empty() {
+            return;
+        }
+        if st.active == 0 && st.io.is_some() {
+            self.write_now(st);
+        } else {
+            drop(st);
+            self.ready.notify_one();
+        }
+    }
+
+    /// A producer is dropped without having stopped (its task was cancelled).
+    fn exit_quietly(&self) {
+        let mut st = self.state.lock();
+        st.active = st.active.saturating_sub(1);
+        let wake = !st.buf.is_empty();
+        drop(st);
+        if wake {
+            self.ready.notify_one();
+        }
+    }
+
+    /// Marks this thread as running a producer of this outbox until the guard drops.
+    pub(crate) fn scope(&self) -> ProducerScope {
+        ProducerScope {
+            prev: PRODUCING.with(|p| p.replace(self.key())),
+        }
+    }
+
+    /// Writes the queue without waiting: what the stream does not take now (or a flush that
+    /// would wait) is handed to the writer task, ahead of anything queued meanwhile.
+    fn write_now(&self, mut st: MutexGuard<'_, State>) {
+        let Some(mut io) = st.io.take() else {
+            return;
+        };
+        let fresh = std::mem::take(&mut st.spare);
+        let mut local = std::mem::replace(&mut st.buf, fresh);
+        drop(st);
+        if local.len() >= WRITE_HIGH_WATER {
+            self.drained.notify_waiters();
+        }
+        let mut cx = Context::from_waker(Waker::noop());
+        let mut off = 0;
+        let mut done = true;
+        while off < local.len() {
+            match io.as_mut().poll_write(&mut cx, &local[off..]) {
+                Poll::Ready(Ok(n)) if n > 0 => off += n,
+                // Pending, an error or a zero write: the writer task retries with a real waker
+                // (and meets the error itself if there is one).
+                _ => {
+                    done = false;
+                    break;
+                }
+            }
+        }
+        if done && !matches!(io.as_mut().poll_flush(&mut cx), Poll::Ready(Ok(()))) {
+            done = false;
+        }
+        let mut st = self.state.lock();
+        if off < local.len() {
+            local.drain(..off);
+            local.extend_from_slice(&st.buf);
+            std::mem::swap(&mut st.buf, &mut local);
+        }
+        let wake = !done || !st.buf.is_empty() || self.is_closing();
+        Self::recycle(&mut st, local, off);
+        st.io = Some(io);
+        drop(st);
+        if wake {
+            self.ready.notify_one();
+        }
+    }
+
+    /// Takes the stream and the queue for writing, if there is something to write and nobody
+    /// is writing.
+    fn take(&self) -> Option<(BoxWriter, Vec<u8>)> {
+        let mut st = self.state.lock();
+        if st.buf.is_empty() || st.io.is_none() {
+            return None;
+        }
+        let io = st.io.take()?;
+        let fresh = std::mem::take(&mut st.spare);
+        Some((io, std::mem::replace(&mut st.buf, fresh)))
+    }
+
+    /// Gives the stream back after a write, with the written buffer for reuse.
+    fn give_back(&self, io: BoxWriter, written: Vec<u8>) {
+        let len = written.len();
+        let mut st = self.state.lock();
+        Self::recycle(&mut st, written, len);
+        st.io = Some(io);
+    }
+
+    /// Keeps `used` (cleared) as the spare buffer: large buffers are kept while large batches
+    /// keep coming (a fresh 1 MiB allocation per frame costs page faults) and given back after
+    /// a run of small batches.
+    fn recycle(st: &mut State, mut used: Vec<u8>, len: usize) {
+        used.clear();
+        st.small_batches = if len < LARGE_BATCH {
+            st.small_batches.saturating_add(1)
+        } else {
+            0
+        };
+        if used.capacity() > (1 << 20) && st.small_batches >= 64 {
+            used.shrink_to(LARGE_BATCH);
+        }
+        if used.capacity() >= st.spare.capacity() {
+            st.spare = used;
+        }
+    }
+
+    /// The writer task's loop: writes what producers left to it until the connection closes
+    /// and the queue is empty, then shuts the stream down. Fails if a write fails.
+    pub(crate) async fn run_writer(&self) -> io::Result<()> {
+        use tokio::io::AsyncWriteExt;
+        loop {
+            let Some((mut io, local)) = self.take() else {
+                // Nothing to write, or a direct write is in flight (it wakes us when done if
+                // anything is left, or if the connection is closing).
+                if self.is_closing() && self.state.lock().io.is_some() {
+                    break;
+                }
+                self.ready.notified().await;
+                // Let the producers that are ready on this thread finish first: their frames
+                // then go out in this same write.
+                if self.busy() && !self.is_closing() {
+                    tokio::task::yield_now().await;
+                }
+                continue;
+            };
+            if local.len() >= WRITE_HIGH_WATER {
+                self.drained.notify_waiters();
+            }
+            let write = async {
+                io.write_all(&local).await?;
+                io.flush().await
+            };
+            let r = if self.is_closing() {
+                // Flush what is queued, but never hang on a peer that stopped reading.
+                tokio::time::timeout(std::time::Duration::from_secs(2), write)
+                    .await
+                    .unwrap_or(Ok(()))
+            } else {
+                write.await
+            };
+            self.give_back(io, local);
+            r?;
+        }
+        let io = self.state.lock().io.take();
+        if let Some(mut io) = io {
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(2), io.shutdown()).await;
+        }
+        Ok(())
+    }
+}
+
+/// Restores the thread's previous producer mark when dropped.
+pub(crate) struct ProducerScope {
+    prev: usize,
+}
+
+impl Drop for ProducerScope {
+    fn drop(&mut self) {
+        PRODUCING.with(|p| p.set(self.prev));
+    }
+}
+
+/// Access to an outbox through its owner (the connection).
+pub(crate) trait AsOutbox: Send + Sync {
+    /// The owner's outbox.
+    fn outbox(&self) -> &Outbox;
+}
+
+/// A future run as a producer of its owner's outbox: counted while it runs, and the queue is
+/// written (or handed over) each time it stops.
+pub(crate) struct Produce<F, O: AsOutbox> {
+    fut: Pin<Box<F>>,
+    owner: Arc<O>,
+    running: bool,
+}
+
+impl<F: Future, O: AsOutbox> Produce<F, O> {
+    /// Wraps `fut`, already counted as running (the spawner called [`Outbox::enter`], so the
+    /// count covers the time until the task first runs).
+    pub(crate) fn entered(owner: Arc<O>, fut: F) -> Self {
+        Produce {
+            fut: Box::pin(fut),
+            owner,
+            running: true,
+        }
+    }
+}
+
+impl<F: Future, O: AsOutbox> Future for Produce<F, O> {
+    type Output = F::Output;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let Produce {
+            fut,
+            owner,
+            running,
+        } = &mut *self;
+        let ob = owner.outbox();
+        if !*running {
+            ob.enter();
+            *running = true;
+        }
+        let r = {
+            let _scope = ob.scope();
+            fut.as_mut().poll(cx)
+        };
+        *running = false;
+        ob.exit();
+        r
+    }
+}
+
+impl<F, O: AsOutbox> Drop for Produce<F, O> {
+    fn drop(&mut self) {
+        if self.running {
+            self.owner.outbox().exit_quietly();
+        }
+    }
+}
