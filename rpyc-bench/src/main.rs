@@ -110,9 +110,7 @@ enum Placement {
 impl Placement {
     /// (client CPUs, server CPUs), or `None` to leave placement alone.
     fn cpus(self) -> Option<(Vec<usize>, Vec<usize>)> {
-        let n = std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1);
+        let n = procs::online_cpus();
         match self {
             Placement::Free => None,
             Placement::Shared => Some((vec![0], vec![0])),

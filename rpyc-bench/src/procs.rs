@@ -150,10 +150,7 @@ pub fn load1() -> f64 {
 /// Pins every thread of process `pid` (`None`: this process) to the CPUs `cpus`, or lets them
 /// run anywhere again (`cpus` = `None`). Threads started later inherit their creator's set.
 pub fn pin(pid: Option<u32>, cpus: Option<&[usize]>) -> Res<()> {
-    let ncpu = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1);
-    let all: Vec<usize> = (0..ncpu).collect();
+    let all: Vec<usize> = (0..online_cpus()).collect();
     // SAFETY: cpu_set_t is a plain bit array; all zeroes is the empty set.
     let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
     for &c in cpus.unwrap_or(&all) {
@@ -173,4 +170,11 @@ pub fn pin(pid: Option<u32>, cpus: Option<&[usize]>) -> Res<()> {
         unsafe { libc::sched_setaffinity(tid, std::mem::size_of::<libc::cpu_set_t>(), &set) };
     }
     Ok(())
+}
+
+/// CPUs online (not only those this process may run on, as `available_parallelism` reports).
+pub fn online_cpus() -> usize {
+    // SAFETY: sysconf has no preconditions.
+    let n = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) };
+    usize::try_from(n).unwrap_or(1).max(1)
 }

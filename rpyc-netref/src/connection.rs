@@ -38,7 +38,9 @@ use crate::error::{Error, Result};
 use crate::handlers;
 use crate::netref::{NetRef, NetRefInner};
 use crate::object::{CallContext, Exported, RemoteObject};
-use crate::outbox::{AsOutbox, Outbox, Produce, WRITE_HIGH_WATER};
+use crate::outbox::{
+    AsOutbox, BoxWriter, Outbox, PlainWriter, Produce, TcpWriter, WRITE_HIGH_WATER,
+};
 use crate::service::{Service, ServiceRoot, VoidService};
 use crate::table::ObjectTable;
 
@@ -135,6 +137,37 @@ impl Connection {
         R: AsyncRead + Send + 'static,
         W: AsyncWrite + Send + 'static,
     {
+        Self::start(
+            reader,
+            Box::pin(PlainWriter(Box::pin(writer))),
+            service,
+            config,
+        )
+    }
+
+    /// Starts a connection over a TCP stream (Nagle off). What it reads is acknowledged at
+    /// once whenever the connection goes idle with nothing to send: a peer with Nagle's
+    /// algorithm on (Python's rpyc) never waits for a delayed ACK, and a reply that follows at
+    /// once still carries the ACK itself. See [`crate::transport`].
+    pub fn from_tcp(
+        stream: tokio::net::TcpStream,
+        service: Arc<dyn Service>,
+        config: Config,
+    ) -> Connection {
+        let _ = stream.set_nodelay(true);
+        let (r, w) = stream.into_split();
+        Self::start(r, Box::pin(TcpWriter(w)), service, config)
+    }
+
+    fn start<R>(
+        reader: R,
+        writer: BoxWriter,
+        service: Arc<dyn Service>,
+        config: Config,
+    ) -> Connection
+    where
+        R: AsyncRead + Send + 'static,
+    {
         let root: Arc<dyn RemoteObject> = Arc::new(ServiceRoot {
             service: service.clone(),
         });
@@ -147,7 +180,7 @@ impl Connection {
             pending: Mutex::new(HashMap::new()),
             table: ObjectTable::default(),
             proxies: Mutex::new(HashMap::new()),
-            out: Outbox::new(Box::pin(writer)),
+            out: Outbox::new(writer),
             closed: AtomicBool::new(false),
             close_reason: Mutex::new(None),
             cancel: CancellationToken::new(),
@@ -815,11 +848,16 @@ async fn reader_task<R: AsyncRead + Send + 'static>(inner: Arc<ConnInner>, reade
                 // A caller we woke usually sends its next request at once: let it run first,
                 // so what we queued (DEL answers) goes out with it instead of costing the peer
                 // a wake-up of its own.
-                if std::mem::take(&mut woke) && inner.out.queued() > 0 {
+                let woke_caller = std::mem::take(&mut woke);
+                if woke_caller && inner.out.queued() > 0 {
                     tokio::task::yield_now().await;
                 }
                 producing = false;
-                inner.out.exit();
+                // Nothing came of this read (answers to our DELs, say) and nothing else is
+                // going on: acknowledge it now rather than after the delayed-ACK timer.
+                if inner.out.exit() && !woke_caller {
+                    inner.out.ack_now();
+                }
             }
         }
         // Backpressure: wait while the peer is not reading what we already owe it.
@@ -881,7 +919,6 @@ pub async fn connect_with(
     let stream = tokio::net::TcpStream::connect(addr)
         .await
         .map_err(|e| Error::ConnectionClosed(format!("connect failed: {e}")))?;
-    let _ = stream.set_nodelay(true);
     let config = local_peer_config(
         config,
         stream
@@ -889,13 +926,7 @@ pub async fn connect_with(
             .map(|a| a.ip().is_loopback())
             .unwrap_or(false),
     );
-    let (r, w) = stream.into_split();
-    Ok(Connection::from_parts(
-        crate::transport::QuickAckRead::new(r),
-        w,
-        service,
-        config,
-    ))
+    Ok(Connection::from_tcp(stream, service, config))
 }
 
 /// Turns compression off for a peer on this machine unless `compress_local` asks for it.

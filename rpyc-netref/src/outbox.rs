@@ -30,7 +30,53 @@ use tokio::io::AsyncWrite;
 use tokio::sync::Notify;
 
 /// The stream's write half, owned by whoever is writing (`None` in [`State::io`] meanwhile).
-pub(crate) type BoxWriter = Pin<Box<dyn AsyncWrite + Send>>;
+pub(crate) type BoxWriter = Pin<Box<dyn Writer>>;
+
+/// A stream's write half, which may also acknowledge what was read (TCP).
+pub(crate) trait Writer: AsyncWrite + Send {
+    /// Acknowledges the data received so far at once, if the transport delays ACKs.
+    fn ack_now(&self) {}
+}
+
+/// Any write half, without ACK control.
+pub(crate) struct PlainWriter<W>(pub(crate) Pin<Box<W>>);
+
+impl<W: AsyncWrite + Send> Writer for PlainWriter<W> {}
+
+/// A TCP write half: acknowledging re-arms `TCP_QUICKACK`, which sends a pending ACK now.
+pub(crate) struct TcpWriter(pub(crate) tokio::net::tcp::OwnedWriteHalf);
+
+impl Writer for TcpWriter {
+    fn ack_now(&self) {
+        crate::transport::quickack(self.0.as_ref());
+    }
+}
+
+macro_rules! forward_write {
+    ($t:ty, $field:tt, [$($g:tt)*]) => {
+        impl<$($g)*> AsyncWrite for $t {
+            fn poll_write(
+                mut self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                buf: &[u8],
+            ) -> Poll<io::Result<usize>> {
+                Pin::new(&mut self.$field).poll_write(cx, buf)
+            }
+            fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                Pin::new(&mut self.$field).poll_flush(cx)
+            }
+            fn poll_shutdown(
+                mut self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+            ) -> Poll<io::Result<()>> {
+                Pin::new(&mut self.$field).poll_shutdown(cx)
+            }
+        }
+    };
+}
+
+forward_write!(PlainWriter<W>, 0, [W: AsyncWrite + Send]);
+forward_write!(TcpWriter, 0, []);
 
 /// Above this many bytes, a batch taken for writing wakes a reader held back by backpressure.
 pub(crate) const WRITE_HIGH_WATER: usize = 32 << 20;
@@ -146,18 +192,29 @@ impl Outbox {
         self.state.lock().active += 1;
     }
 
-    /// A producer stops running: the last one writes what is queued.
-    pub(crate) fn exit(&self) {
+    /// A producer stops running: the last one writes what is queued. Returns `true` if the
+    /// connection is now idle with nothing to send (what was read can be acknowledged: no reply
+    /// will carry the ACK soon).
+    pub(crate) fn exit(&self) -> bool {
         let mut st = self.state.lock();
         st.active = st.active.saturating_sub(1);
         if st.buf.is_empty() {
-            return;
+            return st.active == 0 && st.io.is_some();
         }
         if st.active == 0 && st.io.is_some() {
             self.write_now(st);
         } else {
             drop(st);
             self.ready.notify_one();
+        }
+        false
+    }
+
+    /// Acknowledges what was read at once (see [`Writer::ack_now`]), unless a write is in
+    /// flight (it carries the ACK).
+    pub(crate) fn ack_now(&self) {
+        if let Some(io) = &self.state.lock().io {
+            io.ack_now();
         }
     }
 
@@ -362,7 +419,11 @@ impl<F: Future, O: AsOutbox> Future for Produce<F, O> {
             fut.as_mut().poll(cx)
         };
         *running = false;
-        ob.exit();
+        // A request waiting on something (a timer, a callback) with nothing to send: ACK what
+        // was read, so a peer with Nagle's algorithm on can send its next request.
+        if ob.exit() && r.is_pending() {
+            ob.ack_now();
+        }
         r
     }
 }

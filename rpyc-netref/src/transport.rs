@@ -1,5 +1,12 @@
 //! TCP tuning: immediate ACKs on every rpyc-rs TCP socket, client and server.
 //!
+//! Plain TCP connections ([`crate::Connection::from_tcp`], used by `connect` and the server)
+//! acknowledge at once only when the connection goes idle with nothing to send — after a read
+//! that woke no caller and started nothing, or when a request task waits with nothing queued;
+//! otherwise the reply that follows carries the ACK and no extra packet is sent. [`QuickAck`]
+//! re-arms `TCP_QUICKACK` after *every* read: TLS streams are wrapped in it, since their reads
+//! are not the connection's. Why either is needed:
+//!
 //! A Python rpyc server answers every HANDLE_DEL and keeps Nagle's algorithm on for the sockets
 //! it accepts. When it sends two replies in a row (a DEL's, then the next call's), the second
 //! waits in its send buffer until we acknowledge the first — and Linux delays that ACK by up
@@ -95,11 +102,13 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for QuickAck<T> {
     }
 }
 
+/// Re-arms `TCP_QUICKACK`, which also sends a pending ACK at once.
 #[cfg(any(target_os = "linux", target_os = "android"))]
-fn quickack(s: &TcpStream) {
+pub(crate) fn quickack(s: &TcpStream) {
     // The flag is not sticky: the kernel may fall back to delayed ACKs, so re-arm it per read.
     let _ = socket2::SockRef::from(s).set_tcp_quickack(true);
 }
 
+/// Other systems: nothing to do.
 #[cfg(not(any(target_os = "linux", target_os = "android")))]
-fn quickack(_s: &TcpStream) {}
+pub(crate) fn quickack(_s: &TcpStream) {}

@@ -32,7 +32,7 @@ use std::time::Duration;
 
 use rpyc_core::Config;
 use rpyc_netref::connection::local_peer_config;
-use rpyc_netref::transport::{QuickAckRead, QuickAckStream};
+use rpyc_netref::transport::QuickAckStream;
 use rpyc_netref::{Connection, Service};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
@@ -300,12 +300,11 @@ async fn start_connection(
     match (stream, tls) {
         (Stream::Tcp(s), None) => {
             let local = s.peer_addr().map(|a| a.ip().is_loopback()).unwrap_or(false);
-            // Owned halves: reads and writes proceed without a shared lock; immediate ACKs
-            // keep Python clients (Nagle on) from waiting on our delayed ACK.
-            let (r, w) = s.into_split();
-            Some(Connection::from_parts(
-                QuickAckRead::new(r),
-                w,
+            // Owned halves: reads and writes proceed without a shared lock; ACKs sent as soon
+            // as the connection idles keep Python clients (Nagle on) from waiting on our
+            // delayed ACK.
+            Some(Connection::from_tcp(
+                s,
                 factory(),
                 local_peer_config(cfg, local),
             ))
