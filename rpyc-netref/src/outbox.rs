@@ -160,12 +160,11 @@ impl Outbox {
             return Err(e);
         }
         fb.finish(compress)?;
-        if PRODUCING.with(Cell::get) == self.key() {
-            // A producer writes (or hands over) when it stops.
-            return Ok(());
-        }
         if now && st.io.is_some() {
+            // Even inside a producer: the request goes out before the caller arms its timeout.
             self.write_now(st);
+        } else if PRODUCING.with(Cell::get) == self.key() {
+            // A producer writes (or hands over) when it stops.
         } else {
             // Whoever holds the stream writes this too when done; else the writer task does.
             let idle = st.io.is_some();
