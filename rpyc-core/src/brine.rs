@@ -114,18 +114,11 @@ pub fn encode(v: &Value, out: &mut Vec<u8>) -> Result<(), EncodeError> {
             out.extend_from_slice(&i.to_be_bytes());
         }
         Value::Bytes(b) => encode_bytes(b, out)?,
-        Value::Str(s) => {
-            out.push(TAG_UNICODE);
-            encode_bytes(s.as_bytes(), out)?;
-        }
-        Value::Tuple(items) => {
-            encode_tuple_header(items.len(), out)?;
-            for item in items {
-                encode(item, out)?;
+        Value::Str(s) => encode_str(s, out)?,
+        Value::Tuple(items) | Value::FrozenSet(items) => {
+            if let Value::FrozenSet(_) = v {
+                out.push(TAG_FSET);
             }
-        }
-        Value::FrozenSet(items) => {
-            out.push(TAG_FSET);
             encode_tuple_header(items.len(), out)?;
             for item in items {
                 encode(item, out)?;

@@ -88,6 +88,7 @@ macro_rules! from_impls {
 from_impls!(
     bool,
     i8,
+    u8,
     i16,
     i32,
     i64,
@@ -107,12 +108,6 @@ from_impls!(
     BigInt,
     ()
 );
-
-impl From<u8> for Value {
-    fn from(v: u8) -> Value {
-        Value::Int(v as i64)
-    }
-}
 
 impl IntoValue for () {
     fn into_value(self) -> Value {
@@ -157,19 +152,30 @@ macro_rules! int_impls {
             }
             impl FromValue for $t {
                 fn from_value(v: Value) -> Result<Self, ConvertError> {
-                    let out_of_range = |v: &Value| ConvertError::Range { value: v.repr(), target: stringify!($t) };
-                    match &v {
-                        Value::Int(i) => <$t>::try_from(*i).map_err(|_| out_of_range(&v)),
-                        Value::BigInt(b) => b.try_into().map_err(|_| out_of_range(&v)),
-                        Value::Bool(b) => Ok(*b as $t),
-                        other => Err(ConvertError::type_mismatch("int", other)),
-                    }
+                    int_from_value(v, stringify!($t))
                 }
             }
         )*
     };
 }
 int_impls!(i8, i16, i32, i64, isize, u16, u32, u64, usize, i128, u128);
+
+/// An int (or bool, as Python's `int` accepts) that fits in `T`; `target` names `T` in errors.
+fn int_from_value<T>(v: Value, target: &'static str) -> Result<T, ConvertError>
+where
+    T: TryFrom<i64> + for<'b> TryFrom<&'b BigInt> + From<bool>,
+{
+    let out_of_range = |v: &Value| ConvertError::Range {
+        value: v.repr(),
+        target,
+    };
+    match &v {
+        Value::Int(i) => T::try_from(*i).map_err(|_| out_of_range(&v)),
+        Value::BigInt(b) => T::try_from(b).map_err(|_| out_of_range(&v)),
+        Value::Bool(b) => Ok(T::from(*b)),
+        other => Err(ConvertError::type_mismatch("int", other)),
+    }
+}
 
 impl IntoValue for u8 {
     fn into_value(self) -> Value {
@@ -182,13 +188,7 @@ impl IntoValue for u8 {
 
 impl FromValue for u8 {
     fn from_value(v: Value) -> Result<Self, ConvertError> {
-        match &v {
-            Value::Int(i) => u8::try_from(*i).map_err(|_| ConvertError::Range {
-                value: v.repr(),
-                target: "u8",
-            }),
-            other => Err(ConvertError::type_mismatch("int", other)),
-        }
+        int_from_value(v, "u8")
     }
     fn vec_from_value(v: Value) -> Result<Vec<u8>, ConvertError> {
         match v {
@@ -336,27 +336,19 @@ impl<T: FromValue> FromValue for Option<T> {
     }
 }
 
-impl<K: IntoValue, V: IntoValue, S> IntoValue for HashMap<K, V, S> {
-    fn into_value(self) -> Value {
-        Value::Tuple(
-            self.into_iter()
-                .map(|(k, v)| Value::Tuple(vec![k.into_value(), v.into_value()]))
-                .collect(),
-        )
-    }
+/// A map as a tuple of `(key, value)` pairs.
+fn pairs_into_value<K: IntoValue, V: IntoValue>(map: impl IntoIterator<Item = (K, V)>) -> Value {
+    Value::Tuple(
+        map.into_iter()
+            .map(|(k, v)| Value::Tuple(vec![k.into_value(), v.into_value()]))
+            .collect(),
+    )
 }
 
-impl<K: IntoValue, V: IntoValue> IntoValue for BTreeMap<K, V> {
-    fn into_value(self) -> Value {
-        Value::Tuple(
-            self.into_iter()
-                .map(|(k, v)| Value::Tuple(vec![k.into_value(), v.into_value()]))
-                .collect(),
-        )
-    }
-}
-
-fn pairs<K: FromValue, V: FromValue>(v: Value) -> Result<Vec<(K, V)>, ConvertError> {
+/// A map from a tuple of `(key, value)` pairs.
+fn pairs_from_value<K: FromValue, V: FromValue, M: FromIterator<(K, V)>>(
+    v: Value,
+) -> Result<M, ConvertError> {
     match v {
         Value::Tuple(items) => items.into_iter().map(<(K, V)>::from_value).collect(),
         other => Err(ConvertError::type_mismatch(
@@ -366,15 +358,27 @@ fn pairs<K: FromValue, V: FromValue>(v: Value) -> Result<Vec<(K, V)>, ConvertErr
     }
 }
 
+impl<K: IntoValue, V: IntoValue, S> IntoValue for HashMap<K, V, S> {
+    fn into_value(self) -> Value {
+        pairs_into_value(self)
+    }
+}
+
+impl<K: IntoValue, V: IntoValue> IntoValue for BTreeMap<K, V> {
+    fn into_value(self) -> Value {
+        pairs_into_value(self)
+    }
+}
+
 impl<K: FromValue + Eq + Hash, V: FromValue> FromValue for HashMap<K, V> {
     fn from_value(v: Value) -> Result<Self, ConvertError> {
-        pairs(v).map(|p| p.into_iter().collect())
+        pairs_from_value(v)
     }
 }
 
 impl<K: FromValue + Ord, V: FromValue> FromValue for BTreeMap<K, V> {
     fn from_value(v: Value) -> Result<Self, ConvertError> {
-        pairs(v).map(|p| p.into_iter().collect())
+        pairs_from_value(v)
     }
 }
 
@@ -390,22 +394,25 @@ impl<T: IntoValue> IntoValue for BTreeSet<T> {
     }
 }
 
-fn set_items(v: Value) -> Result<Vec<Value>, ConvertError> {
+/// A set from a frozenset (or a tuple).
+fn set_from_value<T: FromValue, C: FromIterator<T>>(v: Value) -> Result<C, ConvertError> {
     match v {
-        Value::FrozenSet(items) | Value::Tuple(items) => Ok(items),
+        Value::FrozenSet(items) | Value::Tuple(items) => {
+            items.into_iter().map(T::from_value).collect()
+        }
         other => Err(ConvertError::type_mismatch("frozenset", &other)),
     }
 }
 
 impl<T: FromValue + Eq + Hash> FromValue for HashSet<T> {
     fn from_value(v: Value) -> Result<Self, ConvertError> {
-        set_items(v)?.into_iter().map(T::from_value).collect()
+        set_from_value(v)
     }
 }
 
 impl<T: FromValue + Ord> FromValue for BTreeSet<T> {
     fn from_value(v: Value) -> Result<Self, ConvertError> {
-        set_items(v)?.into_iter().map(T::from_value).collect()
+        set_from_value(v)
     }
 }
 
@@ -521,6 +528,14 @@ mod tests {
         let big: BigInt = "123456789012345678901234567890".parse().unwrap();
         assert!(i128::from_value(Value::BigInt(big.clone())).is_ok());
         assert!(i64::from_value(Value::BigInt(big)).is_err());
+        // u8 reads ints exactly like the other widths.
+        assert_eq!(u8::from_value(Value::Bool(true)).unwrap(), 1);
+        assert_eq!(u8::from_value(Value::BigInt(BigInt::from(7))).unwrap(), 7);
+        assert!(matches!(
+            u8::from_value(Value::Int(256)),
+            Err(ConvertError::Range { target: "u8", .. })
+        ));
+        assert_eq!(Value::from(200u8), Value::Int(200));
     }
 
     #[test]

@@ -83,16 +83,10 @@ impl Decoder for FrameCodec {
     type Error = FrameError;
 
     fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Bytes>, FrameError> {
-        if src.len() < HEADER_LEN {
+        let Some(header) = src.first_chunk() else {
             return Ok(None);
-        }
-        let len = u32::from_be_bytes([src[0], src[1], src[2], src[3]]) as usize;
-        if len > self.limits.max_frame_size {
-            return Err(FrameError::TooLarge {
-                len: len as u64,
-                limit: self.limits.max_frame_size,
-            });
-        }
+        };
+        let len = header_len(header, self.limits.max_frame_size)?;
         let total = HEADER_LEN + len + 1;
         if src.len() < total {
             // Reserve for the rest of this frame only (bounded by max_frame_size above).
@@ -115,10 +109,11 @@ impl Decoder for FrameCodec {
             Some(frame) => Ok(Some(frame)),
             None if src.is_empty() => Ok(None),
             None => {
-                let expected = if src.len() >= HEADER_LEN {
-                    HEADER_LEN + 1 + u32::from_be_bytes([src[0], src[1], src[2], src[3]]) as usize
-                } else {
-                    HEADER_LEN
+                let expected = match src.first_chunk() {
+                    Some(header) => {
+                        HEADER_LEN + 1 + header_len(header, self.limits.max_frame_size)?
+                    }
+                    None => HEADER_LEN,
                 };
                 Err(FrameError::UnexpectedEof {
                     got: src.len(),
@@ -127,6 +122,36 @@ impl Decoder for FrameCodec {
             }
         }
     }
+}
+
+/// The payload length announced by a frame header, refused above `limit`.
+fn header_len(header: &[u8; HEADER_LEN], limit: usize) -> Result<usize, FrameError> {
+    let len = u32::from_be_bytes([header[0], header[1], header[2], header[3]]) as usize;
+    if len > limit {
+        return Err(FrameError::TooLarge {
+            len: len as u64,
+            limit,
+        });
+    }
+    Ok(len)
+}
+
+/// The size in bytes of the first frame in `buf` (header, payload and the trailing `'\n'`:
+/// `HEADER_LEN + payload length + 1`) if `buf` holds all of it, else `None`. Nothing is checked
+/// beyond the header's length field (no size limit, no decompression).
+///
+/// ```
+/// use rpyc_core::frame::{buffered_frame_len, encode_frame};
+/// let mut buf = encode_frame(b"hello", false).unwrap();
+/// assert_eq!(buffered_frame_len(&buf), Some(11));
+/// buf.extend_from_slice(b"\x00\x00");
+/// assert_eq!(buffered_frame_len(&buf), Some(11));
+/// assert_eq!(buffered_frame_len(&buf[..10]), None);
+/// ```
+pub fn buffered_frame_len(buf: &[u8]) -> Option<usize> {
+    let len = header_len(buf.first_chunk()?, usize::MAX).ok()?;
+    let total = HEADER_LEN.checked_add(len)?.checked_add(1)?;
+    (buf.len() >= total).then_some(total)
 }
 
 /// Inflates a zlib stream, refusing (without allocating it) output beyond `limit` bytes.
@@ -139,7 +164,10 @@ pub fn decompress(data: &[u8], limit: usize) -> Result<Vec<u8>, FrameError> {
             if out.len() > limit {
                 return Err(FrameError::DecompressedTooLarge { limit });
             }
-            let grow = out.capacity().max(64 << 10).min(limit + 1 - out.len());
+            let grow = out
+                .capacity()
+                .max(64 << 10)
+                .min(limit.saturating_add(1) - out.len());
             out.reserve_exact(grow);
         }
         let in_before = d.total_in() as usize;
@@ -166,16 +194,36 @@ pub fn decompress(data: &[u8], limit: usize) -> Result<Vec<u8>, FrameError> {
 pub fn compress_into(data: &[u8], out: &mut Vec<u8>) {
     let mut c = Compress::new(Compression::new(COMPRESSION_LEVEL), true);
     out.reserve(data.len() / 2 + 64);
+    // Compressing an in-memory slice into a growable Vec cannot fail.
+    let _ = deflate(&mut c, data, out, FlushCompress::Finish);
+}
+
+/// Feeds all of `input` to `c` and flushes with `flush` (`Sync` or `Finish`), growing `out` as
+/// needed. `None` if the compressor fails or stalls.
+fn deflate(c: &mut Compress, input: &[u8], out: &mut Vec<u8>, flush: FlushCompress) -> Option<()> {
+    let start = c.total_in();
     loop {
-        let consumed = c.total_in() as usize;
         if out.len() == out.capacity() {
             out.reserve(out.capacity().max(1024));
         }
-        match c.compress_vec(&data[consumed..], out, FlushCompress::Finish) {
-            Ok(Status::StreamEnd) => return,
-            Ok(_) => {}
-            // Compressing an in-memory slice into a growable Vec cannot fail.
-            Err(_) => return,
+        let (in_before, out_before) = (c.total_in(), c.total_out());
+        let consumed = (in_before - start) as usize;
+        match c.compress_vec(&input[consumed..], out, flush).ok()? {
+            Status::StreamEnd => return Some(()),
+            // A flush is complete once the input is used up and there was room to spare.
+            _ if flush != FlushCompress::Finish
+                && (c.total_in() - start) as usize == input.len()
+                && out.len() < out.capacity() =>
+            {
+                return Some(())
+            }
+            _ if c.total_in() == in_before
+                && c.total_out() == out_before
+                && out.len() < out.capacity() =>
+            {
+                return None
+            }
+            _ => {}
         }
     }
 }
@@ -183,18 +231,30 @@ pub fn compress_into(data: &[u8], out: &mut Vec<u8>) {
 /// Size of the sample that decides whether a large payload is worth compressing.
 const SAMPLE: usize = 8 * 1024;
 
-/// Python compresses every payload above the threshold; we first compress a sample and skip
-/// payloads that would not shrink by 10% (random or already-compressed bytes), which costs a
-/// peer nothing (the flag says whether a frame is compressed) and saves most of the CPU of large
-/// incompressible transfers.
-fn worth_compressing(payload: &[u8]) -> bool {
+/// The zlib stream of a payload above the threshold, or `None` if it is not worth it.
+///
+/// Python compresses every payload above the threshold; we first compress a sample (the first
+/// [`SAMPLE`] bytes, sync-flushed) and give up on payloads whose sample would not shrink by 10%
+/// (random or already-compressed bytes), which costs a peer nothing (the flag says whether a
+/// frame is compressed) and saves most of the CPU of large incompressible transfers. Otherwise
+/// the same stream goes on over the rest, so the sample is compressed only once.
+fn compress_if_worth(payload: &[u8]) -> Option<Vec<u8>> {
+    let mut c = Compress::new(Compression::new(COMPRESSION_LEVEL), true);
     if payload.len() <= SAMPLE {
-        return true;
+        let mut z = Vec::with_capacity(payload.len() / 2 + 64);
+        deflate(&mut c, payload, &mut z, FlushCompress::Finish)?;
+        return Some(z);
     }
-    let sample = &payload[..SAMPLE];
+    let (sample, rest) = payload.split_at(SAMPLE);
     let mut z = Vec::with_capacity(SAMPLE);
-    compress_into(sample, &mut z);
-    z.len() * 10 < sample.len() * 9
+    deflate(&mut c, sample, &mut z, FlushCompress::Sync)?;
+    if z.len() * 10 >= SAMPLE * 9 {
+        return None;
+    }
+    // Expect the rest to shrink like the sample did.
+    z.reserve((rest.len() / SAMPLE + 1) * z.len() + 64);
+    deflate(&mut c, rest, &mut z, FlushCompress::Finish)?;
+    Some(z)
 }
 
 /// Builds one frame at the end of a buffer: reserve the header, write the payload, finish.
@@ -227,16 +287,13 @@ impl<'a> FrameBuilder<'a> {
     pub fn finish(self, compress: bool) -> Result<(), crate::error::EncodeError> {
         let body = self.start + HEADER_LEN;
         let mut flag = 0u8;
-        if compress
-            && self.out.len() - body > COMPRESSION_THRESHOLD
-            && worth_compressing(&self.out[body..])
-        {
-            let mut z = Vec::new();
-            compress_into(&self.out[body..], &mut z);
-            if z.len() < self.out.len() - body {
-                self.out.truncate(body);
-                self.out.extend_from_slice(&z);
-                flag = 1;
+        if compress && self.out.len() - body > COMPRESSION_THRESHOLD {
+            if let Some(z) = compress_if_worth(&self.out[body..]) {
+                if z.len() < self.out.len() - body {
+                    self.out.truncate(body);
+                    self.out.extend_from_slice(&z);
+                    flag = 1;
+                }
             }
         }
         let len = self.out.len() - body;
@@ -297,13 +354,7 @@ pub async fn read_frame<R: tokio::io::AsyncRead + Unpin>(
         }
         got += n;
     }
-    let len = u32::from_be_bytes([header[0], header[1], header[2], header[3]]) as usize;
-    if len > limits.max_frame_size {
-        return Err(FrameError::TooLarge {
-            len: len as u64,
-            limit: limits.max_frame_size,
-        });
-    }
+    let len = header_len(&header, limits.max_frame_size)?;
     let mut body = vec![0u8; len + 1];
     if let Err(e) = r.read_exact(&mut body).await {
         return Err(if e.kind() == std::io::ErrorKind::UnexpectedEof {
@@ -399,6 +450,63 @@ mod tests {
             1,
             "compressible: compressed"
         );
+    }
+
+    /// Compressible text several samples long: the sample is sync-flushed and the same zlib
+    /// stream goes on over the rest; `decompress` (and the codec) read it back whole.
+    #[test]
+    fn compressed_frame_roundtrips() {
+        let text: Vec<u8> = (0..20_000u32)
+            .flat_map(|i| format!("line {i} of {}\n", i % 7).into_bytes())
+            .collect();
+        assert!(text.len() > 4 * SAMPLE);
+        for payload in [
+            &text[..],
+            &text[..SAMPLE],
+            &text[..SAMPLE + 1],
+            &text[..5000],
+        ] {
+            let f = encode_frame(payload, true).unwrap();
+            assert_eq!(f[4], 1, "compressed");
+            assert_eq!(&f[5..7], b"\x78\x01");
+            let len = u32::from_be_bytes([f[0], f[1], f[2], f[3]]) as usize;
+            assert!(len < payload.len() / 2);
+            assert_eq!(f.len(), HEADER_LEN + len + 1);
+            let back = decompress(&f[HEADER_LEN..HEADER_LEN + len], usize::MAX).unwrap();
+            assert_eq!(back, payload);
+            assert_eq!(
+                decode_all(&f, FrameLimits::default()).unwrap(),
+                vec![payload]
+            );
+        }
+        // Compressible only after the sample: sent raw, as before.
+        let mut mixed = vec![0u8; SAMPLE];
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        for b in &mut mixed {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            *b = x as u8;
+        }
+        mixed.extend(vec![0u8; 50_000]);
+        assert_eq!(encode_frame(&mixed, true).unwrap()[4], 0);
+    }
+
+    #[test]
+    fn buffered_frame_len_counts_whole_frames() {
+        let one = encode_frame(b"one", true).unwrap();
+        let big = encode_frame(&[b'q'; 10_000], true).unwrap();
+        assert_eq!(buffered_frame_len(&one), Some(HEADER_LEN + 3 + 1));
+        let mut both = one.clone();
+        both.extend_from_slice(&big);
+        assert_eq!(buffered_frame_len(&both), Some(one.len()));
+        assert_eq!(buffered_frame_len(&both[one.len()..]), Some(big.len()));
+        for cut in 0..big.len() {
+            assert_eq!(buffered_frame_len(&big[..cut]), None, "cut at {cut}");
+        }
+        assert_eq!(buffered_frame_len(&[]), None);
+        assert_eq!(buffered_frame_len(&[0xff, 0xff, 0xff, 0xff, 0, 1]), None);
+        assert_eq!(buffered_frame_len(b"\x00\x00\x00\x00\x00\n"), Some(6));
     }
 
     #[test]

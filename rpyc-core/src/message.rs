@@ -24,6 +24,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use crate::brine::{self, Decoder, Limits};
+use crate::convert::{FromValue, IntoValue};
 use crate::error::{EncodeError, ProtocolError};
 use crate::value::Value;
 use crate::vinegar::ExceptionPayload;
@@ -153,8 +154,8 @@ impl IdPack {
     pub fn to_value(&self) -> Value {
         Value::Tuple(vec![
             Value::Str(self.name_pack.to_string()),
-            int128(self.class_id),
-            int128(self.instance_id),
+            self.class_id.into_value(),
+            self.instance_id.into_value(),
         ])
     }
 
@@ -171,8 +172,8 @@ impl IdPack {
         };
         Ok(IdPack {
             name_pack: Arc::from(name),
-            class_id: value_i128(&t[1]).ok_or_else(bad)?,
-            instance_id: value_i128(&t[2]).ok_or_else(bad)?,
+            class_id: i128::from_value(t[1].clone()).map_err(|_| bad())?,
+            instance_id: i128::from_value(t[2].clone()).map_err(|_| bad())?,
         })
     }
 
@@ -195,27 +196,12 @@ impl fmt::Display for IdPack {
     }
 }
 
-fn int128(v: i128) -> Value {
-    match i64::try_from(v) {
-        Ok(i) => Value::Int(i),
-        Err(_) => Value::BigInt(v.into()),
-    }
-}
-
 fn encode_i128(v: i128, out: &mut Vec<u8>) {
     match i64::try_from(v) {
         Ok(i) => brine::encode_i64(i, out),
         Err(_) => {
             let _ = brine::encode(&Value::BigInt(v.into()), out);
         }
-    }
-}
-
-fn value_i128(v: &Value) -> Option<i128> {
-    match v {
-        Value::Int(i) => Some(*i as i128),
-        Value::BigInt(b) => num_traits::ToPrimitive::to_i128(b),
-        _ => None,
     }
 }
 
@@ -422,10 +408,20 @@ impl Message {
         args: &Boxed,
         out: &mut Vec<u8>,
     ) -> Result<(), EncodeError> {
+        Self::encode_request_id(seq, handler.id(), args, out)
+    }
+
+    /// A REQUEST with a raw handler id (which may be unknown to [`Handler`]).
+    fn encode_request_id(
+        seq: i64,
+        id: i64,
+        args: &Boxed,
+        out: &mut Vec<u8>,
+    ) -> Result<(), EncodeError> {
         out.extend_from_slice(&[MSG_REQUEST, 0x11]);
         brine::encode_i64(seq, out);
         out.push(0x11);
-        brine::encode_i64(handler.id(), out);
+        brine::encode_i64(id, out);
         args.encode(out)
     }
 
@@ -451,11 +447,7 @@ impl Message {
     pub fn encode(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         match self {
             Message::Request { seq, handler, args } => {
-                out.extend_from_slice(&[MSG_REQUEST, 0x11]);
-                brine::encode_i64(*seq, out);
-                out.push(0x11);
-                brine::encode_i64(*handler, out);
-                args.encode(out)
+                Self::encode_request_id(*seq, *handler, args, out)
             }
             Message::Reply { seq, value } => Self::encode_reply(*seq, value, out),
             Message::Exception { seq, payload } => Self::encode_exception(*seq, payload, out),

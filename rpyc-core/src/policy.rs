@@ -67,43 +67,20 @@ pub fn check_attr<'a>(
     if !switch {
         return Err(deny());
     }
-    let prefix = if cfg.allow_exposed_attrs && !cfg.exposed_prefix.is_empty() {
-        Some(cfg.exposed_prefix.as_str())
-    } else {
-        None
-    };
     let plain = cfg.allow_all_attrs
         || (cfg.allow_exposed_attrs && name.starts_with(cfg.exposed_prefix.as_str()))
         || (cfg.allow_safe_attrs && cfg.safe_attrs.contains(name))
         || (cfg.allow_public_attrs && !name.starts_with('_'));
-    // `prefix + name`, built on the stack for the usual short names (this runs on every call).
-    let mut stack = [0u8; 96];
-    let heap: String;
-    let exposed_name: Option<&str> = match prefix {
-        Some(p) if p.len() + name.len() <= stack.len() => {
-            stack[..p.len()].copy_from_slice(p.as_bytes());
-            stack[p.len()..p.len() + name.len()].copy_from_slice(name.as_bytes());
-            std::str::from_utf8(&stack[..p.len() + name.len()]).ok()
-        }
-        Some(p) => {
-            heap = format!("{p}{name}");
-            Some(heap.as_str())
-        }
-        None => None,
-    };
-    let has_exposed = exposed_name.is_some_and(&has_attr);
-    if plain && (!has_exposed || has_attr(name)) {
-        return Ok(Cow::Borrowed(name));
+    // `prefix + name`, if exposed names are on and the object has it.
+    let exposed = (cfg.allow_exposed_attrs && !cfg.exposed_prefix.is_empty())
+        .then(|| format!("{}{name}", cfg.exposed_prefix))
+        .filter(|n| has_attr(n));
+    match exposed {
+        // A plainly allowed name that exists wins over its exposed twin.
+        Some(n) if !(plain && has_attr(name)) => Ok(Cow::Owned(n)),
+        _ if plain => Ok(Cow::Borrowed(name)),
+        _ => Err(deny()),
     }
-    if has_exposed {
-        if let Some(n) = exposed_name {
-            return Ok(Cow::Owned(n.to_string()));
-        }
-    }
-    if plain {
-        return Ok(Cow::Borrowed(name));
-    }
-    Err(deny())
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@
 
 use std::fmt;
 
+use crate::convert::FromValue;
 use crate::error::ProtocolError;
 use crate::value::Value;
 
@@ -143,6 +144,20 @@ impl RemoteException {
         }
     }
 
+    /// Python's `AttributeError` for a missing member:
+    /// `'{type_name}' object has no attribute '{name}'`, with `e.name` set to `name`.
+    ///
+    /// ```
+    /// use rpyc_core::{vinegar::RemoteException, Value};
+    /// let e = RemoteException::no_attribute("Root", "nope");
+    /// assert_eq!(e.to_string(), "AttributeError: 'Root' object has no attribute 'nope'");
+    /// assert_eq!(e.attr("name"), Some(&Value::str("nope")));
+    /// ```
+    pub fn no_attribute(type_name: &str, name: &str) -> Self {
+        Self::attribute_error(format!("'{type_name}' object has no attribute '{name}'"))
+            .with_attr("name", name)
+    }
+
     /// `StopIteration()`.
     pub fn stop_iteration() -> Self {
         RemoteException {
@@ -236,32 +251,13 @@ impl RemoteException {
         };
         let [names, args, attrs, tb]: [Value; 4] =
             t.try_into().map_err(|_| bad("expected 4 items"))?;
-        let (module, class) = match names {
-            Value::Tuple(n) if n.len() == 2 => match (&n[0], &n[1]) {
-                (Value::Str(m), Value::Str(c)) => (m.clone(), c.clone()),
-                _ => return Err(bad("module and class must be str")),
-            },
-            _ => return Err(bad("expected (module, class)")),
-        };
+        let (module, class) = <(String, String)>::from_value(names)
+            .map_err(|e| bad(&format!("expected (module, class) strs: {e}")))?;
         let Value::Tuple(args) = args else {
             return Err(bad("args must be a tuple"));
         };
-        let Value::Tuple(attr_items) = attrs else {
-            return Err(bad("attrs must be a tuple"));
-        };
-        let mut attrs = Vec::with_capacity(attr_items.len());
-        for a in attr_items {
-            match a {
-                Value::Tuple(mut p) if p.len() == 2 => {
-                    let val = p.pop().unwrap_or_default();
-                    match p.pop() {
-                        Some(Value::Str(name)) => attrs.push((name, val)),
-                        _ => return Err(bad("attribute names must be str")),
-                    }
-                }
-                _ => return Err(bad("attrs must be (name, value) pairs")),
-            }
-        }
+        let attrs = Vec::<(String, Value)>::from_value(attrs)
+            .map_err(|e| bad(&format!("attrs must be (name, value) pairs: {e}")))?;
         let traceback = match tb {
             Value::Str(s) => s,
             Value::None => String::new(),
@@ -341,8 +337,44 @@ mod tests {
     }
 
     #[test]
+    fn no_attribute_matches_python() {
+        let e = RemoteException::no_attribute("Root", "missing");
+        assert!(e.is("AttributeError"));
+        assert_eq!(e.module, "builtins");
+        assert_eq!(e.message(), "'Root' object has no attribute 'missing'");
+        assert_eq!(e.attrs, vec![("name".to_string(), Value::str("missing"))]);
+        assert_eq!(RemoteException::from_value(e.to_value()).unwrap(), e);
+    }
+
+    #[test]
     fn malformed_payloads() {
         assert!(ExceptionPayload::from_value(Value::Int(7)).is_err());
         assert!(ExceptionPayload::from_value(Value::Tuple(vec![Value::None; 4])).is_err());
+        let payload = |names: Value, attrs: Value| {
+            Value::Tuple(vec![names, Value::Tuple(vec![]), attrs, Value::str("")])
+        };
+        let names = || Value::Tuple(vec![Value::str("builtins"), Value::str("ValueError")]);
+        let bad_payloads = [
+            payload(
+                Value::Tuple(vec![Value::str("m"), Value::Int(1)]),
+                Value::Tuple(vec![]),
+            ),
+            payload(Value::Tuple(vec![Value::str("m")]), Value::Tuple(vec![])),
+            payload(names(), Value::None),
+            payload(names(), Value::Tuple(vec![Value::Int(1)])),
+            payload(
+                names(),
+                Value::Tuple(vec![Value::Tuple(vec![Value::Int(1), Value::None])]),
+            ),
+        ];
+        for v in bad_payloads {
+            assert!(
+                matches!(
+                    RemoteException::from_value(v.clone()),
+                    Err(ProtocolError::Malformed(_))
+                ),
+                "{v:?}"
+            );
+        }
     }
 }
