@@ -352,8 +352,32 @@ async fn root_setattr_and_delattr_are_refused(t: Transport) -> rpyc::Result<()> 
     Ok(())
 }
 
+/// A `Dispatcher` mounting the specimen: its dotted names reach the exposed members only, not
+/// what the policy refuses through the attribute path.
+async fn dotted_names_reach_only_exposed_members(t: Transport) -> rpyc::Result<()> {
+    let service = || {
+        rpyc::dispatch::Dispatcher::new("lab.Bench")
+            .mount("lab", Specimen)
+            .into_service(&["BENCH"])
+    };
+    let (conn, _server) =
+        connect_full(t, service, Config::default(), None, Config::default()).await;
+    let root = conn.root().await?;
+    assert_eq!(root.call_method("lab.foo", ()).await?, Value::str("foo!"));
+    for name in ["lab.bar", "lab._priv", "lab.__len__", "lab.exposed_foo.x"] {
+        let r = root.call_method(name, ()).await;
+        assert!(is_attribute_error(&r), "{name}: {r:?}");
+    }
+    // The attribute path applies the policy as for any object.
+    let lab: NetRef = root.attr("lab").await?;
+    assert_eq!(lab.call_method("foo", ()).await?, Value::str("foo!"));
+    assert!(is_attribute_error(&lab.call_method("bar", ()).await));
+    Ok(())
+}
+
 transport_tests!(
     policy_table,
+    dotted_names_reach_only_exposed_members,
     dir_follows_the_policy,
     non_exposed_methods_are_unreachable,
     pickle_is_refused,

@@ -165,6 +165,13 @@ impl Cart {
             .ok_or_else(|| RemoteException::index_error("cart index out of range"))
     }
 
+    /// The end of a `with` block: empties the cart; never swallows the exception.
+    #[exposed(name = "__exit__")]
+    fn exit(&self, _typ: Value, _value: Value, _tb: Value) -> bool {
+        self.items.lock().unwrap().clear();
+        false
+    }
+
     #[rpyc(repr)]
     fn show(&self) -> String {
         format!(
@@ -555,7 +562,32 @@ async fn connection_hooks(t: Transport) -> rpyc::Result<()> {
     Ok(())
 }
 
+/// HANDLE_CTXEXIT (what Python's `with` sends at the end of the block) calls `__exit__` under
+/// the policy with the exception class and two `None`s.
+async fn context_manager_exit(t: Transport) -> rpyc::Result<()> {
+    let (conn, _server) = connect_default(t, shop).await;
+    let root = conn.root().await?;
+    let cart = root
+        .call_method("open_cart", ("ann",))
+        .await?
+        .extract::<NetRef>()?;
+    cart.call_method("put", ("apple",)).await?;
+    let ctxexit = |obj: &NetRef| {
+        conn.sync_request(
+            rpyc::core::message::Handler::CtxExit,
+            vec![rpyc::IntoValue::into_value(obj.clone()), Value::None],
+        )
+    };
+    assert_eq!(ctxexit(&cart).await?, Value::Bool(false));
+    assert_eq!(cart.len().await?, 0);
+    // An object without `__exit__`: the attribute error of a failed lookup.
+    let e = ctxexit(&root).await.unwrap_err();
+    assert!(e.is_remote("AttributeError"), "{e:?}");
+    Ok(())
+}
+
 transport_tests!(
+    context_manager_exit,
     root_and_service_names,
     attributes,
     positional_and_keyword_arguments,

@@ -755,11 +755,10 @@ fn generate(imp: &ItemImpl, model: &Model, args: &MacroArgs, kind: Kind) -> Toke
                 match name {
                     #(#method_arms)*
                     _ => {
-                        let __rpyc_err = #p::RemoteException::attribute_error(::std::format!(
-                            "'{}' object has no attribute '{}'",
+                        let __rpyc_err = #p::RemoteException::no_attribute(
                             <Self as #krate::RemoteObject>::type_name(&*self),
-                            name
-                        ));
+                            name,
+                        );
                         ::std::boxed::Box::pin(::core::future::ready(::core::result::Result::Err(__rpyc_err)))
                     }
                 }

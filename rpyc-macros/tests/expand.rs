@@ -368,7 +368,7 @@ fn hooks_and_edge_cases() {
     // Returning the object sends it by reference.
     let v = Counter::default().into_value();
     let exported = Exported::from_value_ref(&v).expect("exported by reference");
-    assert_eq!(exported.object().type_name(), "calc.Counter");
+    assert_eq!(exported.type_name(), "calc.Counter");
 }
 
 #[test]
@@ -570,7 +570,7 @@ async fn call_method_directly() {
     // Returning an object: by reference.
     let v = call(obj.clone(), &ctx, "child", Args::new()).await.unwrap();
     let child = Exported::from_value_ref(&v).expect("by reference");
-    assert_eq!(child.object().repr(), "<Counter 100>");
+    assert_eq!(child.repr(), "<Counter 100>");
 }
 
 #[tokio::test]

@@ -4,7 +4,8 @@
 //! Register named functions (closures with ordinary typed parameters), plain values, and
 //! sub-dispatchers or objects under a prefix. A peer reaches a mounted part as an attribute
 //! (`conn.root.math.add(1, 2)` in Python) or by its dotted name (`root.call_method("math.add",
-//! …)`); every name is exposed, and nothing else is.
+//! …)`); every registered name is exposed, and nothing else is: a dotted name reaches only the
+//! exposed members of a mounted object, never what the access policy would refuse on it.
 //!
 //! ```
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
@@ -39,13 +40,13 @@ use std::sync::Arc;
 
 use rpyc_core::{FromValue, IntoReturn, IntoValue, RemoteException, Value};
 
-use crate::object::{export_arc, Args, BoxFuture, CallContext, CallResult, Member, RemoteObject};
-use crate::service::Service;
-
-type Function = Arc<dyn Fn(CallContext, Args) -> BoxFuture<CallResult> + Send + Sync>;
+use crate::object::{
+    export_arc, Args, BoxFuture, CallContext, CallResult, Callback, Member, RemoteObject,
+};
+use crate::service::{default_service_name, Service};
 
 enum Entry {
-    Function(Function),
+    Function(Callback),
     Value(Value),
     Mount(Arc<dyn RemoteObject>),
 }
@@ -54,6 +55,8 @@ enum Entry {
 pub struct Dispatcher {
     type_name: String,
     entries: BTreeMap<String, Entry>,
+    /// Service names when used as a connection's root (see [`Dispatcher::into_service`]).
+    aliases: Vec<String>,
 }
 
 /// A closure usable as a [`Dispatcher`] function: any `Fn(A, B, …) -> R` whose parameters
@@ -100,17 +103,14 @@ impl Dispatcher {
         Dispatcher {
             type_name: type_name.into(),
             entries: BTreeMap::new(),
+            aliases: Vec::new(),
         }
     }
 
     /// Registers a synchronous function under `name` (see [`Handler`]).
     pub fn function<P, H: Handler<P>>(mut self, name: &str, f: H) -> Self {
         let owned = name.to_string();
-        let f = Arc::new(f);
-        let function: Function = Arc::new(move |_ctx, args| {
-            let r = f.invoke(args, &owned);
-            Box::pin(async move { r })
-        });
+        let function = Callback::sync(move |args| f.invoke(args, &owned)).named(name);
         self.entries
             .insert(name.to_string(), Entry::Function(function));
         self
@@ -123,12 +123,10 @@ impl Dispatcher {
         Fut: Future<Output = R> + Send + 'static,
         R: IntoReturn,
     {
-        let function: Function = Arc::new(move |ctx, args| {
-            let fut = f(ctx, args);
-            Box::pin(async move { fut.await.into_return() })
-        });
-        self.entries
-            .insert(name.to_string(), Entry::Function(function));
+        self.entries.insert(
+            name.to_string(),
+            Entry::Function(Callback::new(f).named(name)),
+        );
         self
     }
 
@@ -149,30 +147,20 @@ impl Dispatcher {
 
     /// Turns the dispatcher into a service named by `aliases` (upper-cased; the first is its
     /// name). Without aliases, the name derives from the type name.
-    pub fn into_service(self, aliases: &[&str]) -> DispatcherService {
-        DispatcherService {
-            inner: Arc::new(self),
-            aliases: aliases.iter().map(|a| a.to_uppercase()).collect(),
-        }
+    pub fn into_service(mut self, aliases: &[&str]) -> Dispatcher {
+        self.aliases = aliases.iter().map(|a| a.to_uppercase()).collect();
+        self
     }
 
-    /// Splits `a.b.c` into the mounted part `a` and the rest.
+    /// Splits `a.b` into the mounted part `a` and the real name of its exposed member `b`
+    /// (`exposed_b`; for a mounted dispatcher `b` may itself be dotted). Only exposed members
+    /// are reachable this way, whatever the part's other members are.
     fn mounted(&self, name: &str) -> Option<(&Arc<dyn RemoteObject>, String)> {
         let (head, rest) = name.split_once('.')?;
         match self.entries.get(head) {
-            Some(Entry::Mount(part)) => Some((part, exposed(part, rest))),
+            Some(Entry::Mount(part)) => Some((part, format!("exposed_{rest}"))),
             _ => None,
         }
-    }
-}
-
-/// The member name to use on a mounted part: its `exposed_` form when it has one.
-fn exposed(part: &Arc<dyn RemoteObject>, name: &str) -> String {
-    let prefixed = format!("exposed_{name}");
-    if !part.has_member(name) && part.has_member(&prefixed) {
-        prefixed
-    } else {
-        name.to_string()
     }
 }
 
@@ -219,15 +207,12 @@ impl RemoteObject for Dispatcher {
     ) -> BoxFuture<CallResult> {
         let n = name.strip_prefix("exposed_").unwrap_or(name);
         if let Some(Entry::Function(f)) = self.entries.get(n) {
-            return f(ctx, args);
+            return f.invoke(ctx, args);
         }
         if let Some((part, rest)) = self.mounted(n) {
             return part.clone().call_method(&rest, ctx, args);
         }
-        let err = RemoteException::attribute_error(format!(
-            "'{}' object has no attribute '{n}'",
-            self.type_name
-        ));
+        let err = RemoteException::no_attribute(&self.type_name, n);
         Box::pin(async move { Err(err) })
     }
 
@@ -236,42 +221,10 @@ impl RemoteObject for Dispatcher {
     }
 }
 
-/// A [`Dispatcher`] serving as a connection's root (see [`Dispatcher::into_service`]).
-pub struct DispatcherService {
-    inner: Arc<Dispatcher>,
-    aliases: Vec<String>,
-}
-
-impl RemoteObject for DispatcherService {
-    fn type_name(&self) -> &str {
-        self.inner.type_name()
-    }
-    fn member_names(&self) -> Vec<String> {
-        self.inner.member_names()
-    }
-    fn has_member(&self, name: &str) -> bool {
-        self.inner.has_member(name)
-    }
-    fn get_member(&self, name: &str) -> Option<Member> {
-        self.inner.get_member(name)
-    }
-    fn call_method(
-        self: Arc<Self>,
-        name: &str,
-        ctx: CallContext,
-        args: Args,
-    ) -> BoxFuture<CallResult> {
-        self.inner.clone().call_method(name, ctx, args)
-    }
-    fn repr(&self) -> String {
-        self.inner.repr()
-    }
-}
-
-impl Service for DispatcherService {
+impl Service for Dispatcher {
     fn service_aliases(&self) -> Vec<String> {
         if self.aliases.is_empty() {
-            vec![crate::service::default_service_name(self.inner.type_name())]
+            vec![default_service_name(&self.type_name)]
         } else {
             self.aliases.clone()
         }

@@ -96,7 +96,9 @@ pub trait RemoteObject: Send + Sync + 'static {
         Vec::new()
     }
 
-    /// True if the object has a member with this real name. Used by the access policy.
+    /// True if the object has a member with this real name. Used by the access policy on every
+    /// access. Default: builds `member_names` and scans it; override it when that list is not
+    /// cheap (the macros and `Dispatcher` do).
     fn has_member(&self, name: &str) -> bool {
         self.member_names().iter().any(|n| n == name)
     }
@@ -116,11 +118,7 @@ pub trait RemoteObject: Send + Sync + 'static {
         args: Args,
     ) -> BoxFuture<CallResult> {
         let _ = (ctx, args);
-        let err = RemoteException::attribute_error(format!(
-            "'{}' object has no attribute '{}'",
-            self.type_name(),
-            name
-        ));
+        let err = RemoteException::no_attribute(self.type_name(), name);
         Box::pin(async move { Err(err) })
     }
 
@@ -409,9 +407,11 @@ impl Exported {
         &self.0
     }
 
-    /// Finds an exported object inside a value.
-    pub fn from_value_ref(v: &Value) -> Option<Arc<Exported>> {
-        v.as_object().and_then(Object::downcast_arc::<Exported>)
+    /// The local object a value holds by reference, if it holds one.
+    pub fn from_value_ref(v: &Value) -> Option<&Arc<dyn RemoteObject>> {
+        v.as_object()
+            .and_then(|o| o.downcast_ref::<Exported>())
+            .map(Exported::object)
     }
 }
 
@@ -499,6 +499,11 @@ impl Callback {
         }
     }
 
+    /// Runs the closure.
+    pub(crate) fn invoke(&self, ctx: CallContext, args: Args) -> BoxFuture<CallResult> {
+        (self.f)(ctx, args)
+    }
+
     /// Sets the name shown in `repr`.
     pub fn named(mut self, name: &str) -> Callback {
         self.name = Arc::from(name);
@@ -523,7 +528,7 @@ impl RemoteObject for Callback {
         "builtins.function"
     }
     fn call(self: Arc<Self>, ctx: CallContext, args: Args) -> BoxFuture<CallResult> {
-        (self.f)(ctx, args)
+        self.invoke(ctx, args)
     }
     fn is_callable(&self) -> bool {
         true

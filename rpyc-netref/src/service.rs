@@ -96,23 +96,25 @@ impl RemoteObject for ServiceRoot {
         ctx: CallContext,
         args: Args,
     ) -> BoxFuture<CallResult> {
-        if !self.service.has_member(name) {
-            let aliases = self.service.service_aliases();
-            match name {
-                NAME => {
-                    return Box::pin(async move {
-                        Ok(Value::Str(aliases.into_iter().next().unwrap_or_default()))
-                    })
-                }
-                ALIASES => {
-                    return Box::pin(async move {
-                        Ok(Value::Tuple(aliases.into_iter().map(Value::Str).collect()))
-                    })
-                }
-                _ => {}
-            }
-        }
-        self.service.clone().call_method(name, ctx, args)
+        // The built-ins, unless the service defines them itself (as `get_member` resolves).
+        let r = match name {
+            NAME if !self.service.has_member(name) => Value::Str(
+                self.service
+                    .service_aliases()
+                    .into_iter()
+                    .next()
+                    .unwrap_or_default(),
+            ),
+            ALIASES if !self.service.has_member(name) => Value::Tuple(
+                self.service
+                    .service_aliases()
+                    .into_iter()
+                    .map(Value::Str)
+                    .collect(),
+            ),
+            _ => return self.service.clone().call_method(name, ctx, args),
+        };
+        Box::pin(async move { Ok(r) })
     }
     fn call(self: Arc<Self>, ctx: CallContext, args: Args) -> BoxFuture<CallResult> {
         self.service.clone().call(ctx, args)

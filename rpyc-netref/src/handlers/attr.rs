@@ -1,29 +1,35 @@
 //! GETATTR, SETATTR, DELATTR: every access goes through the owner's policy
 //! (`rpyc_core::policy::check_attr`) unless the object overrides it (`rpyc_getattr`, …).
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use rpyc_core::policy::{check_attr, Permission};
 use rpyc_core::{RemoteException, Value};
 
-use super::{no_attribute, Prepared};
+use super::Prepared;
 use crate::connection::ConnInner;
 use crate::object::{export, BoundMethod, Member, RemoteObject};
 
 /// Resolves `name` on `obj` for reading: the override, or the policy then the member table.
-/// Returns the real member name and what it is.
+/// Returns the real member name (`name` itself when the policy keeps it) and what it is.
 pub(crate) fn lookup(
     inner: &ConnInner,
     obj: &Arc<dyn RemoteObject>,
-    name: &str,
+    name: String,
 ) -> Result<(String, Member), RemoteException> {
-    if let Some(r) = obj.rpyc_getattr(name) {
-        return r.map(|m| (name.to_string(), m));
+    if let Some(r) = obj.rpyc_getattr(&name) {
+        return r.map(|m| (name, m));
     }
-    let real = check_attr(inner.config(), name, Permission::Get, |n| obj.has_member(n))?;
-    match obj.get_member(&real) {
-        Some(m) => Ok((real.into_owned(), m)),
-        None => Err(no_attribute(obj, name)),
+    let renamed = match check_attr(inner.config(), &name, Permission::Get, |n| {
+        obj.has_member(n)
+    })? {
+        Cow::Owned(real) => Some(real),
+        Cow::Borrowed(_) => None,
+    };
+    match obj.get_member(renamed.as_deref().unwrap_or(&name)) {
+        Some(m) => Ok((renamed.unwrap_or(name), m)),
+        None => Err(RemoteException::no_attribute(obj.type_name(), &name)),
     }
 }
 
@@ -33,7 +39,7 @@ pub(crate) fn getattr(
     obj: Arc<dyn RemoteObject>,
     name: String,
 ) -> Prepared {
-    let result = lookup(inner, &obj, &name).map(|(real, member)| match member {
+    let result = lookup(inner, &obj, name).map(|(real, member)| match member {
         Member::Value(v) => v,
         Member::Method => export(BoundMethod { obj, name: real }),
     });

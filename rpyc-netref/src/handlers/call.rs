@@ -23,7 +23,7 @@ pub(crate) fn callattr(
     name: String,
     args: Args,
 ) -> Prepared {
-    let (real, member) = tri!(attr::lookup(inner, &obj, &name), "callattr");
+    let (real, member) = tri!(attr::lookup(inner, &obj, name), "callattr");
     let ctx = tri!(inner.context(), "callattr");
     match member {
         Member::Method => Prepared::Spawn(
@@ -36,8 +36,7 @@ pub(crate) fn callattr(
 
 /// Calls an attribute's value: a local callable object or a remote one.
 fn call_value(v: Value, ctx: crate::object::CallContext, args: Args) -> Prepared {
-    if let Some(ex) = Exported::from_value_ref(&v) {
-        let obj = ex.object().clone();
+    if let Some(obj) = Exported::from_value_ref(&v).cloned() {
         return Prepared::Spawn(Box::new(move || obj.call(ctx, args)), "callattr");
     }
     if let Ok(nr) = v.clone().extract::<NetRef>() {

@@ -81,8 +81,7 @@ pub(crate) fn cmp(
         };
         return Prepared::Spawn(Box::new(move || obj.call_method(&real, ctx, args)), "cmp");
     }
-    let same =
-        Exported::from_value_ref(&other).is_some_and(|o| identity(o.object()) == identity(&obj));
+    let same = Exported::from_value_ref(&other).is_some_and(|o| identity(o) == identity(&obj));
     let result = match real.as_str() {
         "__eq__" => Value::Bool(same),
         "__ne__" => Value::Bool(!same),

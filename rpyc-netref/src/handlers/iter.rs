@@ -4,9 +4,9 @@ use std::sync::Arc;
 
 use rpyc_core::{RemoteException, Value};
 
-use super::{attr, tri, Prepared};
+use super::{tri, Prepared};
 use crate::connection::ConnInner;
-use crate::object::{Args, Exported, Member, RemoteObject};
+use crate::object::{Args, Exported, RemoteObject};
 
 /// HANDLE_BUFFITER: up to `count` items from an iterator (`__next__`), or from a fresh
 /// iterator of an iterable (`__iter__`), like `tuple(islice(obj, count))`.
@@ -23,7 +23,7 @@ pub(crate) fn buffiter(inner: &Arc<ConnInner>, obj: Arc<dyn RemoteObject>, count
                         .call_method("__iter__", ctx.clone(), Args::new())
                         .await?;
                     match Exported::from_value_ref(&v) {
-                        Some(ex) => ex.object().clone(),
+                        Some(it) => it.clone(),
                         None => {
                             return Err(RemoteException::type_error(
                                 "iter() returned a non-iterator",
@@ -55,25 +55,14 @@ pub(crate) fn buffiter(inner: &Arc<ConnInner>, obj: Arc<dyn RemoteObject>, count
     )
 }
 
-/// HANDLE_CTXEXIT: calls the object's `__exit__` (policy-checked) with the exception class the
-/// `with` block raised (or `None`), and two `None`s.
+/// HANDLE_CTXEXIT: `obj.__exit__(exc, None, None)` under the policy, as Python's handler (a
+/// GETATTR then a call) — exactly a CALLATTR.
 pub(crate) fn ctxexit(inner: &Arc<ConnInner>, obj: Arc<dyn RemoteObject>, exc: Value) -> Prepared {
-    let (real, member) = tri!(attr::lookup(inner, &obj, "__exit__"), "ctxexit");
-    if !matches!(member, Member::Method) {
-        return Prepared::Done(
-            Err(RemoteException::type_error("__exit__ is not a method")),
-            "ctxexit",
-        );
-    }
-    let ctx = tri!(inner.context(), "ctxexit");
     let args = Args {
         pos: vec![exc, Value::None, Value::None],
         kw: Vec::new(),
     };
-    Prepared::Spawn(
-        Box::new(move || obj.call_method(&real, ctx, args)),
-        "ctxexit",
-    )
+    super::call::callattr(inner, obj, "__exit__".to_string(), args)
 }
 
 /// HANDLE_PICKLE: never served (rpyc-rs neither pickles nor unpickles).

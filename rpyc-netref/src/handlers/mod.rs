@@ -19,7 +19,7 @@ use rpyc_core::message::{Boxed, Request};
 use rpyc_core::{RemoteException, Value};
 
 use crate::connection::ConnInner;
-use crate::object::{Args, BoxFuture, CallResult, Exported, RemoteObject};
+use crate::object::{Args, BoxFuture, CallResult, RemoteObject};
 
 pub(crate) mod attr;
 pub(crate) mod call;
@@ -121,14 +121,20 @@ pub(crate) fn prepare(inner: &Arc<ConnInner>, req: Request) -> Prepared {
 
 /// The local object a request targets (it must be one of ours, sent back as label 3).
 fn target(inner: &Arc<ConnInner>, obj: Boxed) -> Result<Arc<dyn RemoteObject>, RemoteException> {
-    let v = inner.unbox(obj)?;
-    match Exported::from_value_ref(&v) {
-        Some(ex) => Ok(ex.object().clone()),
-        None => Err(RemoteException::type_error(format!(
-            "the target of a request must be an object of the receiver, got {}",
-            v.type_name()
-        ))),
+    if let Boxed::Local(id) = &obj {
+        // The usual case: straight from the table.
+        return inner
+            .table
+            .get(id)
+            .ok_or_else(|| RemoteException::key_error(id.to_value()));
     }
+    // Anything else is an error; unboxing it still gives a reference of the peer its proxy,
+    // so it is released.
+    let v = inner.unbox(obj)?;
+    Err(RemoteException::type_error(format!(
+        "the target of a request must be an object of the receiver, got {}",
+        v.type_name()
+    )))
 }
 
 /// Unboxes the `(args, kwargs_pairs)` of CALL/CALLATTR.
@@ -167,14 +173,4 @@ fn call_args(inner: &Arc<ConnInner>, args: Boxed, kwargs: Boxed) -> Result<Args,
         }
     };
     Ok(Args { pos, kw })
-}
-
-/// `'Type' object has no attribute 'name'`.
-pub(crate) fn no_attribute(obj: &Arc<dyn RemoteObject>, name: &str) -> RemoteException {
-    RemoteException::attribute_error(format!(
-        "'{}' object has no attribute '{}'",
-        obj.type_name(),
-        name
-    ))
-    .with_attr("name", name)
 }
