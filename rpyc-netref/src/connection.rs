@@ -17,14 +17,14 @@
 //! frees both object tables.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::StreamExt;
 use parking_lot::Mutex;
-use rpyc_core::frame::{FrameCodec, HEADER_LEN};
+use rpyc_core::frame::{buffered_frame_len, FrameCodec};
 use rpyc_core::message::{Boxed, Handler, Message, Request};
 use rpyc_core::vinegar::ExceptionPayload;
 use rpyc_core::{Config, EncodeError, IdPack, IntoValue, Object, RemoteException, Value};
@@ -38,9 +38,7 @@ use crate::error::{Error, Result};
 use crate::handlers;
 use crate::netref::{NetRef, NetRefInner};
 use crate::object::{CallContext, Exported, RemoteObject};
-use crate::outbox::{
-    AsOutbox, BoxWriter, Outbox, PlainWriter, Produce, TcpWriter, WRITE_HIGH_WATER,
-};
+use crate::outbox::{BoxWriter, Outbox, PlainWriter, Produce, TcpWriter};
 use crate::service::{Service, ServiceRoot, VoidService};
 use crate::table::ObjectTable;
 
@@ -57,8 +55,6 @@ enum SendMode {
     /// Queued for the writer task, which runs once the caller yields (a burst of `async_`
     /// calls from one task is one write).
     Queue,
-    /// No reply wanted (HANDLE_DEL); queued like `Queue`.
-    NoReply,
 }
 
 pub(crate) struct ConnInner {
@@ -71,14 +67,15 @@ pub(crate) struct ConnInner {
     pub(crate) table: ObjectTable,
     proxies: Mutex<HashMap<IdPack, Weak<NetRefInner>>>,
     out: Outbox,
-    closed: AtomicBool,
-    close_reason: Mutex<Option<String>>,
+    /// Set once, when the connection closes: why.
+    close_reason: OnceLock<String>,
     cancel: CancellationToken,
     guard: OnceLock<Weak<HandleGuard>>,
     remote_root: Mutex<Option<IdPack>>,
     served: AtomicU64,
     served_notify: Notify,
-    disconnected: AtomicBool,
+    /// `serve` calls waiting on `served_notify` (the reader notifies only when there are).
+    serve_waiters: AtomicUsize,
     in_flight: AtomicUsize,
     idle: Notify,
 }
@@ -149,12 +146,17 @@ impl Connection {
     /// once whenever the connection goes idle with nothing to send: a peer with Nagle's
     /// algorithm on (Python's rpyc) never waits for a delayed ACK, and a reply that follows at
     /// once still carries the ACK itself. See [`crate::transport`].
+    ///
+    /// A peer on this machine (loopback) gets no compression unless `compress_local` asks for
+    /// it (see [`local_peer_config`]).
     pub fn from_tcp(
         stream: tokio::net::TcpStream,
         service: Arc<dyn Service>,
         config: Config,
     ) -> Connection {
         let _ = stream.set_nodelay(true);
+        let local = stream.peer_addr().is_ok_and(|a| a.ip().is_loopback());
+        let config = local_peer_config(config, local);
         let (r, w) = stream.into_split();
         Self::start(r, Box::pin(TcpWriter(w)), service, config)
     }
@@ -163,7 +165,7 @@ impl Connection {
         reader: R,
         writer: BoxWriter,
         service: Arc<dyn Service>,
-        config: Config,
+        mut config: Config,
     ) -> Connection
     where
         R: AsyncRead + Send + 'static,
@@ -171,8 +173,13 @@ impl Connection {
         let root: Arc<dyn RemoteObject> = Arc::new(ServiceRoot {
             service: service.clone(),
         });
+        let id = NEXT_CONN_ID.fetch_add(1, Ordering::Relaxed);
+        if config.connid.is_none() {
+            config.connid = Some(format!("conn{id}"));
+        }
+        let cancel = CancellationToken::new();
         let inner = Arc::new(ConnInner {
-            id: NEXT_CONN_ID.fetch_add(1, Ordering::Relaxed),
+            id,
             config,
             service,
             root,
@@ -180,15 +187,14 @@ impl Connection {
             pending: Mutex::new(HashMap::new()),
             table: ObjectTable::default(),
             proxies: Mutex::new(HashMap::new()),
-            out: Outbox::new(writer),
-            closed: AtomicBool::new(false),
-            close_reason: Mutex::new(None),
-            cancel: CancellationToken::new(),
+            out: Outbox::new(writer, cancel.clone()),
+            close_reason: OnceLock::new(),
+            cancel,
             guard: OnceLock::new(),
             remote_root: Mutex::new(None),
             served: AtomicU64::new(0),
             served_notify: Notify::new(),
-            disconnected: AtomicBool::new(false),
+            serve_waiters: AtomicUsize::new(0),
             in_flight: AtomicUsize::new(0),
             idle: Notify::new(),
         });
@@ -226,7 +232,7 @@ impl Connection {
 
     /// True once the connection is closed.
     pub fn is_closed(&self) -> bool {
-        self.inner.closed.load(Ordering::Acquire)
+        self.inner.is_closed()
     }
 
     /// How many local objects the peer holds references to (the root included).
@@ -299,15 +305,18 @@ impl Connection {
         timeout: Option<Duration>,
     ) -> Result<Value> {
         let (seq, res) = self.send_request(handler, args, SendMode::Now);
-        let Some(t) = timeout else {
-            return res.await;
+        let waited = match timeout {
+            None => res.wait().await,
+            Some(t) => tokio::time::timeout(t, res.wait())
+                .await
+                .unwrap_or(Err(Error::Timeout(t))),
         };
-        match tokio::time::timeout(t, res.wait()).await {
-            Ok(Ok(())) => res.take().unwrap_or(Err(Error::Expired)),
-            Ok(Err(e)) => Err(e),
-            Err(_) => {
+        match waited {
+            Ok(()) => res.take().unwrap_or(Err(Error::Expired)),
+            Err(e) => {
+                // Timed out: a late reply is then unboxed and dropped (see `dispatch`).
                 self.inner.pending.lock().remove(&seq);
-                Err(Error::Timeout(t))
+                Err(e)
             }
         }
     }
@@ -343,18 +352,27 @@ impl Connection {
 
     /// Waits until at least one message has been served or `timeout` passes; `true` if one was.
     pub async fn serve(&self, timeout: Duration) -> bool {
-        let before = self.inner.served.load(Ordering::Acquire);
+        /// Counts a waiting `serve` while it lives (the reader notifies only when one waits).
+        struct Waiting<'a>(&'a AtomicUsize);
+        impl Drop for Waiting<'_> {
+            fn drop(&mut self) {
+                self.0.fetch_sub(1, Ordering::SeqCst);
+            }
+        }
+        let before = self.inner.served.load(Ordering::SeqCst);
+        self.inner.serve_waiters.fetch_add(1, Ordering::SeqCst);
+        let _waiting = Waiting(&self.inner.serve_waiters);
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
             let notified = self.inner.served_notify.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            if self.inner.served.load(Ordering::Acquire) != before {
+            if self.inner.served.load(Ordering::SeqCst) != before {
                 return true;
             }
             tokio::select! {
                 _ = notified => {}
-                _ = tokio::time::sleep_until(deadline) => return self.inner.served.load(Ordering::Acquire) != before,
+                _ = tokio::time::sleep_until(deadline) => return self.inner.served.load(Ordering::SeqCst) != before,
                 _ = self.inner.cancel.cancelled() => return false,
             }
         }
@@ -423,7 +441,7 @@ impl Connection {
 
     /// The reason the connection closed, once it has.
     pub fn close_reason(&self) -> Option<String> {
-        self.inner.close_reason.lock().clone()
+        self.inner.close_reason.get().cloned()
     }
 
     /// Releases a proxy (called when the last clone of a `NetRef` drops): one DEL carrying every
@@ -442,8 +460,14 @@ impl Connection {
             Boxed::Local(id.clone()),
             Boxed::Value(Value::Int(count)),
         ]);
-        self.inner
-            .send_boxed_request(Handler::Del, &args, SendMode::NoReply);
+        // No reply is awaited (an rpyc-rs peer's is ignored), so no pending entry either.
+        let seq = self.inner.seq.fetch_add(1, Ordering::Relaxed);
+        let _ = self
+            .inner
+            .out
+            .push(self.inner.config.compress, false, |buf| {
+                Message::encode_request(seq, Handler::Del, &args, buf)
+            });
     }
 }
 
@@ -474,20 +498,17 @@ impl ConnInner {
         args: &Boxed,
         how: SendMode,
     ) -> (i64, AsyncResult) {
-        let want_reply = how != SendMode::NoReply;
-        if self.closed.load(Ordering::Acquire) {
+        if self.is_closed() {
             return (-1, AsyncResult::completed(Err(self.closed_error())));
         }
         let seq = self.seq.fetch_add(1, Ordering::Relaxed);
         let res = AsyncResult::new();
-        if want_reply {
-            self.pending.lock().insert(seq, res.clone());
-            // The connection may have closed after the check above: never leave a waiter behind.
-            if self.closed.load(Ordering::Acquire) {
-                self.pending.lock().remove(&seq);
-                res.complete(Err(self.closed_error()));
-                return (seq, res);
-            }
+        self.pending.lock().insert(seq, res.clone());
+        // The connection may have closed after the check above: never leave a waiter behind.
+        if self.is_closed() {
+            self.pending.lock().remove(&seq);
+            res.complete(Err(self.closed_error()));
+            return (seq, res);
         }
         let sent = self
             .out
@@ -547,10 +568,14 @@ impl ConnInner {
     fn closed_error(&self) -> Error {
         Error::ConnectionClosed(
             self.close_reason
-                .lock()
-                .clone()
+                .get()
+                .cloned()
                 .unwrap_or_else(|| "closed".into()),
         )
+    }
+
+    fn is_closed(&self) -> bool {
+        self.close_reason.get().is_some()
     }
 
     /// Boxes a value for sending (RPyC's `_box`): plain data by value, local objects by
@@ -662,26 +687,23 @@ impl ConnInner {
 
     /// Marks the connection closed and releases everything. Idempotent.
     pub(crate) fn shutdown(self: &Arc<Self>, reason: &str) {
-        if self.closed.swap(true, Ordering::AcqRel) {
+        if self.close_reason.set(reason.to_string()).is_err() {
             return;
         }
         tracing::debug!(conn = self.id, reason, "connection closed");
-        *self.close_reason.lock() = Some(reason.to_string());
         let pending: Vec<AsyncResult> = self.pending.lock().drain().map(|(_, r)| r).collect();
         for r in pending {
             r.complete(Err(Error::ConnectionClosed(reason.to_string())));
         }
-        if !self.disconnected.swap(true, Ordering::AcqRel) {
-            // The last user handle may be what triggered this shutdown (or may go any moment):
-            // the hook then gets a temporary handle, whose drop finds the connection closed.
-            let conn = self.connection().unwrap_or_else(|| Connection {
-                inner: self.clone(),
-                _guard: Arc::new(HandleGuard {
-                    inner: Arc::downgrade(self),
-                }),
-            });
-            self.service.on_disconnect(&conn);
-        }
+        // The last user handle may be what triggered this shutdown (or may go any moment): the
+        // hook then gets a temporary handle, whose drop finds the connection closed.
+        let conn = self.connection().unwrap_or_else(|| Connection {
+            inner: self.clone(),
+            _guard: Arc::new(HandleGuard {
+                inner: Arc::downgrade(self),
+            }),
+        });
+        self.service.on_disconnect(&conn);
         // Free what the peer held (no DELs for our proxies: the stream is gone).
         self.table.clear();
         // Last: wake the tasks and `serve_all` (which thus returns after the hook has run).
@@ -760,7 +782,7 @@ impl ConnInner {
                 let inner = self.clone();
                 self.in_flight.fetch_add(1, Ordering::AcqRel);
                 // Counted as a producer from now on, so the reader leaves the write to it.
-                self.out.enter();
+                self.out.enter(false);
                 tokio::spawn(Produce::entered(self.clone(), async move {
                     let result = run_job(job).await;
                     inner.send_reply(seq, result, ctx);
@@ -825,11 +847,11 @@ async fn reader_task<R: AsyncRead + Send + 'static>(inner: Arc<ConnInner>, reade
             Some(Err(e)) => break Some(format!("read failed: {e}")),
             Some(Ok(payload)) => {
                 if !producing {
-                    inner.out.enter();
+                    inner.out.enter(true);
                     producing = true;
                 }
                 // Counted before dispatch: whoever receives this message sees it counted.
-                inner.served.fetch_add(1, Ordering::AcqRel);
+                inner.served.fetch_add(1, Ordering::SeqCst);
                 let r = {
                     let _scope = inner.out.scope();
                     inner.dispatch(&payload)
@@ -841,8 +863,10 @@ async fn reader_task<R: AsyncRead + Send + 'static>(inner: Arc<ConnInner>, reade
                         break Some(format!("protocol error: {e}"));
                     }
                 }
-                inner.served_notify.notify_waiters();
-                if frame_buffered(frames.read_buffer()) {
+                if inner.serve_waiters.load(Ordering::SeqCst) > 0 {
+                    inner.served_notify.notify_waiters();
+                }
+                if buffered_frame_len(frames.read_buffer()).is_some() {
                     continue;
                 }
                 // A caller we woke usually sends its next request at once: let it run first,
@@ -855,34 +879,18 @@ async fn reader_task<R: AsyncRead + Send + 'static>(inner: Arc<ConnInner>, reade
                 producing = false;
                 // Nothing came of this read (answers to our DELs, say) and nothing else is
                 // going on: acknowledge it now rather than after the delayed-ACK timer.
-                if inner.out.exit() && !woke_caller {
-                    inner.out.ack_now();
-                }
+                inner.out.exit(!woke_caller);
             }
         }
         // Backpressure: wait while the peer is not reading what we already owe it.
-        loop {
-            let drained = inner.out.drained.notified();
-            tokio::pin!(drained);
-            drained.as_mut().enable();
-            if inner.out.queued() < WRITE_HIGH_WATER || inner.closed.load(Ordering::Acquire) {
-                break;
-            }
-            drained.await;
-        }
+        inner.out.wait_drained().await;
     };
     if producing {
-        inner.out.exit();
+        inner.out.exit(false);
     }
     if let Some(reason) = reason {
         inner.shutdown(&reason);
     }
-}
-
-/// Whether `buf` holds a whole frame (the next one can be handled without reading).
-fn frame_buffered(buf: &[u8]) -> bool {
-    buf.len() >= HEADER_LEN
-        && buf.len() - HEADER_LEN > u32::from_be_bytes([buf[0], buf[1], buf[2], buf[3]]) as usize
 }
 
 async fn writer_task(inner: Arc<ConnInner>) {
@@ -891,8 +899,8 @@ async fn writer_task(inner: Arc<ConnInner>) {
     }
 }
 
-impl AsOutbox for ConnInner {
-    fn outbox(&self) -> &Outbox {
+impl AsRef<Outbox> for ConnInner {
+    fn as_ref(&self) -> &Outbox {
         &self.out
     }
 }
@@ -919,13 +927,6 @@ pub async fn connect_with(
     let stream = tokio::net::TcpStream::connect(addr)
         .await
         .map_err(|e| Error::ConnectionClosed(format!("connect failed: {e}")))?;
-    let config = local_peer_config(
-        config,
-        stream
-            .peer_addr()
-            .map(|a| a.ip().is_loopback())
-            .unwrap_or(false),
-    );
     Ok(Connection::from_tcp(stream, service, config))
 }
 

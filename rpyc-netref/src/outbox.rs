@@ -19,15 +19,16 @@ use std::cell::Cell;
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
+use std::time::Duration;
 
 use parking_lot::{Mutex, MutexGuard};
 use rpyc_core::frame::FrameBuilder;
 use rpyc_core::EncodeError;
 use tokio::io::AsyncWrite;
 use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
 
 /// The stream's write half, owned by whoever is writing (`None` in [`State::io`] meanwhile).
 pub(crate) type BoxWriter = Pin<Box<dyn Writer>>;
@@ -78,7 +79,8 @@ macro_rules! forward_write {
 forward_write!(PlainWriter<W>, 0, [W: AsyncWrite + Send]);
 forward_write!(TcpWriter, 0, []);
 
-/// Above this many bytes, a batch taken for writing wakes a reader held back by backpressure.
+/// Above this many queued bytes, the reader stops taking new frames until the queue drains: a
+/// peer that sends requests but never reads replies cannot grow our memory.
 pub(crate) const WRITE_HIGH_WATER: usize = 32 << 20;
 
 /// Batches at or above this size count as large (their buffer is kept for the next one).
@@ -95,18 +97,44 @@ struct State {
     active: usize,
     /// Consecutive small batches (a large buffer is given back after a run of them).
     small_batches: u32,
+    /// A direct write wrote everything but its flush would have waited (TLS): the writer task
+    /// finishes it.
+    unflushed: bool,
+    /// Data was read and neither a write nor an ACK has gone out since.
+    unacked: bool,
+}
+
+impl State {
+    /// Takes the stream and the queue for writing, leaving an empty buffer to queue into.
+    fn take(&mut self) -> Option<(BoxWriter, Vec<u8>)> {
+        let io = self.io.take()?;
+        let fresh = std::mem::take(&mut self.spare);
+        self.unflushed = false;
+        // What we write carries the ACK.
+        self.unacked = false;
+        Some((io, std::mem::replace(&mut self.buf, fresh)))
+    }
+
+    /// Whether the writer task has something to do with the stream.
+    fn pending_write(&self) -> bool {
+        self.io.is_some() && (!self.buf.is_empty() || self.unflushed)
+    }
 }
 
 /// The outgoing queue of one connection.
 pub(crate) struct Outbox {
     state: Mutex<State>,
     /// Wakes the writer task.
-    pub(crate) ready: Notify,
+    ready: Notify,
     /// Wakes a reader waiting for the queue to drain (backpressure).
-    pub(crate) drained: Notify,
-    /// Set when the connection closes: the writer flushes what is queued and stops.
-    closing: AtomicBool,
+    drained: Notify,
+    /// Cancelled when the connection closes: the writer flushes what is queued (for at most
+    /// [`CLOSE_FLUSH`]), shuts the stream down and stops.
+    closing: CancellationToken,
 }
+
+/// How long a closing connection may take to write what it still has queued.
+const CLOSE_FLUSH: Duration = Duration::from_secs(2);
 
 thread_local! {
     /// The outbox whose producer is running on this thread (its address), or 0.
@@ -114,7 +142,8 @@ thread_local! {
 }
 
 impl Outbox {
-    pub(crate) fn new(io: BoxWriter) -> Outbox {
+    /// An outbox writing to `io`, closing when `closing` is cancelled.
+    pub(crate) fn new(io: BoxWriter, closing: CancellationToken) -> Outbox {
         Outbox {
             state: Mutex::new(State {
                 buf: Vec::with_capacity(8192),
@@ -122,22 +151,23 @@ impl Outbox {
                 io: Some(io),
                 active: 0,
                 small_batches: 0,
+                unflushed: false,
+                unacked: false,
             }),
             ready: Notify::new(),
             drained: Notify::new(),
-            closing: AtomicBool::new(false),
+            closing,
         }
     }
 
-    /// Tells the writer task to write what is queued, shut the stream down and stop.
+    /// Wakes the writer task and any reader held back, after `closing` was cancelled.
     pub(crate) fn close(&self) {
-        self.closing.store(true, Ordering::Release);
         self.ready.notify_one();
         self.drained.notify_waiters();
     }
 
     fn is_closing(&self) -> bool {
-        self.closing.load(Ordering::Acquire)
+        self.closing.is_cancelled()
     }
 
     fn key(&self) -> usize {
@@ -181,39 +211,51 @@ impl Outbox {
         self.state.lock().buf.len()
     }
 
-    /// Whether producers are running (the writer task then lets them finish first).
-    fn busy(&self) -> bool {
-        self.state.lock().active > 0
+    /// Waits while the queue is above the high-water mark (the peer is not reading what we
+    /// owe it), or until the connection closes.
+    pub(crate) async fn wait_drained(&self) {
+        while self.queued() >= WRITE_HIGH_WATER && !self.is_closing() {
+            let drained = self.drained.notified();
+            tokio::pin!(drained);
+            drained.as_mut().enable();
+            if self.queued() < WRITE_HIGH_WATER || self.is_closing() {
+                return;
+            }
+            drained.await;
+        }
     }
 
-    /// A producer starts running.
-    pub(crate) fn enter(&self) {
-        self.state.lock().active += 1;
+    /// A producer starts running; `read` if it starts because data was read (the reader).
+    pub(crate) fn enter(&self, read: bool) {
+        let mut st = self.state.lock();
+        st.active += 1;
+        st.unacked |= read;
     }
 
-    /// A producer stops running: the last one writes what is queued. Returns `true` if the
-    /// connection is now idle with nothing to send (what was read can be acknowledged: no reply
-    /// will carry the ACK soon).
-    pub(crate) fn exit(&self) -> bool {
+    /// A producer stops running: the last one writes what is queued. If that leaves the
+    /// connection idle with nothing to send and `ack` is set, what was read is acknowledged at
+    /// once (no reply will carry the ACK soon; a peer with Nagle's algorithm on would otherwise
+    /// wait for our delayed ACK before sending more).
+    pub(crate) fn exit(&self, ack: bool) {
         let mut st = self.state.lock();
         st.active = st.active.saturating_sub(1);
-        if st.buf.is_empty() {
-            return st.active == 0 && st.io.is_some();
-        }
-        if st.active == 0 && st.io.is_some() {
-            self.write_now(st);
-        } else {
-            drop(st);
-            self.ready.notify_one();
-        }
-        false
-    }
-
-    /// Acknowledges what was read at once (see [`Writer::ack_now`]), unless a write is in
-    /// flight (it carries the ACK).
-    pub(crate) fn ack_now(&self) {
-        if let Some(io) = &self.state.lock().io {
-            io.ack_now();
+        if st.active > 0 {
+            if !st.buf.is_empty() {
+                drop(st);
+                self.ready.notify_one();
+            }
+        } else if !st.buf.is_empty() {
+            if st.io.is_some() {
+                self.write_now(st);
+            } else {
+                drop(st);
+                self.ready.notify_one();
+            }
+        } else if ack && st.unacked {
+            if let Some(io) = &st.io {
+                io.ack_now();
+                st.unacked = false;
+            }
         }
     }
 
@@ -238,11 +280,9 @@ impl Outbox {
     /// Writes the queue without waiting: what the stream does not take now (or a flush that
     /// would wait) is handed to the writer task, ahead of anything queued meanwhile.
     fn write_now(&self, mut st: MutexGuard<'_, State>) {
-        let Some(mut io) = st.io.take() else {
+        let Some((mut io, mut local)) = st.take() else {
             return;
         };
-        let fresh = std::mem::take(&mut st.spare);
-        let mut local = std::mem::replace(&mut st.buf, fresh);
         drop(st);
         if local.len() >= WRITE_HIGH_WATER {
             self.drained.notify_waiters();
@@ -261,34 +301,21 @@ impl Outbox {
                 }
             }
         }
-        if done && !matches!(io.as_mut().poll_flush(&mut cx), Poll::Ready(Ok(()))) {
-            done = false;
-        }
+        let flushed = done && matches!(io.as_mut().poll_flush(&mut cx), Poll::Ready(Ok(())));
         let mut st = self.state.lock();
         if off < local.len() {
             local.drain(..off);
             local.extend_from_slice(&st.buf);
             std::mem::swap(&mut st.buf, &mut local);
         }
-        let wake = !done || !st.buf.is_empty() || self.is_closing();
+        st.unflushed = done && !flushed;
+        let wake = !flushed || !st.buf.is_empty() || self.is_closing();
         Self::recycle(&mut st, local, off);
         st.io = Some(io);
         drop(st);
         if wake {
             self.ready.notify_one();
         }
-    }
-
-    /// Takes the stream and the queue for writing, if there is something to write and nobody
-    /// is writing.
-    fn take(&self) -> Option<(BoxWriter, Vec<u8>)> {
-        let mut st = self.state.lock();
-        if st.buf.is_empty() || st.io.is_none() {
-            return None;
-        }
-        let io = st.io.take()?;
-        let fresh = std::mem::take(&mut st.spare);
-        Some((io, std::mem::replace(&mut st.buf, fresh)))
     }
 
     /// Gives the stream back after a write, with the written buffer for reuse.
@@ -321,20 +348,32 @@ impl Outbox {
     /// and the queue is empty, then shuts the stream down. Fails if a write fails.
     pub(crate) async fn run_writer(&self) -> io::Result<()> {
         use tokio::io::AsyncWriteExt;
-        loop {
-            let Some((mut io, local)) = self.take() else {
-                // Nothing to write, or a direct write is in flight (it wakes us when done if
-                // anything is left, or if the connection is closing).
-                if self.is_closing() && self.state.lock().io.is_some() {
-                    break;
+        let mut io = loop {
+            let job = {
+                let mut st = self.state.lock();
+                if st.pending_write() {
+                    st.take().map(Ok)
+                } else if self.is_closing() && st.io.is_some() {
+                    // Closed and everything queued is out: stop, under the same lock.
+                    st.io.take().map(Err)
+                } else {
+                    // Nothing to write, or a direct write is in flight (it wakes us when done
+                    // if anything is left, or if the connection is closing).
+                    None
                 }
-                self.ready.notified().await;
-                // Let the producers that are ready on this thread finish first: their frames
-                // then go out in this same write.
-                if self.busy() && !self.is_closing() {
-                    tokio::task::yield_now().await;
+            };
+            let (mut io, local) = match job {
+                Some(Ok(batch)) => batch,
+                Some(Err(io)) => break io,
+                None => {
+                    self.ready.notified().await;
+                    // Let the producers that are ready on this thread finish first: their
+                    // frames then go out in this same write.
+                    if self.state.lock().active > 0 && !self.is_closing() {
+                        tokio::task::yield_now().await;
+                    }
+                    continue;
                 }
-                continue;
             };
             if local.len() >= WRITE_HIGH_WATER {
                 self.drained.notify_waiters();
@@ -343,21 +382,18 @@ impl Outbox {
                 io.write_all(&local).await?;
                 io.flush().await
             };
-            let r = if self.is_closing() {
-                // Flush what is queued, but never hang on a peer that stopped reading.
-                tokio::time::timeout(std::time::Duration::from_secs(2), write)
-                    .await
-                    .unwrap_or(Ok(()))
-            } else {
-                write.await
+            tokio::pin!(write);
+            // Once the connection closes, never hang on a peer that stopped reading.
+            let r = tokio::select! {
+                r = &mut write => r,
+                _ = self.closing.cancelled() => {
+                    tokio::time::timeout(CLOSE_FLUSH, &mut write).await.unwrap_or(Ok(()))
+                }
             };
             self.give_back(io, local);
             r?;
-        }
-        let io = self.state.lock().io.take();
-        if let Some(mut io) = io {
-            let _ = tokio::time::timeout(std::time::Duration::from_secs(2), io.shutdown()).await;
-        }
+        };
+        let _ = tokio::time::timeout(CLOSE_FLUSH, io.shutdown()).await;
         Ok(())
     }
 }
@@ -373,21 +409,15 @@ impl Drop for ProducerScope {
     }
 }
 
-/// Access to an outbox through its owner (the connection).
-pub(crate) trait AsOutbox: Send + Sync {
-    /// The owner's outbox.
-    fn outbox(&self) -> &Outbox;
-}
-
 /// A future run as a producer of its owner's outbox: counted while it runs, and the queue is
 /// written (or handed over) each time it stops.
-pub(crate) struct Produce<F, O: AsOutbox> {
+pub(crate) struct Produce<F, O: AsRef<Outbox>> {
     fut: Pin<Box<F>>,
     owner: Arc<O>,
     running: bool,
 }
 
-impl<F: Future, O: AsOutbox> Produce<F, O> {
+impl<F: Future, O: AsRef<Outbox>> Produce<F, O> {
     /// Wraps `fut`, already counted as running (the spawner called [`Outbox::enter`], so the
     /// count covers the time until the task first runs).
     pub(crate) fn entered(owner: Arc<O>, fut: F) -> Self {
@@ -399,7 +429,7 @@ impl<F: Future, O: AsOutbox> Produce<F, O> {
     }
 }
 
-impl<F: Future, O: AsOutbox> Future for Produce<F, O> {
+impl<F: Future, O: AsRef<Outbox>> Future for Produce<F, O> {
     type Output = F::Output;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
@@ -408,9 +438,9 @@ impl<F: Future, O: AsOutbox> Future for Produce<F, O> {
             owner,
             running,
         } = &mut *self;
-        let ob = owner.outbox();
+        let ob = (**owner).as_ref();
         if !*running {
-            ob.enter();
+            ob.enter(false);
             *running = true;
         }
         let r = {
@@ -418,19 +448,16 @@ impl<F: Future, O: AsOutbox> Future for Produce<F, O> {
             fut.as_mut().poll(cx)
         };
         *running = false;
-        // A request waiting on something (a timer, a callback) with nothing to send: ACK what
-        // was read, so a peer with Nagle's algorithm on can send its next request.
-        if ob.exit() && r.is_pending() {
-            ob.ack_now();
-        }
+        // A request waiting on something (a timer, a callback) with nothing to send: ACK.
+        ob.exit(r.is_pending());
         r
     }
 }
 
-impl<F, O: AsOutbox> Drop for Produce<F, O> {
+impl<F, O: AsRef<Outbox>> Drop for Produce<F, O> {
     fn drop(&mut self) {
         if self.running {
-            self.owner.outbox().exit_quietly();
+            (*self.owner).as_ref().exit_quietly();
         }
     }
 }

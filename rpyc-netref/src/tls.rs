@@ -71,9 +71,14 @@ pub async fn tls_connect_with(
         .await
         .map_err(|e| Error::ConnectionClosed(format!("connect failed: {e}")))?;
     let _ = tcp.set_nodelay(true);
+    let local = tcp.peer_addr().is_ok_and(|a| a.ip().is_loopback());
     let stream = TlsConnector::from(tls)
         .connect(name, crate::transport::QuickAckStream::new(tcp))
         .await
         .map_err(|e| Error::ConnectionClosed(format!("TLS handshake failed: {e}")))?;
-    Ok(Connection::new(stream, service, config))
+    Ok(Connection::new(
+        stream,
+        service,
+        crate::connection::local_peer_config(config, local),
+    ))
 }

@@ -53,6 +53,12 @@ impl ConnectionCounter {
     }
 }
 
+/// Most simultaneous connections a [`Server`] accepts unless told otherwise.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
+
+/// How long in-flight calls may run at shutdown unless told otherwise.
+pub const DEFAULT_GRACE: Duration = Duration::from_secs(5);
+
 /// Stops a running server (graceful: in-flight calls get the grace period to finish).
 #[derive(Debug, Clone)]
 pub struct ShutdownHandle(CancellationToken);
@@ -116,9 +122,9 @@ impl Server {
         Server {
             listener,
             config: Config::default(),
-            max_connections: 10_000,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
             one_shot: false,
-            grace: Duration::from_secs(5),
+            grace: DEFAULT_GRACE,
             shutdown: CancellationToken::new(),
             counter: ConnectionCounter::default(),
             registrar: None,
@@ -141,8 +147,8 @@ impl Server {
         self
     }
 
-    /// The configuration each connection starts from (the server adds `endpoints` and
-    /// `connid`).
+    /// The configuration each connection starts from (the server adds `endpoints`; each
+    /// connection names itself in `connid` if it is unset).
     pub fn config(mut self, config: Config) -> Self {
         self.config = config;
         self
@@ -221,7 +227,6 @@ impl Server {
         };
         let limit = Arc::new(Semaphore::new(self.max_connections));
         let mut tasks = JoinSet::new();
-        let mut next_id = 0u64;
         loop {
             let permit = tokio::select! {
                 p = limit.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
@@ -243,12 +248,8 @@ impl Server {
                     continue;
                 }
             };
-            next_id += 1;
             let mut cfg = self.config.clone();
             cfg.endpoints = Some((local, peer.clone()));
-            if cfg.connid.is_none() {
-                cfg.connid = Some(format!("conn{next_id}"));
-            }
             self.counter.0.fetch_add(1, Ordering::AcqRel);
             tracing::info!(peer = %peer, "connection accepted");
             let shutdown = self.shutdown.clone();
@@ -298,25 +299,23 @@ async fn start_connection(
     peer: &str,
 ) -> Option<Connection> {
     match (stream, tls) {
-        (Stream::Tcp(s), None) => {
-            let local = s.peer_addr().map(|a| a.ip().is_loopback()).unwrap_or(false);
-            // Owned halves: reads and writes proceed without a shared lock; ACKs sent as soon
-            // as the connection idles keep Python clients (Nagle on) from waiting on our
-            // delayed ACK.
-            Some(Connection::from_tcp(
-                s,
-                factory(),
-                local_peer_config(cfg, local),
-            ))
-        }
+        // Owned halves: reads and writes proceed without a shared lock; ACKs sent as soon as
+        // the connection idles keep Python clients (Nagle on) from waiting on our delayed ACK.
+        (Stream::Tcp(s), None) => Some(Connection::from_tcp(s, factory(), cfg)),
         (Stream::Tcp(s), Some(acceptor)) => {
+            let _ = s.set_nodelay(true);
+            let local = s.peer_addr().is_ok_and(|a| a.ip().is_loopback());
             match tokio::time::timeout(
                 TLS_HANDSHAKE_TIMEOUT,
                 acceptor.accept(QuickAckStream::new(s)),
             )
             .await
             {
-                Ok(Ok(tls_stream)) => Some(Connection::new(tls_stream, factory(), cfg)),
+                Ok(Ok(tls_stream)) => Some(Connection::new(
+                    tls_stream,
+                    factory(),
+                    local_peer_config(cfg, local),
+                )),
                 Ok(Err(e)) => {
                     tracing::warn!(peer = %peer, error = %e, "TLS handshake failed");
                     None
@@ -378,7 +377,6 @@ async fn accept(l: &Listener) -> io::Result<(Stream, String, String)> {
     match l {
         Listener::Tcp(l) => {
             let (s, peer) = l.accept().await?;
-            let _ = s.set_nodelay(true);
             let local = s.local_addr().map(|a| a.to_string()).unwrap_or_default();
             Ok((Stream::Tcp(s), peer.to_string(), local))
         }
