@@ -7,12 +7,12 @@
 //! Prints `listening on HOST:PORT` once bound, serves until SIGINT/SIGTERM, then shuts down
 //! gracefully and exits 0.
 
-use std::io::Write;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 use rpyc_server::registry::RegistryClient;
+use rpyc_server::server::{DEFAULT_GRACE, DEFAULT_MAX_CONNECTIONS};
 use rpyc_server::services::{CalculatorService, TestService};
 use rpyc_server::Server;
 
@@ -41,10 +41,10 @@ struct Cli {
     #[arg(long, conflicts_with_all = ["host", "port"])]
     unix: Option<std::path::PathBuf>,
     /// Most simultaneous connections.
-    #[arg(long, default_value_t = 10_000)]
+    #[arg(long, default_value_t = DEFAULT_MAX_CONNECTIONS)]
     max_connections: usize,
     /// Seconds to let in-flight calls finish at shutdown.
-    #[arg(long, default_value_t = 5.0)]
+    #[arg(long, default_value_t = DEFAULT_GRACE.as_secs_f64())]
     grace: f64,
     /// Serve a single connection, then exit.
     #[arg(long)]
@@ -76,13 +76,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match rt.block_on(run(cli)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("rpyc-server: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    rpyc_server::exit_code("rpyc-server", rt.block_on(run(cli)))
 }
 
 async fn run(cli: Cli) -> std::io::Result<()> {
@@ -92,7 +86,7 @@ async fn run(cli: Cli) -> std::io::Result<()> {
         #[cfg(not(unix))]
         Some(_) => return Err(std::io::Error::other("unix sockets are not supported here")),
         None => {
-            let host = cli.host.trim_start_matches('[').trim_end_matches(']');
+            let host = rpyc_server::unbracket(&cli.host);
             Server::bind((host, cli.port)).await?
         }
     };
@@ -113,16 +107,7 @@ async fn run(cli: Cli) -> std::io::Result<()> {
         (None, Some(p)) => p.display().to_string(),
         (None, None) => String::new(),
     };
-    {
-        let mut out = std::io::stdout().lock();
-        writeln!(out, "listening on {shown}")?;
-        out.flush()?;
-    }
-    let stop = server.shutdown_handle();
-    tokio::spawn(async move {
-        rpyc_server::wait_for_signal().await;
-        stop.shutdown();
-    });
+    rpyc_server::announce_and_stop_on_signal(&shown, server.shutdown_handle())?;
     match cli.service {
         ServiceName::Calc => server.serve(CalculatorService::new).await,
         ServiceName::Test => {

@@ -304,7 +304,7 @@ impl RegistryClient {
         let msg = Value::Tuple(vec![Value::str("RPYC"), Value::str(cmd), args]);
         let data = brine::dump(&msg).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
         let exchange = async {
-            let mut buf = vec![0u8; 15000];
+            let mut buf = vec![0u8; MAX_DGRAM_SIZE * 10];
             let n = match self.transport {
                 Transport::Udp => {
                     let bind: SocketAddr = if self.addr.is_ipv4() {

@@ -7,12 +7,11 @@
 //!
 //! Prints `listening on HOST:PORT` once bound and serves until SIGINT/SIGTERM.
 
-use std::io::Write;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
-use rpyc_server::registry::{RegistryServer, REGISTRY_PORT};
+use rpyc_server::registry::{RegistryServer, DEFAULT_PRUNING_TIMEOUT, REGISTRY_PORT};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum Mode {
@@ -36,7 +35,7 @@ struct Cli {
     #[arg(long, default_value_t = REGISTRY_PORT)]
     port: u16,
     /// Seconds after which a registration that was not refreshed is dropped.
-    #[arg(long, default_value_t = 240.0)]
+    #[arg(long, default_value_t = DEFAULT_PRUNING_TIMEOUT.as_secs_f64())]
     timeout: f64,
     /// Answer LIST requests.
     #[arg(long)]
@@ -55,17 +54,11 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match rt.block_on(run(cli)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("rpyc-registry: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    rpyc_server::exit_code("rpyc-registry", rt.block_on(run(cli)))
 }
 
 async fn run(cli: Cli) -> std::io::Result<()> {
-    let host = cli.host.trim_start_matches('[').trim_end_matches(']');
+    let host = rpyc_server::unbracket(&cli.host);
     let server = match cli.mode {
         Mode::Udp => RegistryServer::bind_udp((host, cli.port)).await?,
         Mode::Tcp => RegistryServer::bind_tcp((host, cli.port)).await?,
@@ -74,15 +67,9 @@ async fn run(cli: Cli) -> std::io::Result<()> {
         .allow_listing(cli.listing)
         .pruning_timeout(Duration::from_secs_f64(cli.timeout.max(0.0)));
     let addr = server.local_addr();
-    {
-        let mut out = std::io::stdout().lock();
-        writeln!(out, "listening on {}:{}", addr.ip(), addr.port())?;
-        out.flush()?;
-    }
-    let stop = server.shutdown_handle();
-    tokio::spawn(async move {
-        rpyc_server::wait_for_signal().await;
-        stop.shutdown();
-    });
+    rpyc_server::announce_and_stop_on_signal(
+        &format!("{}:{}", addr.ip(), addr.port()),
+        server.shutdown_handle(),
+    )?;
     server.serve().await
 }
