@@ -298,16 +298,6 @@ fn analyze_fn(
 
     // `#[rpyc(...)]` protocol hooks.
     for (special, key) in &attrs.specials {
-        let shape = match special {
-            Special::Call => None,
-            Special::Repr | Special::Str => Some((0, "fn(&self) -> String")),
-            Special::Hash => Some((0, "fn(&self) -> i64")),
-            Special::SetAttr => Some((
-                2,
-                "fn(&self, name: &str, value: Value) -> Result<(), RemoteException>",
-            )),
-            Special::DelAttr => Some((1, "fn(&self, name: &str) -> Result<(), RemoteException>")),
-        };
         let k = special.key();
         let taken_by = match special {
             Special::Call => model.call.as_ref().map(|c| &c.ident),
@@ -324,36 +314,42 @@ fn analyze_fn(
             );
             continue;
         }
-        let hook = || Hook {
-            ident: sig.ident.clone(),
-            ret_span: ret_span(sig),
-        };
-        match (special, shape) {
-            (Special::Call, _) => {
+        let (n, shape) = match special {
+            Special::Call => {
+                // Any callable signature: analyzed like an exposed method.
                 if let Some(c) = analyze_callable(sig, "__call__".to_string(), errors) {
                     model.call = Some(c);
                 }
+                continue;
             }
-            (_, Some((n, shape))) => {
-                if !check_simple(sig, n, &format!("`#[rpyc({k})]` methods"), shape, errors) {
-                    continue;
-                }
-                match special {
-                    Special::Repr => model.repr = Some(hook()),
-                    Special::Str => model.str_ = Some(hook()),
-                    Special::Hash => model.hash = Some(hook()),
-                    Special::DelAttr => model.delattr = Some(hook()),
-                    Special::SetAttr => {
-                        let by_ref = matches!(
-                            sig.inputs.iter().nth(2),
-                            Some(FnArg::Typed(pt)) if matches!(&*pt.ty, Type::Reference(_))
-                        );
-                        model.setattr = Some((hook(), by_ref));
-                    }
-                    Special::Call => {}
-                }
+            Special::Repr | Special::Str => (0, "fn(&self) -> String"),
+            Special::Hash => (0, "fn(&self) -> i64"),
+            Special::SetAttr => (
+                2,
+                "fn(&self, name: &str, value: Value) -> Result<(), RemoteException>",
+            ),
+            Special::DelAttr => (1, "fn(&self, name: &str) -> Result<(), RemoteException>"),
+        };
+        if !check_simple(sig, n, &format!("`#[rpyc({k})]` methods"), shape, errors) {
+            continue;
+        }
+        let hook = Hook {
+            ident: sig.ident.clone(),
+            ret_span: ret_span(sig),
+        };
+        match special {
+            Special::Repr => model.repr = Some(hook),
+            Special::Str => model.str_ = Some(hook),
+            Special::Hash => model.hash = Some(hook),
+            Special::DelAttr => model.delattr = Some(hook),
+            Special::SetAttr => {
+                let by_ref = matches!(
+                    sig.inputs.iter().nth(2),
+                    Some(FnArg::Typed(pt)) if matches!(&*pt.ty, Type::Reference(_))
+                );
+                model.setattr = Some((hook, by_ref));
             }
-            (_, None) => {}
+            Special::Call => {}
         }
     }
 
