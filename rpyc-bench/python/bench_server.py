@@ -2,8 +2,9 @@
 """The Python side of the rpyc-bench comparison: a stock RPyC 6 ThreadedServer.
 
 Serves ``BenchService``, the Python equivalent of the members of rpyc-rs's
-``TEST`` service that the benchmark uses (``add``, ``echo``, ``ping``,
-``make_counter``, ``call(f, *args)`` and the attribute ``the_answer``).
+``TEST`` service that the benchmark uses (``add``, ``echo``, ``make_counter``,
+``call(f, *args)`` and the attribute ``the_answer``; the ping scenario is the
+protocol's own ``conn.ping()``, which needs no service member).
 
 Usage::
 
@@ -47,9 +48,6 @@ class BenchService(rpyc.Service):
         return a + b
 
     def exposed_echo(self, x):
-        return x
-
-    def exposed_ping(self, x=None):
         return x
 
     def exposed_make_counter(self, start=None):

@@ -81,17 +81,20 @@ pub async fn one_in_flight<S: AsyncRead + AsyncWrite + Unpin>(
         s.read_exact(&mut back).await?;
     }
     let mut lat = Latencies::with_capacity(n);
+    // One clock read per round trip: its end is the next one's start and the budget check.
     let start = Instant::now();
+    let mut last = start;
     for _ in 0..n {
-        let t0 = Instant::now();
         s.write_all(&msg).await?;
         s.read_exact(&mut back).await?;
-        lat.push(t0.elapsed());
-        if start.elapsed() > budget {
+        let now = Instant::now();
+        lat.push(now - last);
+        last = now;
+        if now - start > budget {
             break;
         }
     }
-    lat.elapsed = start.elapsed();
+    lat.elapsed = last - start;
     Ok(lat)
 }
 

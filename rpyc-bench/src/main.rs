@@ -19,6 +19,7 @@ mod rsclient;
 mod stats;
 
 use std::fs::OpenOptions;
+use std::future::Future;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -634,22 +635,31 @@ impl Ctx {
     async fn client(&mut self, stack: Stack, cmd: Json, timeout: Duration) -> Res<Json> {
         if stack == Stack::RsRsMain {
             // Awaited right here, on the thread that runs `block_on`.
-            return match tokio::time::timeout(timeout, rsclient::run(&cmd)).await {
-                Ok(r) => r,
-                Err(_) => Err(format!("timed out after {timeout:?}").into()),
-            };
-        }
-        if stack.rust_client() {
+            within(timeout, rsclient::run(&cmd)).await
+        } else if stack.rust_client() {
             // A spawned task, as a server or a real application runs its calls.
-            let task = tokio::spawn(async move { rsclient::run(&cmd).await });
-            match tokio::time::timeout(timeout, task).await {
-                Ok(joined) => joined?,
-                Err(_) => Err(format!("timed out after {timeout:?}").into()),
-            }
+            spawn_within(timeout, async move { rsclient::run(&cmd).await }).await
         } else {
             self.py.as_mut().ok_or("no python")?.run(&cmd, timeout)
         }
     }
+}
+
+/// `fut`, given at most `timeout`: its error or the timeout.
+async fn within<T>(timeout: Duration, fut: impl Future<Output = Res<T>>) -> Res<T> {
+    tokio::time::timeout(timeout, fut)
+        .await
+        .map_err(|_| format!("timed out after {timeout:?}"))?
+}
+
+/// `fut` run in a spawned task, given at most `timeout`: its error, its panic or the timeout
+/// (the task is left running then).
+async fn spawn_within<T: Send + 'static>(
+    timeout: Duration,
+    fut: impl Future<Output = Res<T>> + Send + 'static,
+) -> Res<T> {
+    let task = tokio::spawn(fut);
+    within(timeout, async { task.await? }).await
 }
 
 fn figure(scenario: &str, res: &Json) -> Res<f64> {
@@ -894,14 +904,10 @@ async fn run(cli: Cli) -> Res<()> {
                         measure_floor_as(&mut ctx, id, what, round, faddr).await;
                     }
                     let (faddr, first) = (faddr.clone(), *first);
-                    let task =
-                        tokio::spawn(async move { rsclient::paired(&cmd, &faddr, first).await });
-                    let r = match tokio::time::timeout(Duration::from_secs_f64(secs + 60.0), task)
-                        .await
-                    {
-                        Ok(joined) => joined.map_err(Error::from).and_then(|r| r),
-                        Err(_) => Err("timed out".into()),
-                    };
+                    let r = spawn_within(Duration::from_secs_f64(secs + 60.0), async move {
+                        rsclient::paired(&cmd, &faddr, first).await
+                    })
+                    .await;
                     match r
                         .and_then(|(ours, fl)| Ok((figure(id, &ours)?, ours, figure(id, &fl)?, fl)))
                     {
@@ -1050,30 +1056,11 @@ async fn run(cli: Cli) -> Res<()> {
 }
 
 async fn measure_floor(ctx: &mut Ctx, round: usize, tcp_addr: &str, sock: &Path) {
-    let budget = Duration::from_secs_f64(ctx.plan.seconds);
-    let n = ctx.plan.lat_n as usize;
     for unix in [false, true] {
         let stack = if unix { "floor-unix" } else { "floor-tcp" };
         for what in ["floor_rt1", "floor_64_1w", "floor_64_nw"] {
             let load = procs::load1();
-            let tcp_addr = tcp_addr.to_string();
-            let sock = sock.to_path_buf();
-            let task = tokio::spawn(async move {
-                if unix {
-                    let mut s = tokio::net::UnixStream::connect(&sock).await?;
-                    floor_one(&mut s, what, n, budget).await
-                } else {
-                    let mut s = tokio::net::TcpStream::connect(&tcp_addr).await?;
-                    s.set_nodelay(true)?;
-                    floor_one(&mut s, what, n, budget).await
-                }
-            });
-            let r = match tokio::time::timeout(budget + Duration::from_secs(30), task).await {
-                Ok(Ok(r)) => r,
-                Ok(Err(e)) => Err(e.into()),
-                Err(_) => Err("timed out".into()),
-            };
-            match r {
+            match floor_measurement(&ctx.plan, what, tcp_addr, unix.then_some(sock)).await {
                 Ok((v, detail)) => ctx.rec.add(what, stack, round, v, load, detail),
                 Err(e) => ctx.rec.error(what, stack, round, &e),
             }
@@ -1090,32 +1077,47 @@ async fn measure_floor_as(
     round: usize,
     tcp_addr: &str,
 ) {
-    let budget = Duration::from_secs_f64(ctx.plan.seconds);
-    let n = ctx.plan.lat_n as usize;
     let stack = if what == "floor_64_1w" {
         "floor-tcp-1w"
     } else {
         "floor-tcp"
     };
     let load = procs::load1();
-    let tcp_addr = tcp_addr.to_string();
-    let task = tokio::spawn(async move {
-        let mut s = tokio::net::TcpStream::connect(&tcp_addr).await?;
-        s.set_nodelay(true)?;
-        floor_one(&mut s, what, n, budget).await
-    });
-    let r = match tokio::time::timeout(budget + Duration::from_secs(30), task).await {
-        Ok(Ok(r)) => r,
-        Ok(Err(e)) => Err(e.into()),
-        Err(_) => Err("timed out".into()),
-    };
-    match r {
+    match floor_measurement(&ctx.plan, what, tcp_addr, None).await {
         Ok((v, mut detail)) => {
             detail["floor"] = json!(what);
             ctx.rec.add(scenario, stack, round, v, load, detail)
         }
         Err(e) => ctx.rec.error(scenario, stack, round, &e),
     }
+}
+
+/// One floor measurement `what` on a fresh connection to the floor server: over TCP to
+/// `tcp_addr`, or over the Unix socket `unix`. Returns (figure, detail).
+async fn floor_measurement(
+    plan: &Plan,
+    what: &'static str,
+    tcp_addr: &str,
+    unix: Option<&Path>,
+) -> Res<(f64, Json)> {
+    let budget = Duration::from_secs_f64(plan.seconds);
+    let n = plan.lat_n as usize;
+    let tcp_addr = tcp_addr.to_string();
+    let unix = unix.map(Path::to_path_buf);
+    spawn_within(budget + Duration::from_secs(30), async move {
+        match unix {
+            Some(sock) => {
+                let mut s = tokio::net::UnixStream::connect(&sock).await?;
+                floor_one(&mut s, what, n, budget).await
+            }
+            None => {
+                let mut s = tokio::net::TcpStream::connect(&tcp_addr).await?;
+                s.set_nodelay(true)?;
+                floor_one(&mut s, what, n, budget).await
+            }
+        }
+    })
+    .await
 }
 
 async fn floor_one<S>(s: &mut S, what: &str, n: usize, budget: Duration) -> Res<(f64, Json)>
@@ -1180,10 +1182,11 @@ async fn fresh_server_scenario(
         let t0 = Instant::now();
         // Open and hold; then let the server settle and read its memory.
         let held = if stack.rust_client() {
-            let task = tokio::spawn(async move { rsclient::open_idle(&cmd).await });
-            let conns = tokio::time::timeout(Duration::from_secs(300), task)
-                .await
-                .map_err(|_| "timed out opening connections")???;
+            let conns = spawn_within(Duration::from_secs(300), async move {
+                rsclient::open_idle(&cmd).await
+            })
+            .await
+            .map_err(|e| format!("opening connections: {e}"))?;
             Some(conns)
         } else {
             ctx.py
@@ -1335,81 +1338,80 @@ fn report(ctx: &mut Ctx, stacks: &[Stack], elapsed: Duration, placement: Placeme
         }
     }
 
-    // Targets of the issue, from this run's per-round ratios.
-    let pr = |a: (&str, &str), b: (&str, &str)| rec.paired(a, b).map(|r| r.0);
+    // Targets of the issue, from this run's per-round ratios: (target, measured, unit, holds).
+    let ratio = |sc: &str, a: &str, b: &str| rec.paired((sc, a), (sc, b)).map(|r| r.0);
     let m = |sc: &str, st: &str| rec.median(sc, st);
-    type Target = (String, Option<f64>, &'static str, Option<bool>);
-    let mut targets: Vec<Target> = Vec::new();
-    let r = pr(("call", "rs-rs"), ("call", "floor-tcp"));
-    targets.push((
-        "(1) rs→rs call ÷ floor round trip ≤ 1.2".into(),
-        r,
-        "×",
-        r.map(|r| r <= 1.2),
-    ));
-    let r = pr(("call", "py-py"), ("call", "rs-rs"));
-    targets.push((
-        "(1) rs→rs speed-up over py→py ≥ 3".into(),
-        r,
-        "×",
-        r.map(|r| r >= 3.0),
-    ));
-    let r = pr(("async64", "rs-rs"), ("async64", "floor-tcp"));
-    targets.push((
-        "(3) rs→rs 64-in-flight rate ÷ floor rate with a write per message ≥ 1".into(),
-        r,
-        "×",
-        r.map(|r| r >= 1.0),
-    ));
-    let r = pr(("async64", "rs-rs"), ("async64", "py-py"));
-    targets.push((
-        "(3) rs→rs speed-up over py→py ≥ 6".into(),
-        r,
-        "×",
-        r.map(|r| r >= 6.0),
-    ));
-    let r = pr(("callback", "rs-rs"), ("callback", "floor-tcp"));
-    targets.push((
-        "(4) rs→rs callback ÷ floor round trip ≤ 2.5".into(),
-        r,
-        "×",
-        r.map(|r| r <= 2.5),
-    ));
-    for sc in ["echo_rand", "echo_zero"] {
-        let v = m(sc, "rs-rs");
-        targets.push((
-            format!("(5) rs→rs {sc} ≥ 1000 MB/s"),
-            v,
-            "MB/s",
-            v.map(|v| v >= 1000.0),
-        ));
-    }
-    let r = pr(("concurrent", "rs-rs"), ("concurrent", "py-py"));
-    targets.push((
-        "(7) rs→rs total ÷ py→py total ≥ 20".into(),
-        r,
-        "×",
-        r.map(|r| r >= 20.0),
-    ));
-    let r = pr(("concurrent", "py-rs"), ("concurrent", "py-py"));
+    let target = |name: &str, v: Option<f64>, unit: &'static str, holds: fn(f64) -> bool| {
+        (name.to_string(), v, unit, v.map(holds))
+    };
+    let py_clients = ratio("concurrent", "py-rs", "py-py");
     let cpu = m("concurrent_srv_cpu", "py-rs");
-    targets.push((
-        format!(
-            "(7) Python clients not limited by our server (py→rs ≥ py→py, our server busy {}% \
-             of one core)",
-            cpu.map(|c| format!("{c:.0}")).unwrap_or("?".into())
+    let targets = [
+        target(
+            "(1) rs→rs call ÷ floor round trip ≤ 1.2",
+            ratio("call", "rs-rs", "floor-tcp"),
+            "×",
+            |r| r <= 1.2,
         ),
-        r,
-        "×",
-        r.zip(cpu).map(|(r, c)| r >= 1.0 && c < 50.0),
-    ));
-    let v = m("idle", "rs-rs").or(m("idle", "py-rs"));
-    targets.push((
-        "(9) our server's memory per idle connection < 64 KiB".into(),
-        v,
-        "KiB",
-        v.map(|v| v < 64.0),
-    ));
+        target(
+            "(1) rs→rs speed-up over py→py ≥ 3",
+            ratio("call", "py-py", "rs-rs"),
+            "×",
+            |r| r >= 3.0,
+        ),
+        target(
+            "(3) rs→rs 64-in-flight rate ÷ floor rate with a write per message ≥ 1",
+            ratio("async64", "rs-rs", "floor-tcp"),
+            "×",
+            |r| r >= 1.0,
+        ),
+        target(
+            "(3) rs→rs speed-up over py→py ≥ 6",
+            ratio("async64", "rs-rs", "py-py"),
+            "×",
+            |r| r >= 6.0,
+        ),
+        target(
+            "(4) rs→rs callback ÷ floor round trip ≤ 2.5",
+            ratio("callback", "rs-rs", "floor-tcp"),
+            "×",
+            |r| r <= 2.5,
+        ),
+        target(
+            "(5) rs→rs echo_rand ≥ 1000 MB/s",
+            m("echo_rand", "rs-rs"),
+            "MB/s",
+            |v| v >= 1000.0,
+        ),
+        target(
+            "(5) rs→rs echo_zero ≥ 1000 MB/s",
+            m("echo_zero", "rs-rs"),
+            "MB/s",
+            |v| v >= 1000.0,
+        ),
+        target(
+            "(7) rs→rs total ÷ py→py total ≥ 20",
+            ratio("concurrent", "rs-rs", "py-py"),
+            "×",
+            |r| r >= 20.0,
+        ),
+        (
+            format!(
+                "(7) Python clients not limited by our server (py→rs ≥ py→py, our server busy \
+                 {}% of one core)",
+                cpu.map(|c| format!("{c:.0}")).unwrap_or("?".into())
+            ),
+            py_clients,
+            "×",
+            py_clients.zip(cpu).map(|(r, c)| r >= 1.0 && c < 50.0),
+        ),
+        target(
+            "(9) our server's memory per idle connection < 64 KiB",
+            m("idle", "rs-rs").or(m("idle", "py-rs")),
+            "KiB",
+            |v| v < 64.0,
+        ),
+    ];
     println!("\nTargets (this run):\n");
     println!("| target | measured | holds |");
     println!("|---|---:|---|");

@@ -56,78 +56,29 @@ async fn with_conn(cmd: &Json, scenario: &str, conn: &Connection) -> Res<Json> {
     let budget = seconds(cmd, 0.5);
     let warmup = param(cmd, "warmup", 50) as usize;
     Ok(match scenario {
-        "call" => timed(n, budget, warmup, || async move {
-            expect_int(root.call_method("add", (1i64, 2i64)).await?, 3)
-        })
-        .await?
-        .summary(),
-        "ping" => timed(n, budget, warmup, || async move { Ok(conn.ping().await?) })
-            .await?
-            .summary(),
-        "getattr" => timed(n, budget, warmup, || async move {
-            expect_int(root.getattr("the_answer").await?, 42)
-        })
-        .await?
-        .summary(),
-        "callback" => {
-            // One function object, passed by reference each time (as Python passes `f`).
-            let f = Callback::sync(|mut a: Args| a.take::<i64>(0, "x")).into_value();
-            let f = &f;
-            timed(n, budget, warmup, || async move {
-                expect_int(root.call_method("call", (f.clone(), 1i64)).await?, 1)
-            })
-            .await?
-            .summary()
+        "call" | "ping" | "getattr" | "callback" => {
+            let op = LatOp::new(scenario)?;
+            let op = &op;
+            timed(n, budget, warmup, || op.run(conn, root))
+                .await?
+                .summary()
         }
         "echo" => {
-            let size = param(cmd, "size", 1 << 20) as usize;
-            let data = if cmd.get("kind").and_then(Json::as_str) == Some("zero") {
-                Bytes::from(vec![0u8; size])
-            } else {
-                Bytes::from(random_bytes(size))
-            };
+            let data = echo_payload(cmd);
             let data = &data;
-            let lat = timed(n, budget, warmup, || async move {
-                match root
-                    .call_method("echo", (Value::Bytes(data.clone()),))
-                    .await?
-                {
-                    Value::Bytes(b) if b.len() == size => Ok(()),
-                    other => Err(format!("echo returned {}", other.type_name()).into()),
-                }
-            })
-            .await?;
+            let lat = timed(n, budget, warmup, || echo_once(root, data)).await?;
             let mut s = lat.summary();
-            if let Some(med) = s.get("median_us").and_then(Json::as_f64) {
-                s["mb_per_s"] = json!(size as f64 / (med / 1e6) / 1e6);
-            }
+            add_mb_per_s(&mut s, data.len());
             s
         }
         "async64" => {
             let window = param(cmd, "window", 64) as usize;
             let n = param(cmd, "n", 100_000) as usize;
             for _ in 0..param(cmd, "warmup", 2) {
-                let batch: Vec<_> = (0..window)
-                    .map(|_| root.async_call_method("add", (1i64, 2i64)))
-                    .collect();
-                for r in batch {
-                    expect_int(r.await?, 3)?;
-                }
+                async_window(root, window, window, None).await?;
             }
             let start = Instant::now();
-            let mut pending: VecDeque<_> = (0..window)
-                .map(|_| root.async_call_method("add", (1i64, 2i64)))
-                .collect();
-            let mut sent = window;
-            let mut done = 0usize;
-            while let Some(r) = pending.pop_front() {
-                expect_int(r.await?, 3)?;
-                done += 1;
-                if sent < n && start.elapsed() < budget {
-                    pending.push_back(root.async_call_method("add", (1i64, 2i64)));
-                    sent += 1;
-                }
-            }
+            let done = async_window(root, window, n, Some(start + budget)).await?;
             let el = start.elapsed().as_secs_f64();
             json!({"n": done, "elapsed_s": el, "rate": done as f64 / el})
         }
@@ -220,17 +171,48 @@ where
         op().await?;
     }
     let mut lat = Latencies::with_capacity(n);
+    // One clock read per operation: its end is the next one's start and the budget check.
     let start = Instant::now();
+    let mut last = start;
     for _ in 0..n {
-        let t0 = Instant::now();
         op().await?;
-        lat.push(t0.elapsed());
-        if start.elapsed() > budget {
+        let now = Instant::now();
+        lat.push(now - last);
+        last = now;
+        if now - start > budget {
             break;
         }
     }
-    lat.elapsed = start.elapsed();
+    lat.elapsed = last - start;
     Ok(lat)
+}
+
+/// The bytes `echo` sends: `size` of them, zeros (`"kind": "zero"`) or incompressible.
+fn echo_payload(cmd: &Json) -> Bytes {
+    let size = param(cmd, "size", 1 << 20) as usize;
+    if cmd.get("kind").and_then(Json::as_str) == Some("zero") {
+        Bytes::from(vec![0u8; size])
+    } else {
+        Bytes::from(random_bytes(size))
+    }
+}
+
+/// One `root.echo(data)`, checking that as many bytes came back.
+async fn echo_once(root: &NetRef, data: &Bytes) -> Res<()> {
+    match root
+        .call_method("echo", (Value::Bytes(data.clone()),))
+        .await?
+    {
+        Value::Bytes(b) if b.len() == data.len() => Ok(()),
+        other => Err(format!("echo returned {}", other.type_name()).into()),
+    }
+}
+
+/// Adds the throughput of echoing `size` bytes at the summary's median latency.
+fn add_mb_per_s(summary: &mut Json, size: usize) {
+    if let Some(med) = summary.get("median_us").and_then(Json::as_f64) {
+        summary["mb_per_s"] = json!(size as f64 / (med / 1e6) / 1e6);
+    }
 }
 
 fn expect_int(v: Value, want: i64) -> Res<()> {
@@ -304,24 +286,10 @@ pub async fn paired(cmd: &Json, floor_addr: &str, floor: &str) -> Res<(Json, Jso
     tcp.set_nodelay(true)?;
     let out = if scenario == "echo" {
         // One echo through rpyc, then one raw echo of the same bytes, and again.
-        let size = param(cmd, "size", 1 << 20) as usize;
-        let data = if cmd.get("kind").and_then(Json::as_str) == Some("zero") {
-            Bytes::from(vec![0u8; size])
-        } else {
-            Bytes::from(random_bytes(size))
-        };
-        let mut back = vec![0u8; size];
-        let echo = |root: &NetRef, data: &Bytes| {
-            let (root, data) = (root.clone(), data.clone());
-            async move {
-                match root.call_method("echo", (Value::Bytes(data),)).await? {
-                    Value::Bytes(b) if b.len() == size => Ok::<(), crate::Error>(()),
-                    other => Err(format!("echo returned {}", other.type_name()).into()),
-                }
-            }
-        };
+        let data = echo_payload(cmd);
+        let mut back = vec![0u8; data.len()];
         for _ in 0..param(cmd, "warmup", 3) {
-            echo(&root, &data).await?;
+            echo_once(&root, &data).await?;
             crate::floor::bulk_echo(&mut tcp, &data, &mut back).await?;
         }
         let mut ours = Latencies::with_capacity(1024);
@@ -330,7 +298,7 @@ pub async fn paired(cmd: &Json, floor_addr: &str, floor: &str) -> Res<(Json, Jso
         let mut count = 0;
         while count < 3 || (start.elapsed() < budget && count < n) {
             let t = Instant::now();
-            echo(&root, &data).await?;
+            echo_once(&root, &data).await?;
             ours.push(t.elapsed());
             fl.push(crate::floor::bulk_echo(&mut tcp, &data, &mut back).await?);
             count += 1;
@@ -341,9 +309,7 @@ pub async fn paired(cmd: &Json, floor_addr: &str, floor: &str) -> Res<(Json, Jso
         let (mut a, mut b) = (ours.summary(), fl.summary());
         for s in [&mut a, &mut b] {
             s["interleaved"] = json!(true);
-            if let Some(med) = s.get("median_us").and_then(Json::as_f64) {
-                s["mb_per_s"] = json!(size as f64 / (med / 1e6) / 1e6);
-            }
+            add_mb_per_s(s, data.len());
         }
         (a, b)
     } else if scenario == "async64" {
@@ -356,7 +322,7 @@ pub async fn paired(cmd: &Json, floor_addr: &str, floor: &str) -> Res<(Json, Jso
         while start.elapsed() < budget && ours_n < n {
             // 16 windows of calls, then 16 windows of raw messages.
             let t = Instant::now();
-            let done = async_window(&root, window, window * 16).await?;
+            let done = async_window(&root, window, window * 16, None).await?;
             if !first {
                 ours_t += t.elapsed();
                 ours_n += done;
@@ -411,8 +377,14 @@ pub async fn paired(cmd: &Json, floor_addr: &str, floor: &str) -> Res<(Json, Jso
     Ok(out)
 }
 
-/// Keeps `window` `add(1, 2)` calls in flight until `total` have completed.
-async fn async_window(root: &NetRef, window: usize, total: usize) -> Res<usize> {
+/// Keeps `window` `add(1, 2)` calls in flight until `total` have completed, or, given a
+/// `deadline`, until the calls in flight when it passes have completed; returns how many did.
+async fn async_window(
+    root: &NetRef,
+    window: usize,
+    total: usize,
+    deadline: Option<Instant>,
+) -> Res<usize> {
     let mut pending: VecDeque<_> = (0..window.min(total))
         .map(|_| root.async_call_method("add", (1i64, 2i64)))
         .collect();
@@ -421,7 +393,7 @@ async fn async_window(root: &NetRef, window: usize, total: usize) -> Res<usize> 
     while let Some(r) = pending.pop_front() {
         expect_int(r.await?, 3)?;
         done += 1;
-        if sent < total {
+        if sent < total && deadline.is_none_or(|d| Instant::now() < d) {
             pending.push_back(root.async_call_method("add", (1i64, 2i64)));
             sent += 1;
         }

@@ -2,11 +2,10 @@
 """A stock Python rpyc registry server on 127.0.0.1, for the Rust registry-client tests.
 
 Usage: py_registry.py --mode udp|tcp [--listing]
-Binds 127.0.0.1 on a free port, prints `listening on 127.0.0.1:PORT` (flushed), serves
-until killed.
+Binds 127.0.0.1 on a port the system picks, prints `listening on 127.0.0.1:PORT`
+(flushed) once bound, serves until killed.
 """
 import argparse
-import socket
 import sys
 
 from rpyc.utils.registry import TCPRegistryServer, UDPRegistryServer
@@ -17,15 +16,10 @@ def main():
     ap.add_argument("--mode", choices=["udp", "tcp"], required=True)
     ap.add_argument("--listing", action="store_true")
     args = ap.parse_args()
-    # Find a free port on loopback, then bind the registry there.
-    kind = socket.SOCK_DGRAM if args.mode == "udp" else socket.SOCK_STREAM
-    probe = socket.socket(socket.AF_INET, kind)
-    probe.bind(("127.0.0.1", 0))
-    port = probe.getsockname()[1]
-    probe.close()
     cls = UDPRegistryServer if args.mode == "udp" else TCPRegistryServer
-    server = cls(host="127.0.0.1", port=port, allow_listing=args.listing)
-    print(f"listening on 127.0.0.1:{port}", flush=True)
+    # Port 0: the constructor binds (and, for TCP, listens), and `port` is the bound one.
+    server = cls(host="127.0.0.1", port=0, allow_listing=args.listing)
+    print(f"listening on 127.0.0.1:{server.port}", flush=True)
     server.start()
 
 

@@ -14,7 +14,7 @@ arguments (split with shlex), e.g. the pure-Python reference:
 
     RPYC_SERVER_BIN="$PWD/.venv/bin/python tests/python/reference_test_service.py"
 
-Two servers are started once per session, with
+Two servers are started once per session (fixtures in conftest.py), with
 ``--service test|calc --host 127.0.0.1 --port 0``; each must print
 ``listening on HOST:PORT`` within 30 s and exit with code 0 within 10 s of
 SIGTERM. The memory check of the zlib-bomb test reads /proc/<pid>/status, so
@@ -25,32 +25,19 @@ Nothing is skipped: a missing binary fails every test.
 import gc
 import itertools
 import math
-import os
 import pickle
 import random
-import re
-import shlex
-import signal
 import socket
 import struct
 import subprocess
 import sys
-import tempfile
-import threading
 import time
 import zlib
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 import rpyc
 from rpyc.core import brine, consts
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_SERVER_BIN = "target/debug/rpyc-server"
-STARTUP_TIMEOUT = 30.0
-SHUTDOWN_TIMEOUT = 10.0
-LISTENING_RE = re.compile(r"^listening on (\S+):(\d+)$")
 
 # Every name the `test` service exposes (test-service.md).
 TEST_SERVICE_NAMES = {
@@ -60,110 +47,8 @@ TEST_SERVICE_NAMES = {
 
 
 # ===========================================================================
-# Server process fixtures
+# Server process fixtures (`rpyc_test_server`, `rpyc_calc_server`: conftest.py)
 # ===========================================================================
-
-def server_command():
-    """The server command line, from RPYC_SERVER_BIN or the default path.
-    A relative program path is taken relative to the repository root."""
-    argv = shlex.split(os.environ.get("RPYC_SERVER_BIN", DEFAULT_SERVER_BIN))
-    if not argv:
-        pytest.fail("RPYC_SERVER_BIN is empty")
-    program = argv[0]
-    if os.sep in program and not os.path.isabs(program):
-        program = str(REPO_ROOT / program)
-    if os.sep in program and not os.path.exists(program):
-        pytest.fail(f"server binary not found: {program} (build it with "
-                    f"`cargo build -p rpyc-server`, or set RPYC_SERVER_BIN)")
-    return [program] + argv[1:]
-
-
-class ServerProcess:
-    """One running server: its process, address and stderr log."""
-
-    def __init__(self, service):
-        self.service = service
-        cmd = server_command() + ["--service", service,
-                                  "--host", "127.0.0.1", "--port", "0"]
-        fd, self.stderr_path = tempfile.mkstemp(prefix=f"rpyc-server-{service}-",
-                                                suffix=".log")
-        try:
-            self.proc = subprocess.Popen(
-                cmd, cwd=REPO_ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                stderr=fd, text=True, bufsize=1)
-        except OSError as exc:
-            pytest.fail(f"cannot start {cmd}: {exc}")
-        finally:
-            os.close(fd)  # the child has its own copy
-        self.stdout_lines = []
-        self._listening = threading.Event()
-        self.address = None
-        # Keep draining stdout for the whole session so the server can never
-        # block on a full pipe.
-        threading.Thread(target=self._read_stdout, daemon=True).start()
-        if not self._listening.wait(STARTUP_TIMEOUT) or self.address is None:
-            self.proc.kill()
-            self.proc.wait()
-            pytest.fail(f"server {cmd} did not print 'listening on HOST:PORT' "
-                        f"(waited up to {STARTUP_TIMEOUT:.0f} s; exit code "
-                        f"{self.proc.returncode}); "
-                        f"stdout: {self.stdout_lines!r}; stderr:\n{self.stderr_tail()}")
-
-    def _read_stdout(self):
-        for line in self.proc.stdout:
-            line = line.rstrip("\r\n")
-            self.stdout_lines.append(line)
-            match = LISTENING_RE.match(line)
-            if match and self.address is None:
-                self.address = (match.group(1), int(match.group(2)))
-                self._listening.set()
-        self._listening.set()  # EOF: the process ended before listening
-
-    @property
-    def pid(self):
-        return self.proc.pid
-
-    def stderr_tail(self, limit=4000):
-        with open(self.stderr_path, "rb") as f:
-            tail = f.read()[-limit:].decode("utf-8", "replace")
-        return f"[{self.stderr_path}]\n{tail}"
-
-    def assert_alive(self):
-        code = self.proc.poll()
-        assert code is None, (f"the {self.service} server died (exit code {code}); "
-                              f"stderr:\n{self.stderr_tail()}")
-
-    def stop(self):
-        """SIGTERM, then require a clean exit (code 0) within the timeout."""
-        self.assert_alive()
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            code = self.proc.wait(SHUTDOWN_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-            pytest.fail(f"the {self.service} server did not exit within "
-                        f"{SHUTDOWN_TIMEOUT:.0f} s of SIGTERM")
-        assert code == 0, (f"the {self.service} server exited with code {code} on "
-                           f"SIGTERM; stderr:\n{self.stderr_tail()}")
-        os.unlink(self.stderr_path)  # kept (for inspection) only on failure
-
-
-@pytest.fixture(scope="session")
-def rpyc_test_server():
-    """The server running `--service test`, for the whole session."""
-    server = ServerProcess("test")
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="session")
-def rpyc_calc_server():
-    """The server running `--service calc`, for the whole session."""
-    server = ServerProcess("calc")
-    yield server
-    server.stop()
-
 
 @pytest.fixture
 def addr(rpyc_test_server):
