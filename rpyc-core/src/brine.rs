@@ -356,16 +356,97 @@ impl<'a> Decoder<'a> {
 
     #[inline(never)]
     fn unicode(&mut self, start: usize) -> Result<Value, DecodeError> {
+        self.unicode_str(start).map(|s| Value::Str(s.to_owned()))
+    }
+
+    /// The text of a str whose `0x08` tag at `start` has been read, borrowed from the buffer.
+    fn unicode_str(&mut self, start: usize) -> Result<&'a str, DecodeError> {
         self.enter(start)?;
-        let inner = self.value();
+        let inner = self.wrapped_bytes(start);
         self.depth -= 1;
-        match inner? {
-            Value::Bytes(b) => match std::str::from_utf8(&b) {
-                Ok(s) => Ok(Value::Str(s.to_owned())),
-                Err(_) => Err(DecodeError::InvalidUtf8 { offset: start }),
-            },
-            _ => Err(DecodeError::StrNotBytes { offset: start }),
+        std::str::from_utf8(inner?).map_err(|_| DecodeError::InvalidUtf8 { offset: start })
+    }
+
+    /// The bytes value a str tag wraps. Anything else is decoded as a value first (its own
+    /// errors come first) and then refused with `StrNotBytes`.
+    fn wrapped_bytes(&mut self, start: usize) -> Result<&'a [u8], DecodeError> {
+        let n = match self.data.get(self.pos).copied() {
+            Some(TAG_EMPTY_STR) => {
+                self.pos += 1;
+                0
+            }
+            Some(tag @ 0x0a..=0x0d) => {
+                self.pos += 1;
+                (tag - TAG_STR1 + 1) as usize
+            }
+            Some(TAG_STR_L1) => {
+                self.pos += 1;
+                self.byte()? as usize
+            }
+            Some(TAG_STR_L4) => {
+                self.pos += 1;
+                self.u32()?
+            }
+            _ => {
+                self.value()?;
+                return Err(DecodeError::StrNotBytes { offset: start });
+            }
+        };
+        self.take(n)
+    }
+
+    /// Reads the header of a tuple, in any length form [`Decoder::value`] accepts, and enters
+    /// its nesting level exactly as decoding the tuple as a value does (a non-empty tuple, or
+    /// one with an explicit length of 0, at the depth limit is `DepthExceeded`; `()` as `0x02`
+    /// is never counted against the limit). The caller reads the items and then calls
+    /// [`Decoder::end_tuple`]. Anything but a tuple is `Malformed { what: "tuple" }`.
+    ///
+    /// After an error the decoder's position and depth are unspecified: stop using it.
+    pub(crate) fn tuple_len(&mut self) -> Result<usize, DecodeError> {
+        let start = self.pos;
+        let tag = self.byte()?;
+        let n = match tag {
+            TAG_EMPTY_TUPLE => {
+                // `value()` does not count `()`; count it unchecked so `end_tuple` pairs up.
+                self.depth += 1;
+                return Ok(0);
+            }
+            0x10..=0x13 => (tag - TAG_TUP1 + 1) as usize,
+            TAG_TUP_L1 => self.byte()? as usize,
+            TAG_TUP_L4 => self.u32()?,
+            _ => {
+                return Err(DecodeError::Malformed {
+                    what: "tuple",
+                    offset: start,
+                })
+            }
+        };
+        self.enter(start)?;
+        Ok(n)
+    }
+
+    /// Leaves the tuple of the last [`Decoder::tuple_len`] whose items have all been read.
+    pub(crate) fn end_tuple(&mut self) {
+        debug_assert!(self.depth > 0, "end_tuple without tuple_len");
+        self.depth -= 1;
+    }
+
+    /// Reads a str value, borrowed from the buffer, with the nesting and errors of decoding it
+    /// as a value. Anything but a str is `Malformed { what: "str" }`.
+    pub(crate) fn str_ref(&mut self) -> Result<&'a str, DecodeError> {
+        let start = self.pos;
+        match self.byte()? {
+            TAG_UNICODE => self.unicode_str(start),
+            _ => Err(DecodeError::Malformed {
+                what: "str",
+                offset: start,
+            }),
         }
+    }
+
+    /// Bytes not yet read: an upper bound on the items a tuple header can honestly announce.
+    pub(crate) fn remaining(&self) -> usize {
+        self.data.len() - self.pos
     }
 
     #[inline(never)]
@@ -425,7 +506,7 @@ impl<'a> Decoder<'a> {
     fn tuple_items(&mut self, n: usize, start: usize) -> Result<Vec<Value>, DecodeError> {
         self.enter(start)?;
         // Every item takes at least one byte: never reserve more than the input can hold.
-        let mut items = Vec::with_capacity(n.min(self.data.len() - self.pos));
+        let mut items = Vec::with_capacity(n.min(self.remaining()));
         for _ in 0..n {
             match self.value() {
                 Ok(v) => items.push(v),

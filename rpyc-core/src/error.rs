@@ -61,7 +61,8 @@ pub enum DecodeError {
     /// A slice whose payload is not a 3-tuple, or a frozenset whose payload is not a tuple.
     #[error("brine: malformed {what} at offset {offset}")]
     Malformed {
-        /// `"slice"` or `"frozenset"`.
+        /// `"slice"` or `"frozenset"` (or, from the crate's direct readers of message
+        /// envelopes, `"tuple"` or `"str"` where one was expected).
         what: &'static str,
         /// Offset of the value.
         offset: usize,

@@ -25,7 +25,7 @@ use bytes::Bytes;
 
 use crate::brine::{self, Decoder, Limits};
 use crate::convert::{FromValue, IntoValue};
-use crate::error::{EncodeError, ProtocolError};
+use crate::error::{DecodeError, EncodeError, ProtocolError};
 use crate::value::Value;
 use crate::vinegar::ExceptionPayload;
 
@@ -177,6 +177,24 @@ impl IdPack {
         })
     }
 
+    /// Reads an id pack straight from the decoder; the name goes from the buffer into its
+    /// `Arc<str>` in one allocation. Succeeds exactly where decoding a value and
+    /// [`IdPack::from_value`] do, with the same result.
+    fn decode(d: &mut Decoder<'_>) -> Result<IdPack, Reparse> {
+        if d.tuple_len()? != 3 {
+            return Err(Reparse);
+        }
+        let name_pack = Arc::from(d.str_ref()?);
+        let class_id = i128::from_value(d.value()?).map_err(|_| Reparse)?;
+        let instance_id = i128::from_value(d.value()?).map_err(|_| Reparse)?;
+        d.end_tuple();
+        Ok(IdPack {
+            name_pack,
+            class_id,
+            instance_id,
+        })
+    }
+
     fn encode(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         out.push(0x12);
         brine::encode_str(&self.name_pack, out)?;
@@ -202,6 +220,24 @@ fn encode_i128(v: i128, out: &mut Vec<u8>) {
         Err(_) => {
             let _ = brine::encode(&Value::BigInt(v.into()), out);
         }
+    }
+}
+
+/// The direct readers met an error or a shape they leave to the `Value`-based parsers, which
+/// then report it as they always have.
+struct Reparse;
+
+impl From<DecodeError> for Reparse {
+    fn from(_: DecodeError) -> Self {
+        Reparse
+    }
+}
+
+/// Reads an int that fits `i64` (what `Value::Int` holds), as seq, handler ids and labels are.
+fn int(d: &mut Decoder<'_>) -> Result<i64, Reparse> {
+    match d.value()? {
+        Value::Int(i) => Ok(i),
+        _ => Err(Reparse),
     }
 }
 
@@ -289,6 +325,33 @@ impl Boxed {
         }
     }
 
+    /// Reads a box straight from the decoder: labels are read as ints and a label-2 tuple
+    /// becomes its `Vec<Boxed>` directly, without a `Value` tree in between. Succeeds exactly
+    /// where decoding a value and [`Boxed::from_value`] do, with the same result.
+    fn decode(d: &mut Decoder<'_>) -> Result<Boxed, Reparse> {
+        if d.tuple_len()? != 2 {
+            return Err(Reparse);
+        }
+        let boxed = match int(d)? {
+            LABEL_VALUE => Boxed::Value(d.value()?),
+            LABEL_TUPLE => {
+                let n = d.tuple_len()?;
+                // Every box takes bytes: never reserve more than the input can hold.
+                let mut items = Vec::with_capacity(n.min(d.remaining()));
+                for _ in 0..n {
+                    items.push(Boxed::decode(d)?);
+                }
+                d.end_tuple();
+                Boxed::Tuple(items)
+            }
+            LABEL_LOCAL_REF => Boxed::Local(IdPack::decode(d)?),
+            LABEL_REMOTE_REF => Boxed::Remote(IdPack::decode(d)?),
+            _ => return Err(Reparse),
+        };
+        d.end_tuple();
+        Ok(boxed)
+    }
+
     /// Splits a boxed tuple into its boxed members (a label-1 tuple yields label-1 members).
     pub fn into_items(self) -> Option<Vec<Boxed>> {
         match self {
@@ -343,6 +406,49 @@ impl Message {
             }
             other => return Err(ProtocolError::InvalidMessageType(other)),
         }
+        // The direct reader handles every well-formed message; for anything it refuses, the
+        // `Value`-based parser decides, so errors (and their precedence: brine errors anywhere,
+        // then trailing bytes, then the shape) are exactly those of a full decode.
+        if let Ok(m) = Self::decode_direct(&mut Decoder::with_offset(payload, 1, limits), msg) {
+            return Ok(m);
+        }
+        Self::decode_value(payload, msg, limits)
+    }
+
+    /// Reads the envelope, request body and boxes without building a `Value` tree for them
+    /// (label-1 values and the EXCEPTION body are still decoded as values).
+    fn decode_direct(d: &mut Decoder<'_>, msg: u8) -> Result<Message, Reparse> {
+        if d.tuple_len()? != 2 {
+            return Err(Reparse);
+        }
+        let seq = int(d)?;
+        let m = match msg {
+            MSG_REQUEST => {
+                if d.tuple_len()? != 2 {
+                    return Err(Reparse);
+                }
+                let handler = int(d)?;
+                let args = Boxed::decode(d)?;
+                d.end_tuple();
+                Message::Request { seq, handler, args }
+            }
+            MSG_REPLY => Message::Reply {
+                seq,
+                value: Boxed::decode(d)?,
+            },
+            _ => Message::Exception {
+                seq,
+                payload: ExceptionPayload::from_value(d.value()?).map_err(|_| Reparse)?,
+            },
+        };
+        d.end_tuple();
+        d.finish()?;
+        Ok(m)
+    }
+
+    /// Decodes the payload as one `Value`, then takes it apart: the reference parser, which
+    /// also words every error.
+    fn decode_value(payload: &Bytes, msg: u8, limits: Limits) -> Result<Message, ProtocolError> {
         let mut d = Decoder::with_offset(payload, 1, limits);
         let v = d.value()?;
         d.finish()?;
@@ -440,7 +546,7 @@ impl Message {
     ) -> Result<(), EncodeError> {
         out.extend_from_slice(&[MSG_EXCEPTION, 0x11]);
         brine::encode_i64(seq, out);
-        brine::encode(&payload.to_value(), out)
+        payload.encode(out)
     }
 
     /// Encodes this message's payload.
@@ -810,24 +916,7 @@ mod tests {
     /// byte for byte.
     #[test]
     fn section_11_5_vectors_roundtrip() {
-        let frames = [
-            "000000080001115011531151020a",
-            "0000001d00021150115412080e0d72757374706565722e526f6f74511604313030300a",
-            "0000002000011151116011511012080e0d72757374706565722e526f6f74511604313030300a",
-            "00000006000211511151020a",
-            "00000031000111521154115211115312080e0d72757374706565722e526f6f74511604313030301151080e0a6765745f616e737765720a",
-            "0000001f00021152115412080e0f6275696c74696e732e6d6574686f64521604313030310a",
-            "0000002a000111531157115212115312080e0f6275696c74696e732e6d6574686f64521604313030311151021151020a",
-            "000000060002115311517a0a",
-            "0000002700011154115f115211115312080e0f6275696c74696e732e6d6574686f64521604313030311151510a",
-            "00000006000211541151000a",
-            "0000000c000111551151115110080b68690a",
-            "00000009000211551151080b68690a",
-            "00000060000311571311080e086275696c74696e73080e0a56616c75654572726f7210080e096261642076616c756502080e3254726163656261636b202866726f6d20727573742070656572293a0a56616c75654572726f723a206261642076616c75650a0a",
-            "000000710003115a1311080e0f72757374706565722e6572726f7273080e0d51756f7461457863656564656410080e076c696d697420351011080d636f64657a080e3354726163656261636b202866726f6d20727573742070656572293a0a51756f746145786365656465643a206c696d697420350a0a",
-            "000000080001115c11521151020a",
-        ];
-        for f in frames {
+        for f in SECTION_11_5 {
             let p = payload(f);
             let m = Message::decode(&p, Limits::default()).unwrap();
             assert_eq!(reencode(&m), p.to_vec(), "frame {f}");
@@ -835,6 +924,25 @@ mod tests {
             assert_eq!(full, hex(f));
         }
     }
+
+    /// Every frame of §11.5 (real rpyc client ↔ spec-conformant peer).
+    const SECTION_11_5: [&str; 15] = [
+        "000000080001115011531151020a",
+        "0000001d00021150115412080e0d72757374706565722e526f6f74511604313030300a",
+        "0000002000011151116011511012080e0d72757374706565722e526f6f74511604313030300a",
+        "00000006000211511151020a",
+        "00000031000111521154115211115312080e0d72757374706565722e526f6f74511604313030301151080e0a6765745f616e737765720a",
+        "0000001f00021152115412080e0f6275696c74696e732e6d6574686f64521604313030310a",
+        "0000002a000111531157115212115312080e0f6275696c74696e732e6d6574686f64521604313030311151021151020a",
+        "000000060002115311517a0a",
+        "0000002700011154115f115211115312080e0f6275696c74696e732e6d6574686f64521604313030311151510a",
+        "00000006000211541151000a",
+        "0000000c000111551151115110080b68690a",
+        "00000009000211551151080b68690a",
+        "00000060000311571311080e086275696c74696e73080e0a56616c75654572726f7210080e096261642076616c756502080e3254726163656261636b202866726f6d20727573742070656572293a0a56616c75654572726f723a206261642076616c75650a0a",
+        "000000710003115a1311080e0f72757374706565722e6572726f7273080e0d51756f7461457863656564656410080e076c696d697420351011080d636f64657a080e3354726163656261636b202866726f6d20727573742070656572293a0a51756f746145786365656465643a206c696d697420350a0a",
+        "000000080001115c11521151020a",
+    ];
 
     #[test]
     fn typed_layouts() {
@@ -925,6 +1033,122 @@ mod tests {
             ),
             Err(ProtocolError::Malformed(_))
         ));
+    }
+
+    /// The direct reader accepts exactly what the `Value`-based parser accepts, with the same
+    /// message, so that falling back on refusal changes nothing: checked over every §11.5
+    /// frame and hand-made non-canonical messages, all their truncations and single-byte
+    /// substitutions, insertions and deletions, random multi-byte mutations, and tight depth and
+    /// int-digit limits.
+    #[test]
+    fn direct_decode_agrees_with_value_decode() {
+        let mut corpus: Vec<Vec<u8>> = SECTION_11_5.iter().map(|f| payload(f).to_vec()).collect();
+        // Non-canonical lengths everywhere: TUP_L1/TUP_L4 envelopes, int text for seq and
+        // handler, `()` as 0x02 and as an explicit 0-length tuple under label 2, a STR_L4 name,
+        // ids as a bool, as int text and beyond i64.
+        corpus.push(hex("0114025115000000025711521400"));
+        corpus.push(hex("0111160531323334351116022037115202"));
+        corpus.push(hex(
+            "021153115312080f00000003612e4203160b2b31303030303030303030",
+        ));
+        corpus.push(hex("02115211541208015152"));
+        let mut big = Vec::new();
+        let big_id = IdPack::new("m.Big", 1 << 100, -(1 << 90));
+        Message::encode_reply(1, &Boxed::Remote(big_id), &mut big).unwrap();
+        corpus.push(big);
+        let mut nested = Vec::new();
+        let inner = Boxed::Tuple(vec![
+            Boxed::Tuple(vec![
+                Boxed::Local(IdPack::new("a.B", 1, 2)),
+                Boxed::value(3),
+            ]),
+            Boxed::Tuple(vec![]),
+            Boxed::value(Value::Tuple(vec![Value::str("x"), Value::Tuple(vec![])])),
+        ]);
+        Message::encode_request(5, Handler::Call, &inner, &mut nested).unwrap();
+        corpus.push(nested);
+        let mut exc = Vec::new();
+        Message::encode_exception(9, &ExceptionPayload::StopIteration, &mut exc).unwrap();
+        corpus.push(exc);
+
+        let limits = [
+            Limits::default(),
+            Limits::new(1, 4300),
+            Limits::new(2, 4300),
+            Limits::new(3, 4300),
+            Limits::new(4, 4300),
+            Limits::new(5, 4300),
+            Limits::new(256, 2),
+        ];
+        let mut direct_ok = 0usize;
+        let mut check = |p: &[u8]| {
+            let Some(&msg) = p.first() else { return };
+            let payload = Bytes::copy_from_slice(p);
+            for &l in &limits {
+                let direct =
+                    Message::decode_direct(&mut Decoder::with_offset(&payload, 1, l), msg).ok();
+                let value = Message::decode_value(&payload, msg, l);
+                assert_eq!(direct, value.clone().ok(), "{p:02x?} {l:?}");
+                if (1..=3).contains(&msg) {
+                    assert_eq!(Message::decode(&payload, l), value, "{p:02x?} {l:?}");
+                }
+                direct_ok += direct.is_some() as usize;
+            }
+        };
+        for p in &corpus {
+            let m = Message::decode_direct(
+                &mut Decoder::with_offset(&Bytes::from(p.clone()), 1, Limits::default()),
+                p[0],
+            );
+            assert!(m.is_ok(), "direct refuses {p:02x?}");
+        }
+        let interesting = [
+            0x00u8, 0x01, 0x02, 0x03, 0x04, 0x08, 0x0a, 0x0d, 0x0e, 0x0f, 0x10, 0x11, 0x12, 0x13,
+            0x14, 0x15, 0x16, 0x17, 0x19, 0x1a, 0x20, 0x4f, 0x50, 0x51, 0x52, 0x53, 0x54, 0x55,
+            0x59, 0xff,
+        ];
+        for p in &corpus {
+            for cut in 0..=p.len() {
+                check(&p[..cut]);
+            }
+            for i in 0..p.len() {
+                let mut d = p.clone();
+                d.remove(i);
+                check(&d);
+                for b in interesting.iter().copied().chain([
+                    p[i] ^ 1,
+                    p[i].wrapping_add(1),
+                    p[i].wrapping_sub(1),
+                ]) {
+                    let mut m = p.clone();
+                    m[i] = b;
+                    check(&m);
+                    let mut ins = p.clone();
+                    ins.insert(i, b);
+                    check(&ins);
+                }
+            }
+        }
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut rand = move |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n as u64) as usize
+        };
+        for _ in 0..5000 {
+            let mut m = corpus[rand(corpus.len())].clone();
+            for _ in 0..1 + rand(4) {
+                let i = rand(m.len());
+                m[i] = if rand(2) == 0 {
+                    interesting[rand(interesting.len())]
+                } else {
+                    rand(256) as u8
+                };
+            }
+            check(&m);
+        }
+        assert!(direct_ok > 10_000, "{direct_ok}");
     }
 
     #[test]

@@ -14,8 +14,9 @@
 
 use std::fmt;
 
+use crate::brine;
 use crate::convert::FromValue;
-use crate::error::ProtocolError;
+use crate::error::{EncodeError, ProtocolError};
 use crate::value::Value;
 
 /// The int payload meaning StopIteration.
@@ -39,6 +40,19 @@ impl ExceptionPayload {
             ExceptionPayload::StopIteration => Value::Int(EXC_STOP_ITERATION),
             ExceptionPayload::Legacy(s) => Value::Str(s.clone()),
             ExceptionPayload::Exception(e) => e.to_value(),
+        }
+    }
+
+    /// Appends the brine encoding of the payload: the bytes of `brine::encode(&self.to_value())`
+    /// without building that value.
+    pub(crate) fn encode(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        match self {
+            ExceptionPayload::StopIteration => {
+                brine::encode_i64(EXC_STOP_ITERATION, out);
+                Ok(())
+            }
+            ExceptionPayload::Legacy(s) => brine::encode_str(s, out),
+            ExceptionPayload::Exception(e) => e.encode(out),
         }
     }
 
@@ -242,6 +256,33 @@ impl RemoteException {
         ])
     }
 
+    /// Appends the brine encoding of the 4-tuple payload: the bytes of
+    /// `brine::encode(&self.to_value())` without building (and cloning into) that value.
+    fn encode(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        let dumpable = |v: &Value, out: &mut Vec<u8>| {
+            if v.is_dumpable() {
+                brine::encode(v, out)
+            } else {
+                brine::encode_str(&v.repr(), out)
+            }
+        };
+        brine::encode_tuple_header(4, out)?;
+        brine::encode_tuple_header(2, out)?;
+        brine::encode_str(&self.module, out)?;
+        brine::encode_str(&self.class, out)?;
+        brine::encode_tuple_header(self.args.len(), out)?;
+        for a in &self.args {
+            dumpable(a, out)?;
+        }
+        brine::encode_tuple_header(self.attrs.len(), out)?;
+        for (n, v) in &self.attrs {
+            brine::encode_tuple_header(2, out)?;
+            brine::encode_str(n, out)?;
+            dumpable(v, out)?;
+        }
+        brine::encode_str(&self.traceback, out)
+    }
+
     /// Parses the 4-tuple payload.
     pub fn from_value(v: Value) -> Result<RemoteException, ProtocolError> {
         let bad =
@@ -344,6 +385,49 @@ mod tests {
         assert_eq!(e.message(), "'Root' object has no attribute 'missing'");
         assert_eq!(e.attrs, vec![("name".to_string(), Value::str("missing"))]);
         assert_eq!(RemoteException::from_value(e.to_value()).unwrap(), e);
+    }
+
+    /// The direct encoder writes exactly the bytes of encoding `to_value()`, also for args and
+    /// attrs that travel as their repr and for long tuples.
+    #[test]
+    fn encode_matches_to_value() {
+        #[derive(Debug)]
+        struct Thing;
+        impl crate::value::Opaque for Thing {
+            fn type_name(&self) -> &str {
+                "Thing"
+            }
+            fn as_any(&self) -> &dyn std::any::Any {
+                self
+            }
+            fn as_any_arc(
+                self: std::sync::Arc<Self>,
+            ) -> std::sync::Arc<dyn std::any::Any + Send + Sync> {
+                self
+            }
+        }
+        let obj = || Value::Object(crate::value::Object::new(Thing));
+        let payloads = [
+            ExceptionPayload::StopIteration,
+            ExceptionPayload::Legacy("old style".into()),
+            ExceptionPayload::Exception(RemoteException::stop_iteration()),
+            ExceptionPayload::Exception(
+                RemoteException::new("rustpeer.errors", "QuotaExceeded", "limit 5")
+                    .with_args((0..300).map(Value::Int).collect())
+                    .with_attr("code", 42i64)
+                    .with_attr("obj", obj())
+                    .with_attr("nested", Value::Tuple(vec![Value::None, obj()]))
+                    .with_traceback("Traceback (from rust peer):\n"),
+            ),
+            ExceptionPayload::Exception(
+                RemoteException::value_error("x").with_args(vec![obj(), Value::bytes(&b"b"[..])]),
+            ),
+        ];
+        for p in payloads {
+            let mut direct = Vec::new();
+            p.encode(&mut direct).unwrap();
+            assert_eq!(direct, brine::dump(&p.to_value()).unwrap(), "{p:?}");
+        }
     }
 
     #[test]
