@@ -34,6 +34,7 @@ use tokio_util::codec::FramedRead;
 use tokio_util::sync::CancellationToken;
 
 use crate::async_result::AsyncResult;
+use crate::deadlines::Deadlines;
 use crate::error::{Error, Result};
 use crate::handlers;
 use crate::netref::{NetRef, NetRefInner};
@@ -64,6 +65,8 @@ pub(crate) struct ConnInner {
     pub(crate) root: Arc<dyn RemoteObject>,
     seq: AtomicI64,
     pending: Mutex<HashMap<i64, AsyncResult>>,
+    /// The request timeouts of our calls.
+    deadlines: Deadlines,
     pub(crate) table: ObjectTable,
     proxies: Mutex<HashMap<IdPack, Weak<NetRefInner>>>,
     out: Outbox,
@@ -185,6 +188,7 @@ impl Connection {
             root,
             seq: AtomicI64::new(0),
             pending: Mutex::new(HashMap::new()),
+            deadlines: Deadlines::default(),
             table: ObjectTable::default(),
             proxies: Mutex::new(HashMap::new()),
             out: Outbox::new(writer, cancel.clone()),
@@ -209,6 +213,7 @@ impl Connection {
             _guard: guard,
         };
         tokio::spawn(writer_task(inner.clone()));
+        tokio::spawn(deadline_task(inner.clone()));
         tokio::spawn(reader_task(inner.clone(), reader));
         tracing::debug!(conn = inner.id, "connection started");
         inner.service.on_connect(&conn);
@@ -305,20 +310,11 @@ impl Connection {
         timeout: Option<Duration>,
     ) -> Result<Value> {
         let (seq, res) = self.send_request(handler, args, SendMode::Now);
-        let waited = match timeout {
-            None => res.wait().await,
-            Some(t) => tokio::time::timeout(t, res.wait())
-                .await
-                .unwrap_or(Err(Error::Timeout(t))),
-        };
-        match waited {
-            Ok(()) => res.take().unwrap_or(Err(Error::Expired)),
-            Err(e) => {
-                // Timed out: a late reply is then unboxed and dropped (see `dispatch`).
-                self.inner.pending.lock().remove(&seq);
-                Err(e)
-            }
-        }
+        // On expiry the connection's sweeper fails the call with `Error::Timeout` (a late
+        // reply is then unboxed and dropped, see `dispatch`); disarmed when this returns.
+        let _armed = timeout.and_then(|t| self.inner.deadlines.arm(seq, t));
+        res.wait().await?;
+        res.take().unwrap_or(Err(Error::Expired))
     }
 
     /// Sends a request without waiting (no expiry unless set on the result).
@@ -891,6 +887,17 @@ async fn reader_task<R: AsyncRead + Send + 'static>(inner: Arc<ConnInner>, reade
     if let Some(reason) = reason {
         inner.shutdown(&reason);
     }
+}
+
+async fn deadline_task(inner: Arc<ConnInner>) {
+    inner
+        .deadlines
+        .run(&inner.cancel, |seq, timeout| {
+            if let Some(res) = inner.pending.lock().remove(&seq) {
+                res.complete(Err(Error::Timeout(timeout)));
+            }
+        })
+        .await;
 }
 
 async fn writer_task(inner: Arc<ConnInner>) {

@@ -39,6 +39,7 @@
 pub mod async_result;
 pub mod blocking;
 pub mod connection;
+mod deadlines;
 pub mod dispatch;
 pub mod error;
 mod handlers;
