@@ -13,6 +13,7 @@
 
 use serde::de::{self, DeserializeOwned, IntoDeserializer, Visitor};
 
+use crate::content::Dict;
 use crate::convert::FromValue;
 use crate::error::ConvertError;
 use crate::value::Value;
@@ -79,6 +80,51 @@ impl<'de> de::MapAccess<'de> for MapAccess {
             .take()
             .ok_or_else(|| ConvertError::Custom("map value without a key".into()))?;
         seed.deserialize(v)
+    }
+}
+
+/// The entries of a fetched [`Dict`], a value error naming its key.
+struct DictAccess {
+    it: std::vec::IntoIter<(Value, Value)>,
+    value: Option<(String, Value)>,
+}
+
+impl DictAccess {
+    fn new(pairs: Vec<(Value, Value)>) -> Self {
+        DictAccess {
+            it: pairs.into_iter(),
+            value: None,
+        }
+    }
+}
+
+impl<'de> de::MapAccess<'de> for DictAccess {
+    type Error = ConvertError;
+    fn next_key_seed<K: de::DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, ConvertError> {
+        match self.it.next() {
+            Some((k, v)) => {
+                let name = k.repr();
+                self.value = Some((name.clone(), v));
+                seed.deserialize(k)
+                    .map(Some)
+                    .map_err(|e| e.at(format!("key {name}")))
+            }
+            None => Ok(None),
+        }
+    }
+    fn next_value_seed<V: de::DeserializeSeed<'de>>(
+        &mut self,
+        seed: V,
+    ) -> Result<V::Value, ConvertError> {
+        let (name, v) = self
+            .value
+            .take()
+            .ok_or_else(|| ConvertError::Custom("map value without a key".into()))?;
+        seed.deserialize(v)
+            .map_err(|e| e.at(format!("value of key {name}")))
     }
 }
 
@@ -173,10 +219,13 @@ impl<'de> de::Deserializer<'de> for Value {
                 it: Vec::from(*parts).into_iter(),
             }),
             Value::Ellipsis | Value::NotImplemented => visitor.visit_unit(),
-            Value::Object(ref o) => Err(ConvertError::Type {
-                expected: "a value".into(),
-                actual: o.type_name().to_string(),
-            }),
+            Value::Object(_) => match Dict::take_pairs(self) {
+                Ok(pairs) => visitor.visit_map(DictAccess::new(pairs)),
+                Err(v) => Err(ConvertError::Type {
+                    expected: "a value".into(),
+                    actual: v.type_name().to_string(),
+                }),
+            },
         }
     }
 
@@ -188,12 +237,13 @@ impl<'de> de::Deserializer<'de> for Value {
     }
 
     fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ConvertError> {
-        match self {
-            Value::Tuple(items) => visitor.visit_map(MapAccess {
+        match Dict::take_pairs(self) {
+            Ok(pairs) => visitor.visit_map(DictAccess::new(pairs)),
+            Err(Value::Tuple(items)) => visitor.visit_map(MapAccess {
                 it: items.into_iter(),
                 value: None,
             }),
-            other => Err(ConvertError::type_mismatch(
+            Err(other) => Err(ConvertError::type_mismatch(
                 "tuple of (key, value) pairs",
                 &other,
             )),
@@ -206,11 +256,13 @@ impl<'de> de::Deserializer<'de> for Value {
         _fields: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value, ConvertError> {
-        match self {
-            Value::Tuple(items) => visitor.visit_seq(SeqAccess {
+        match Dict::take_pairs(self) {
+            // A dict (fetched from the peer): fields by name.
+            Ok(pairs) => visitor.visit_map(DictAccess::new(pairs)),
+            Err(Value::Tuple(items)) => visitor.visit_seq(SeqAccess {
                 it: items.into_iter(),
             }),
-            other => Err(ConvertError::type_mismatch(
+            Err(other) => Err(ConvertError::type_mismatch(
                 "tuple (struct fields in order)",
                 &other,
             )),
@@ -365,5 +417,38 @@ mod tests {
         );
         let e = from_value::<Vec<String>>(Value::Tuple(vec![Value::Int(1)])).unwrap_err();
         assert!(e.to_string().contains("invalid type"), "{e}");
+    }
+
+    #[derive(Deserialize, Debug, PartialEq)]
+    struct Point {
+        x: i64,
+        tags: Vec<String>,
+    }
+
+    #[test]
+    fn structs_read_fields_by_name_from_a_fetched_dict() {
+        let d = Dict(vec![
+            (Value::str("tags"), Value::Tuple(vec![Value::str("a")])),
+            (Value::str("x"), Value::Int(3)),
+        ])
+        .into_value();
+        let p: Point = from_value(d).unwrap();
+        assert_eq!(
+            p,
+            Point {
+                x: 3,
+                tags: vec!["a".into()]
+            }
+        );
+        let bad = Dict(vec![
+            (Value::str("x"), Value::str("three")),
+            (Value::str("tags"), Value::Tuple(vec![])),
+        ])
+        .into_value();
+        let err = from_value::<Point>(bad).unwrap_err().to_string();
+        assert!(err.starts_with("value of key 'x': "), "{err}");
+        let m: BTreeMap<String, i64> =
+            from_value(Dict(vec![(Value::str("k"), Value::Int(1))]).into_value()).unwrap();
+        assert_eq!(m["k"], 1);
     }
 }

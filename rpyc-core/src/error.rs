@@ -183,6 +183,15 @@ pub enum ConvertError {
     /// A custom message (serde).
     #[error("{0}")]
     Custom(String),
+    /// An item of a container failed to convert: `at` names it (`item 2`, `key 'a'`,
+    /// `value of key 'a'`).
+    #[error("{at}: {source}")]
+    Item {
+        /// Which item.
+        at: String,
+        /// Why it failed.
+        source: Box<ConvertError>,
+    },
 }
 
 impl ConvertError {
@@ -191,6 +200,14 @@ impl ConvertError {
         ConvertError::Type {
             expected: expected.into(),
             actual: actual.type_name().to_string(),
+        }
+    }
+
+    /// This error, as the error of the container item named `at`.
+    pub fn at(self, at: impl Into<String>) -> Self {
+        ConvertError::Item {
+            at: at.into(),
+            source: Box::new(self),
         }
     }
 }

@@ -9,6 +9,7 @@
 //! |---|---|
 //! | [`value`] | [`Value`], the model of everything brine carries, plus opaque by-reference objects |
 //! | [`convert`] | [`IntoValue`] / [`FromValue`] for Rust types; [`ser`] / [`de`] for serde types |
+//! | [`content`] | [`Content`]: which parts of a by-reference value a Rust type needs fetched; [`Dict`] |
 //! | [`brine`] | the brine codec (canonical encoder, tolerant bounded decoder) |
 //! | [`frame`] | framing (`u32 len ‖ u8 compressed ‖ payload ‖ '\n'`), zlib, size limits |
 //! | [`message`] | REQUEST/REPLY/EXCEPTION, handler ids and argument layouts, boxing, id packs |
@@ -30,6 +31,7 @@
 
 pub mod brine;
 pub mod config;
+pub mod content;
 pub mod convert;
 pub mod de;
 pub mod error;
@@ -41,6 +43,7 @@ pub mod value;
 pub mod vinegar;
 
 pub use config::Config;
+pub use content::{Content, Dict};
 pub use convert::{FromValue, IntoReturn, IntoValue, Serde};
 pub use de::from_value;
 pub use error::{ConvertError, DecodeError, EncodeError, Error, FrameError, ProtocolError};

@@ -30,13 +30,17 @@ pub(crate) struct MacroArgs {
     pub(crate) krate: Path,
     /// `aliases = ["A", "B"]` (services only).
     pub(crate) aliases: Option<Vec<LitStr>>,
+    /// `mapping`: the type is a map; add `keys()`, `values()`, `items()` as dict views.
+    pub(crate) mapping: bool,
 }
 
-/// Parses `name = "...", crate = path, aliases = ["..."]` (any order, each at most once).
+/// Parses `name = "...", crate = path, aliases = ["..."], mapping` (any order, each at most
+/// once).
 pub(crate) fn parse(tokens: TokenStream, kind: Kind) -> syn::Result<MacroArgs> {
     let mut name: Option<LitStr> = None;
     let mut krate: Option<Path> = None;
     let mut aliases: Option<Vec<LitStr>> = None;
+    let mut mapping = false;
     let attr = kind.attr_name();
 
     let parser = syn::meta::parser(|meta| {
@@ -49,6 +53,11 @@ pub(crate) fn parse(tokens: TokenStream, kind: Kind) -> syn::Result<MacroArgs> {
                 return Err(Error::new_spanned(&lit, "the type name must not be empty"));
             }
             name = Some(lit);
+        } else if meta.path.is_ident("mapping") {
+            if mapping {
+                return Err(meta.error("duplicate `mapping` argument"));
+            }
+            mapping = true;
         } else if meta.path.is_ident("crate") {
             if krate.is_some() {
                 return Err(meta.error("duplicate `crate` argument"));
@@ -87,9 +96,9 @@ pub(crate) fn parse(tokens: TokenStream, kind: Kind) -> syn::Result<MacroArgs> {
             aliases = Some(list.into_iter().collect());
         } else {
             let expected = match kind {
-                Kind::Object => "`name = \"pkg.Type\"` or `crate = path`",
+                Kind::Object => "`name = \"pkg.Type\"`, `mapping` or `crate = path`",
                 Kind::Service => {
-                    "`name = \"pkg.Type\"`, `aliases = [\"NAME\", ...]` or `crate = path`"
+                    "`name = \"pkg.Type\"`, `aliases = [\"NAME\", ...]`, `mapping` or `crate = path`"
                 }
             };
             let got = meta
@@ -109,5 +118,6 @@ pub(crate) fn parse(tokens: TokenStream, kind: Kind) -> syn::Result<MacroArgs> {
         name,
         krate: krate.unwrap_or_else(|| syn::parse_quote!(::rpyc)),
         aliases,
+        mapping,
     })
 }

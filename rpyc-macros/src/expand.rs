@@ -614,14 +614,55 @@ fn respan(tokens: TokenStream, span: Span) -> TokenStream {
         .collect()
 }
 
+/// The statement that fetches, before anything is converted, the content of arguments that
+/// arrived by reference where the parameter's type wants a container (a Python list for a
+/// `Vec<T>`): the method is then entered again, through `redispatch`, with the fetched values.
+/// Nothing when the method has no converted parameter.
+fn gen_fetch_prologue(c: &Callable, krate: &Path, redispatch: &TokenStream) -> TokenStream {
+    let p = quote!(#krate::__private);
+    let params: Vec<TokenStream> = c
+        .params
+        .iter()
+        .filter_map(|param| match param {
+            Param::Regular { ty, name, index } => {
+                let index = match index {
+                    Some(i) => quote!(#i),
+                    None => quote!(::core::primitive::usize::MAX),
+                };
+                Some(quote! {
+                    #krate::fetch::ArgContent {
+                        index: #index,
+                        name: #name,
+                        content: <#ty as #p::FromValue>::content,
+                    }
+                })
+            }
+            _ => None,
+        })
+        .collect();
+    if params.is_empty() {
+        return TokenStream::new();
+    }
+    quote! {
+        let __rpyc_params = [#(#params),*];
+        if #krate::Args::wants_fetch(&args, &__rpyc_params) {
+            return ::std::boxed::Box::pin(async move {
+                #krate::Args::fetch(&mut args, &ctx, &__rpyc_params).await?;
+                #redispatch.await
+            });
+        }
+    }
+}
+
 /// Statements that take the arguments and evaluate to the call's `BoxFuture<CallResult>`.
-/// Expects `self: Arc<Self>`, `ctx: CallContext` and `mut args: Args` in scope.
-fn gen_invoke(c: &Callable, krate: &Path) -> TokenStream {
+/// Expects `self: Arc<Self>`, `ctx: CallContext` and `mut args: Args` in scope; `redispatch`
+/// calls the method again (after arguments were fetched).
+fn gen_invoke(c: &Callable, krate: &Path, redispatch: TokenStream) -> TokenStream {
     let p = quote!(#krate::__private);
     let err_ret = quote! {
         return ::std::boxed::Box::pin(::core::future::ready(::core::result::Result::Err(__rpyc_err)))
     };
-    let mut stmts = Vec::new();
+    let mut stmts = vec![gen_fetch_prologue(c, krate, &redispatch)];
     let mut call_args = Vec::new();
     for (i, param) in c.params.iter().enumerate() {
         let var = format_ident!("__rpyc_arg{}", i);
@@ -698,7 +739,49 @@ fn generate(imp: &ItemImpl, model: &Model, args: &MacroArgs, kind: Kind) -> Toke
         (None, None) => quote!(::core::stringify!(#ty)),
     };
 
-    let all_names: Vec<&String> = model.members.iter().flat_map(|m| &m.names).collect();
+    // Members the macro adds: `__iter__` returning the object itself for an iterator that
+    // defines only `__next__` (Python's iterator protocol), and the dict views of `mapping`.
+    let has = |n: &str| model.members.iter().any(|m| m.names.iter().any(|x| x == n));
+    let mut synthesized: Vec<(Vec<String>, TokenStream)> = Vec::new();
+    if has("__next__") && !has("__iter__") {
+        synthesized.push((
+            vec!["__iter__".to_string()],
+            quote!(#krate::export_arc(self)),
+        ));
+    }
+    if args.mapping {
+        for (view, kind) in [("keys", "Keys"), ("values", "Values"), ("items", "Items")] {
+            if has(view) || has(&format!("exposed_{view}")) {
+                continue;
+            }
+            let kind = Ident::new(kind, Span::call_site());
+            synthesized.push((
+                vec![format!("exposed_{view}"), view.to_string()],
+                quote!(#krate::export(#krate::views::DictView::new(
+                    self,
+                    #krate::views::ViewKind::#kind,
+                ))),
+            ));
+        }
+    }
+    let synthesized_arms = synthesized.iter().map(|(names, value)| {
+        quote! {
+            #(#names)|* => {
+                let _ = (&ctx, &args);
+                ::std::boxed::Box::pin(::core::future::ready(::core::result::Result::Ok(#value)))
+            }
+        }
+    });
+    let synthesized_get = synthesized.iter().map(
+        |(names, _)| quote!(#(#names)|* => ::core::option::Option::Some(#krate::Member::Method),),
+    );
+
+    let all_names: Vec<&String> = model
+        .members
+        .iter()
+        .flat_map(|m| &m.names)
+        .chain(synthesized.iter().flat_map(|(n, _)| n))
+        .collect();
     let has_member = if all_names.is_empty() {
         quote!({
             let _ = name;
@@ -726,17 +809,25 @@ fn generate(imp: &ItemImpl, model: &Model, args: &MacroArgs, kind: Kind) -> Toke
         }
     });
 
+    let get_arms = get_arms.chain(synthesized_get);
+
     let method_arms: Vec<TokenStream> = model
         .members
         .iter()
         .filter_map(|m| match &m.kind {
             MemberKind::Method(c) => {
                 let names = &m.names;
-                let body = gen_invoke(c, krate);
+                let first = &names[0];
+                let body = gen_invoke(
+                    c,
+                    krate,
+                    quote!(<Self as #krate::RemoteObject>::call_method(self, #first, ctx, args)),
+                );
                 Some(quote! { #(#names)|* => { #body } })
             }
             MemberKind::Attr { .. } => None,
         })
+        .chain(synthesized_arms)
         .collect();
 
     let call_method = (!method_arms.is_empty()).then(|| {
@@ -763,7 +854,11 @@ fn generate(imp: &ItemImpl, model: &Model, args: &MacroArgs, kind: Kind) -> Toke
     });
 
     let call = model.call.as_ref().map(|c| {
-        let body = gen_invoke(c, krate);
+        let body = gen_invoke(
+            c,
+            krate,
+            quote!(<Self as #krate::RemoteObject>::call(self, ctx, args)),
+        );
         quote! {
             #[allow(unused_mut, unused_variables)]
             fn call(

@@ -40,6 +40,7 @@ use std::sync::Arc;
 
 use rpyc_core::{FromValue, IntoReturn, IntoValue, RemoteException, Value};
 
+use crate::fetch::ArgContent;
 use crate::object::{
     export_arc, Args, BoxFuture, CallContext, CallResult, Callback, Member, RemoteObject,
 };
@@ -65,6 +66,10 @@ pub struct Dispatcher {
 pub trait Handler<Params>: Send + Sync + 'static {
     /// Calls the closure with the call's arguments.
     fn invoke(&self, args: Args, name: &str) -> CallResult;
+
+    /// The content each parameter's type wants of an argument that arrived by reference (a
+    /// Python list for a `Vec<T>` parameter is fetched before `invoke`, see [`crate::fetch`]).
+    fn arg_contents(&self) -> Vec<ArgContent>;
 }
 
 macro_rules! handler_impls {
@@ -81,6 +86,13 @@ macro_rules! handler_impls {
                     $(let $p: $p = args.take($i, concat!("arg", stringify!($i)))?;)*
                     args.check_no_extra(<[usize]>::len(&[$($i),*]), name)?;
                     (self)($($p),*).into_return()
+                }
+                fn arg_contents(&self) -> Vec<ArgContent> {
+                    vec![$(ArgContent {
+                        index: $i,
+                        name: concat!("arg", stringify!($i)),
+                        content: <$p as FromValue>::content,
+                    }),*]
                 }
             }
         )*
@@ -107,10 +119,23 @@ impl Dispatcher {
         }
     }
 
-    /// Registers a synchronous function under `name` (see [`Handler`]).
+    /// Registers a synchronous function under `name` (see [`Handler`]). Arguments that
+    /// arrived by reference where a parameter wants a container (a Python list for a
+    /// `Vec<T>`) are fetched in bulk first.
     pub fn function<P, H: Handler<P>>(mut self, name: &str, f: H) -> Self {
-        let owned = name.to_string();
-        let function = Callback::sync(move |args| f.invoke(args, &owned)).named(name);
+        let owned: Arc<str> = Arc::from(name);
+        let params: Arc<[ArgContent]> = f.arg_contents().into();
+        let f = Arc::new(f);
+        let function = Callback::new(move |ctx, mut args| {
+            let (f, params, owned) = (f.clone(), params.clone(), owned.clone());
+            async move {
+                if args.wants_fetch(&params) {
+                    args.fetch(&ctx, &params).await?;
+                }
+                f.invoke(args, &owned)
+            }
+        })
+        .named(name);
         self.entries
             .insert(name.to_string(), Entry::Function(function));
         self

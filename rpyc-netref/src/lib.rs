@@ -31,6 +31,8 @@
 //! | [`blocking`] | a blocking API (Python RPyC's shape) on a shared background runtime |
 //! | [`async_result`] | [`AsyncResult`] for `async_` calls |
 //! | [`error`] | [`Error`] |
+//! | [`fetch`] | the content of containers that arrived by reference, in bulk ([`NetRef::fetch`], [`Args::fetch`]) |
+//! | [`views`] | dict views ([`views::DictView`]) and iterators ([`views::ItemIterator`]) for maps served by reference |
 //! | [`tls`] | RPyC over TLS (`ssl_connect`) |
 //! | [`transport`] | TCP tuning (immediate ACKs) |
 #![warn(missing_docs)]
@@ -42,6 +44,7 @@ pub mod connection;
 mod deadlines;
 pub mod dispatch;
 pub mod error;
+pub mod fetch;
 mod handlers;
 pub mod netref;
 pub mod object;
@@ -51,6 +54,7 @@ mod table;
 pub mod testing;
 pub mod tls;
 pub mod transport;
+pub mod views;
 
 pub use async_result::AsyncResult;
 #[cfg(unix)]

@@ -285,23 +285,45 @@ impl NetRef {
     }
 
     /// Iterates the remote object to the end and collects the items: `iter(obj)` once, then
-    /// HANDLE_BUFFITER in growing batches (like `rpyc.buffiter`).
+    /// HANDLE_BUFFITER in batches of [`crate::fetch::FETCH_BATCH`] until a short one (at most
+    /// [`crate::fetch::MAX_FETCHED_ITEMS`] items).
     pub async fn collect(&self) -> Result<Vec<Value>> {
-        let it = self.call_method("__iter__", ()).await?;
-        let it = NetRef::from_value(it)?;
-        let mut out = Vec::new();
-        let mut chunk = 16i64;
-        loop {
-            let batch = it
-                .request(Handler::BuffIter, vec![it.this(), Value::Int(chunk)])
-                .await?;
-            match batch {
-                Value::Tuple(items) if items.is_empty() => return Ok(out),
-                Value::Tuple(items) => out.extend(items),
-                other => return Err(ConvertError::type_mismatch("tuple", &other).into()),
-            }
-            chunk = (chunk * 2).min(1024);
+        crate::fetch::read_remote(self, &crate::fetch::Budget::new(self.connection())).await
+    }
+
+    /// Up to `count` items of the object's iteration in one round trip (HANDLE_BUFFITER: the
+    /// next items of an iterator, or the first items of a fresh iteration of an iterable).
+    pub async fn buffiter(&self, count: usize) -> Result<Vec<Value>> {
+        let count = i64::try_from(count).unwrap_or(i64::MAX);
+        match self
+            .request(Handler::BuffIter, vec![self.this(), Value::Int(count)])
+            .await?
+        {
+            Value::Tuple(items) => Ok(items),
+            other => Err(ConvertError::type_mismatch("tuple", &other).into()),
         }
+    }
+
+    /// Fetches the object's content into a Rust value, in bulk: a Python list, tuple, set or
+    /// generator into a `Vec<T>` or `HashSet<T>`, a dict into a `HashMap<K, V>` or a serde
+    /// struct (through [`rpyc_core::Serde`]), nested containers too — a fixed number of round
+    /// trips, not one per item (see [`crate::fetch`]).
+    ///
+    /// ```no_run
+    /// # async fn demo() -> rpyc_netref::Result<()> {
+    /// use std::collections::HashMap;
+    /// // A Python server with `exposed_tags = ["a", "b"]` and `exposed_scores = {"ann": 3}`.
+    /// let conn = rpyc_netref::connect("127.0.0.1:18861").await?;
+    /// let root = conn.root().await?;
+    /// let tags: Vec<String> = root.attr::<rpyc_netref::NetRef>("tags").await?.fetch().await?;
+    /// let scores: HashMap<String, i64> =
+    ///     root.attr::<rpyc_netref::NetRef>("scores").await?.fetch().await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn fetch<T: FromValue>(&self) -> Result<T> {
+        let ctx = crate::object::CallContext::new(self.connection().clone());
+        let v = crate::fetch::fetch_value(&ctx, self.this(), &T::content()).await?;
+        Ok(T::from_value(v)?)
     }
 }
 

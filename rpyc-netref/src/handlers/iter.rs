@@ -6,7 +6,8 @@ use rpyc_core::{RemoteException, Value};
 
 use super::{tri, Prepared};
 use crate::connection::ConnInner;
-use crate::object::{Args, Exported, RemoteObject};
+use crate::fetch::{local_iterator, local_next_items};
+use crate::object::{Args, RemoteObject};
 
 /// HANDLE_BUFFITER: up to `count` items from an iterator (`__next__`), or from a fresh
 /// iterator of an iterable (`__iter__`), like `tuple(islice(obj, count))`.
@@ -16,39 +17,8 @@ pub(crate) fn buffiter(inner: &Arc<ConnInner>, obj: Arc<dyn RemoteObject>, count
     Prepared::Spawn(
         Box::new(move || {
             Box::pin(async move {
-                let it = if obj.has_member("__next__") {
-                    obj
-                } else if obj.has_member("__iter__") {
-                    let v = obj
-                        .call_method("__iter__", ctx.clone(), Args::new())
-                        .await?;
-                    match Exported::from_value_ref(&v) {
-                        Some(it) => it.clone(),
-                        None => {
-                            return Err(RemoteException::type_error(
-                                "iter() returned a non-iterator",
-                            ))
-                        }
-                    }
-                } else {
-                    return Err(RemoteException::type_error(format!(
-                        "'{}' object is not iterable",
-                        obj.type_name()
-                    )));
-                };
-                let mut items = Vec::new();
-                while items.len() < count {
-                    match it
-                        .clone()
-                        .call_method("__next__", ctx.clone(), Args::new())
-                        .await
-                    {
-                        Ok(v) => items.push(v),
-                        Err(e) if e.is("StopIteration") => break,
-                        Err(e) => return Err(e),
-                    }
-                }
-                Ok(Value::Tuple(items))
+                let it = local_iterator(&ctx, obj).await?;
+                Ok(Value::Tuple(local_next_items(&ctx, &it, count).await?))
             })
         }),
         "buffiter",

@@ -4,8 +4,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use num_bigint::BigInt;
 use parking_lot::Mutex;
-use rpyc_core::{RemoteException, Value};
+use rpyc_core::{Dict, FromValue, RemoteException, Value};
 use rpyc_netref::{CallContext, NetRef, Rest};
 
 use super::num;
@@ -126,6 +127,27 @@ impl TestService {
         ))
     }
 
+    /// The sum of the ints in `xs`: a tuple, or whatever a Python client passes by reference
+    /// that iterates ints (a list, a set, a dict's keys, a `range`, a generator), fetched in
+    /// bulk. A non-int element is a `TypeError` naming its index.
+    #[exposed]
+    fn total(&self, xs: Vec<BigInt>) -> BigInt {
+        xs.into_iter().sum()
+    }
+
+    /// The sum of the int values of the mapping `d` (a Python dict by reference, or this
+    /// server's own map object). A non-int value is a `TypeError` naming its key.
+    #[exposed]
+    fn sum_values(&self, d: Dict) -> Result<BigInt, RemoteException> {
+        let mut sum = BigInt::default();
+        for (k, v) in d.0 {
+            sum += BigInt::from_value(v)
+                .map_err(|e| e.at(format!("value of key {}", k.repr())))
+                .map_err(|e| RemoteException::type_error(format!("argument 'd': {e}")))?;
+        }
+        Ok(sum)
+    }
+
     /// How many objects this connection's object table holds (the root included).
     #[exposed]
     fn object_count(&self, ctx: &CallContext) -> i64 {
@@ -217,7 +239,8 @@ fn key_str(key: Value) -> Result<String, RemoteException> {
     }
 }
 
-#[rpyc_macros::object(name = "rpyc_rs.Map", crate = ::rpyc_netref)]
+/// `keys()`, `values()` and `items()` are live dict views (`mapping`).
+#[rpyc_macros::object(name = "rpyc_rs.Map", mapping, crate = ::rpyc_netref)]
 impl MapObject {
     /// `m[key]`; `KeyError` if missing.
     #[exposed(name = "__getitem__")]
@@ -291,36 +314,6 @@ impl MapObject {
         }
     }
 
-    /// The keys, as a tuple.
-    #[exposed]
-    fn keys(&self) -> Value {
-        Value::Tuple(
-            self.entries
-                .lock()
-                .iter()
-                .map(|(k, _)| Value::Str(k.clone()))
-                .collect(),
-        )
-    }
-
-    /// The values, as a tuple.
-    #[exposed]
-    fn values(&self) -> Value {
-        Value::Tuple(self.entries.lock().iter().map(|(_, v)| v.clone()).collect())
-    }
-
-    /// The `(key, value)` pairs, as a tuple.
-    #[exposed]
-    fn items(&self) -> Value {
-        Value::Tuple(
-            self.entries
-                .lock()
-                .iter()
-                .map(|(k, v)| Value::Tuple(vec![Value::Str(k.clone()), v.clone()]))
-                .collect(),
-        )
-    }
-
     /// `m.get(key, default=None)`.
     #[exposed]
     fn get(&self, key: Value, default: Option<Value>) -> Value {
@@ -348,7 +341,7 @@ impl MapObject {
     }
 }
 
-/// The iterator `iter(map)` returns.
+/// The iterator `iter(map)` returns (its `__iter__`, returning itself, comes from the macro).
 #[derive(Debug)]
 pub struct KeyIterator {
     items: Mutex<std::vec::IntoIter<Value>>,

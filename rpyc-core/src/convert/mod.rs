@@ -4,7 +4,13 @@
 //! `Vec<u8>`/[`Bytes`] (as `bytes`), `Option<T>` (as `None` or the value), tuples, `Vec<T>` (as a
 //! tuple), maps (as a tuple of `(key, value)` pairs), sets (as a frozenset) and `BigInt`. Any
 //! serde type converts through [`crate::to_value`] / [`crate::from_value`] or the [`Serde`]
-//! wrapper. A wrong type is a [`ConvertError`] naming the expected and the actual type.
+//! wrapper. A wrong type is a [`ConvertError`] naming the expected and the actual type (and,
+//! inside a container, the item's index or key).
+//!
+//! | module | owns |
+//! |---|---|
+//! | this one | the traits, scalars, strings, bytes, [`IntoReturn`], [`Serde`] |
+//! | `containers` | `Vec`, `Option`, maps, sets, tuples (and the [`Content`] each wants) |
 //!
 //! ```
 //! use rpyc_core::{FromValue, IntoValue, Value};
@@ -16,13 +22,11 @@
 //! assert_eq!(err.to_string(), "expected int, got str");
 //! ```
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
-use std::hash::Hash;
-
 use bytes::Bytes;
 use num_bigint::BigInt;
 use num_traits::ToPrimitive;
 
+use crate::content::Content;
 use crate::error::ConvertError;
 use crate::value::Value;
 use crate::vinegar::RemoteException;
@@ -58,9 +62,25 @@ pub trait FromValue: Sized {
     #[doc(hidden)]
     fn vec_from_value(v: Value) -> Result<Vec<Self>, ConvertError> {
         match v {
-            Value::Tuple(items) => items.into_iter().map(Self::from_value).collect(),
+            Value::Tuple(items) => items
+                .into_iter()
+                .enumerate()
+                .map(|(i, item)| Self::from_value(item).map_err(|e| e.at(format!("item {i}"))))
+                .collect(),
             other => Err(ConvertError::type_mismatch("tuple", &other)),
         }
+    }
+
+    /// Which parts of a value this type wants as content when they arrive by reference (see
+    /// [`crate::content`]): containers say so, everything else takes the value as it is.
+    fn content() -> Content {
+        Content::AsIs
+    }
+
+    /// The content a `Vec<Self>` wants; `u8` overrides it (`Vec<u8>` reads `bytes`).
+    #[doc(hidden)]
+    fn vec_content() -> Content {
+        Content::Seq(Box::new(Self::content()))
     }
 }
 
@@ -196,6 +216,9 @@ impl FromValue for u8 {
             other => Err(ConvertError::type_mismatch("bytes", &other)),
         }
     }
+    fn vec_content() -> Content {
+        Content::AsIs
+    }
 }
 
 impl IntoValue for BigInt {
@@ -303,156 +326,6 @@ impl IntoValue for &[u8] {
     }
 }
 
-impl<T: IntoValue> IntoValue for Vec<T> {
-    fn into_value(self) -> Value {
-        T::vec_into_value(self)
-    }
-}
-
-impl<T: FromValue> FromValue for Vec<T> {
-    fn from_value(v: Value) -> Result<Self, ConvertError> {
-        T::vec_from_value(v)
-    }
-}
-
-impl<T: IntoValue> IntoValue for Option<T> {
-    fn into_value(self) -> Value {
-        match self {
-            Some(v) => v.into_value(),
-            None => Value::None,
-        }
-    }
-}
-
-impl<T: FromValue> FromValue for Option<T> {
-    fn from_value(v: Value) -> Result<Self, ConvertError> {
-        match v {
-            Value::None => Ok(None),
-            other => T::from_value(other).map(Some),
-        }
-    }
-    fn from_missing() -> Option<Self> {
-        Some(None)
-    }
-}
-
-/// A map as a tuple of `(key, value)` pairs.
-fn pairs_into_value<K: IntoValue, V: IntoValue>(map: impl IntoIterator<Item = (K, V)>) -> Value {
-    Value::Tuple(
-        map.into_iter()
-            .map(|(k, v)| Value::Tuple(vec![k.into_value(), v.into_value()]))
-            .collect(),
-    )
-}
-
-/// A map from a tuple of `(key, value)` pairs.
-fn pairs_from_value<K: FromValue, V: FromValue, M: FromIterator<(K, V)>>(
-    v: Value,
-) -> Result<M, ConvertError> {
-    match v {
-        Value::Tuple(items) => items.into_iter().map(<(K, V)>::from_value).collect(),
-        other => Err(ConvertError::type_mismatch(
-            "tuple of (key, value) pairs",
-            &other,
-        )),
-    }
-}
-
-impl<K: IntoValue, V: IntoValue, S> IntoValue for HashMap<K, V, S> {
-    fn into_value(self) -> Value {
-        pairs_into_value(self)
-    }
-}
-
-impl<K: IntoValue, V: IntoValue> IntoValue for BTreeMap<K, V> {
-    fn into_value(self) -> Value {
-        pairs_into_value(self)
-    }
-}
-
-impl<K: FromValue + Eq + Hash, V: FromValue> FromValue for HashMap<K, V> {
-    fn from_value(v: Value) -> Result<Self, ConvertError> {
-        pairs_from_value(v)
-    }
-}
-
-impl<K: FromValue + Ord, V: FromValue> FromValue for BTreeMap<K, V> {
-    fn from_value(v: Value) -> Result<Self, ConvertError> {
-        pairs_from_value(v)
-    }
-}
-
-impl<T: IntoValue, S> IntoValue for HashSet<T, S> {
-    fn into_value(self) -> Value {
-        Value::FrozenSet(self.into_iter().map(IntoValue::into_value).collect())
-    }
-}
-
-impl<T: IntoValue> IntoValue for BTreeSet<T> {
-    fn into_value(self) -> Value {
-        Value::FrozenSet(self.into_iter().map(IntoValue::into_value).collect())
-    }
-}
-
-/// A set from a frozenset (or a tuple).
-fn set_from_value<T: FromValue, C: FromIterator<T>>(v: Value) -> Result<C, ConvertError> {
-    match v {
-        Value::FrozenSet(items) | Value::Tuple(items) => {
-            items.into_iter().map(T::from_value).collect()
-        }
-        other => Err(ConvertError::type_mismatch("frozenset", &other)),
-    }
-}
-
-impl<T: FromValue + Eq + Hash> FromValue for HashSet<T> {
-    fn from_value(v: Value) -> Result<Self, ConvertError> {
-        set_from_value(v)
-    }
-}
-
-impl<T: FromValue + Ord> FromValue for BTreeSet<T> {
-    fn from_value(v: Value) -> Result<Self, ConvertError> {
-        set_from_value(v)
-    }
-}
-
-macro_rules! tuple_impls {
-    ($( ($($n:tt $t:ident),+) ),* $(,)?) => {
-        $(
-            impl<$($t: IntoValue),+> IntoValue for ($($t,)+) {
-                fn into_value(self) -> Value {
-                    Value::Tuple(vec![$(self.$n.into_value()),+])
-                }
-            }
-            impl<$($t: FromValue),+> FromValue for ($($t,)+) {
-                fn from_value(v: Value) -> Result<Self, ConvertError> {
-                    const N: usize = [$($n),+].len();
-                    match v {
-                        Value::Tuple(items) => {
-                            if items.len() != N {
-                                return Err(ConvertError::Length { expected: N, actual: items.len() });
-                            }
-                            let mut it = items.into_iter();
-                            Ok(($($t::from_value(it.next().unwrap_or_default())?,)+))
-                        }
-                        other => Err(ConvertError::type_mismatch(format!("tuple of {N} items"), &other)),
-                    }
-                }
-            }
-        )*
-    };
-}
-tuple_impls! {
-    (0 A),
-    (0 A, 1 B),
-    (0 A, 1 B, 2 C),
-    (0 A, 1 B, 2 C, 3 D),
-    (0 A, 1 B, 2 C, 3 D, 4 E),
-    (0 A, 1 B, 2 C, 3 D, 4 E, 5 F),
-    (0 A, 1 B, 2 C, 3 D, 4 E, 5 F, 6 G),
-    (0 A, 1 B, 2 C, 3 D, 4 E, 5 F, 6 G, 7 H),
-}
-
 /// What a service method may return: any [`IntoValue`] type, or a `Result` of one whose error
 /// converts into a [`RemoteException`] (which the caller then sees raised).
 pub trait IntoReturn {
@@ -504,7 +377,12 @@ impl<T: serde::de::DeserializeOwned> FromValue for Serde<T> {
     fn from_value(v: Value) -> Result<Self, ConvertError> {
         crate::de::from_value(v).map(Serde)
     }
+    fn content() -> Content {
+        Content::Deep
+    }
 }
+
+mod containers;
 
 #[cfg(test)]
 mod tests {
@@ -536,43 +414,5 @@ mod tests {
             Err(ConvertError::Range { target: "u8", .. })
         ));
         assert_eq!(Value::from(200u8), Value::Int(200));
-    }
-
-    #[test]
-    fn containers() {
-        let v = vec![1i64, 2, 3].into_value();
-        assert_eq!(
-            v,
-            Value::Tuple(vec![Value::Int(1), Value::Int(2), Value::Int(3)])
-        );
-        assert_eq!(
-            Vec::<u8>::from_value(Value::bytes(&b"ab"[..])).unwrap(),
-            b"ab"
-        );
-        assert_eq!(
-            Vec::<u8>::from_value(Value::Int(1))
-                .unwrap_err()
-                .to_string(),
-            "expected bytes, got int"
-        );
-        let mut m = BTreeMap::new();
-        m.insert("a".to_string(), 1i64);
-        let v = m.clone().into_value();
-        assert_eq!(
-            v,
-            Value::Tuple(vec![Value::Tuple(vec![Value::str("a"), Value::Int(1)])])
-        );
-        assert_eq!(BTreeMap::<String, i64>::from_value(v).unwrap(), m);
-        assert_eq!(Option::<i64>::from_value(Value::None).unwrap(), None);
-        assert_eq!(
-            <(i64, i64)>::from_value(Value::Tuple(vec![Value::Int(1)])).unwrap_err(),
-            ConvertError::Length {
-                expected: 2,
-                actual: 1
-            }
-        );
-        let s: HashSet<i64> =
-            HashSet::from_value(Value::FrozenSet(vec![Value::Int(1), Value::Int(2)])).unwrap();
-        assert_eq!(s.len(), 2);
     }
 }
