@@ -46,8 +46,8 @@
 
 pub use rpyc_core as core;
 pub use rpyc_core::{
-    from_value, to_value, Config, ConvertError, FromValue, IntoReturn, IntoValue, RemoteException,
-    Serde, Value,
+    from_value, to_value, Config, Content, ConvertError, Dict, FromValue, IntoReturn, IntoValue,
+    RemoteException, Serde, Value,
 };
 pub use rpyc_macros::{object, service};
 pub use rpyc_netref::*;

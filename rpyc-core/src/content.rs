@@ -95,8 +95,14 @@ pub fn container_kind(type_name: &str) -> ContainerKind {
     if MAPPINGS.contains(&type_name) {
         return ContainerKind::Mapping;
     }
-    match type_name.strip_prefix("builtins.") {
-        Some(short) if ITERABLES.contains(&short) => ContainerKind::Iterable,
+    // rpyc-rs' own iterators and dict views (`rpyc_netref::views`) iterate like Python's.
+    const OURS: &[&str] = &["iterator", "dict_keys", "dict_values", "dict_items"];
+    match (
+        type_name.strip_prefix("builtins."),
+        type_name.strip_prefix("rpyc_rs."),
+    ) {
+        (Some(short), _) if ITERABLES.contains(&short) => ContainerKind::Iterable,
+        (_, Some(short)) if OURS.contains(&short) => ContainerKind::Iterable,
         _ if type_name == "collections.deque" => ContainerKind::Iterable,
         _ => ContainerKind::Other,
     }

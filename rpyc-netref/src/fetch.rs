@@ -14,7 +14,8 @@
 //! `#[rpyc::object]` code calls before it converts arguments), and a client's
 //! [`NetRef::fetch`](crate::NetRef::fetch). An object of our own that comes back (the peer
 //! passes our map or list object as an argument) is read the same way, locally. What is read
-//! is bounded: at most [`MAX_FETCHED_ITEMS`] items and the configured nesting depth per value.
+//! is bounded: at most [`MAX_FETCHED_ITEMS`] items and [`MAX_FETCH_DEPTH`] levels of nesting
+//! per value.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -32,6 +33,10 @@ pub const FETCH_BATCH: usize = 1024;
 
 /// The most items one value may bring (all containers inside it counted together).
 pub const MAX_FETCHED_ITEMS: usize = 1 << 24;
+
+/// The deepest nesting of by-reference containers one value may bring (a list that contains
+/// itself stops here). Each level is one more future on the stack of the task that fetches.
+pub const MAX_FETCH_DEPTH: usize = 32;
 
 /// One parameter of a method, as the code the macros generate describes it: where its
 /// argument is (`index`, or the keyword `name`) and the content its type wants.
@@ -56,7 +61,7 @@ impl Budget {
     pub(crate) fn new(conn: &crate::Connection) -> Budget {
         Budget {
             items: AtomicUsize::new(MAX_FETCHED_ITEMS),
-            max_depth: conn.config().decode_limits.max_depth,
+            max_depth: conn.config().decode_limits.max_depth.min(MAX_FETCH_DEPTH),
         }
     }
 

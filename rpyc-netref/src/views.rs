@@ -203,6 +203,20 @@ impl ItemIterator {
     }
 }
 
+impl rpyc_core::IntoValue for ItemIterator {
+    /// The iterator, by reference.
+    fn into_value(self) -> Value {
+        export(self)
+    }
+}
+
+impl rpyc_core::IntoValue for DictView {
+    /// The view, by reference.
+    fn into_value(self) -> Value {
+        export(self)
+    }
+}
+
 const ITER_MEMBERS: [&str; 2] = ["__iter__", "__next__"];
 
 impl RemoteObject for ItemIterator {

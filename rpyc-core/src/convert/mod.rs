@@ -62,7 +62,7 @@ pub trait FromValue: Sized {
     #[doc(hidden)]
     fn vec_from_value(v: Value) -> Result<Vec<Self>, ConvertError> {
         match v {
-            Value::Tuple(items) => items
+            Value::Tuple(items) | Value::FrozenSet(items) => items
                 .into_iter()
                 .enumerate()
                 .map(|(i, item)| Self::from_value(item).map_err(|e| e.at(format!("item {i}"))))
