@@ -38,7 +38,7 @@ async fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
-            if matches!(e, rpyc::Error::ConnectionClosed(_)) {
+            if matches!(e, rpyc::Error::Connect { .. }) {
                 eprintln!(
                     "is a server running at {addr}? start one with `cargo run -p rpyc-server` \
                      or `cargo run --example server`"

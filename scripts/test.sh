@@ -4,8 +4,12 @@
 #   1. sets up the Python venv with rpyc==6.0.2 + pytest (for the interop tests);
 #   2. checks formatting and clippy (warnings are errors);
 #   3. runs every Rust test of the workspace, doctests included (some drive real Python
-#      rpyc peers through the venv);
-#   4. runs the Python interop suite: a plain Python rpyc client against our rpyc-server.
+#      rpyc peers through the venv; none of them can skip: without Python they fail), and the
+#      README's commands as written (tests/readme.rs: the main command is run, and builds a
+#      release rpyc-server the first time);
+#   4. runs the Python interop suite: a plain Python rpyc client against our rpyc-server. It
+#      fails if any test is skipped or did not run: the tests that passed must be exactly the
+#      tests pytest collected.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -25,4 +29,20 @@ cargo build -p rpyc-server
 cargo test --workspace
 
 step "python rpyc client -> rpyc-server interop suite"
-RPYC_SERVER_BIN="$PWD/target/debug/rpyc-server" .venv/bin/python -m pytest tests/python -q
+collected=$(.venv/bin/python -m pytest tests/python --collect-only -q | grep -c '::')
+junit="${CARGO_TARGET_DIR:-$PWD/target}/pytest-interop.xml"
+RPYC_SERVER_BIN="$PWD/target/debug/rpyc-server" .venv/bin/python -m pytest tests/python -q \
+    --junit-xml="$junit"
+.venv/bin/python - "$junit" "$collected" <<'EOF'
+import sys
+import xml.etree.ElementTree as ET
+
+root = ET.parse(sys.argv[1]).getroot()
+suites = [root] if root.tag == "testsuite" else list(root.iter("testsuite"))
+count = {k: sum(int(s.get(k, 0)) for s in suites) for k in ("tests", "skipped", "failures", "errors")}
+passed = count["tests"] - count["skipped"] - count["failures"] - count["errors"]
+collected = int(sys.argv[2])
+if collected == 0 or passed != collected:
+    sys.exit(f"interop suite: {passed} of {collected} collected tests passed ({count})")
+print(f"interop suite: all {passed} collected tests ran and passed")
+EOF

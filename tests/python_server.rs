@@ -1,16 +1,19 @@
 //! Rust client → real Python rpyc 6.0.2 server.
 //!
 //! Every test starts its own `tests/python/py_server.py` (a stock `ThreadedServer`) from the
-//! venv that `scripts/setup-python.sh` creates, and talks to it only through the public `rpyc`
-//! API, the way a user's program would. A missing venv or a missing `rpyc` package is a test
-//! failure (with instructions), never a skip.
+//! venv that `scripts/setup-python.sh` creates (run on first use by `support::python`), and
+//! talks to it only through the public `rpyc` API, the way a user's program would. A venv that
+//! cannot be made or a missing `rpyc` package is a test failure (with instructions), never a
+//! skip.
 
 use std::io::{BufRead, BufReader, Read};
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
+
+#[path = "support/python.rs"]
+mod support;
 
 use rpyc::{
     Args, AsyncResult, CallContext, Callback, Connection, Error, NetRef, RemoteException, Value,
@@ -34,14 +37,9 @@ impl PyServer {
     /// Starts `py_server.py --port 0` (plus `--classic` if asked) and waits (30 s at most) for
     /// its `listening on HOST:PORT` line.
     fn start(classic: bool) -> PyServer {
-        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-        let python = root.join(".venv/bin/python");
+        let root = support::repo_root();
+        let python = support::python();
         let script = root.join("tests/python/py_server.py");
-        assert!(
-            python.exists(),
-            "the Python venv is missing ({} not found): {SETUP_HINT}",
-            python.display()
-        );
         let mut cmd = Command::new(&python);
         cmd.arg(&script).args(["--port", "0"]);
         if classic {

@@ -1,5 +1,5 @@
-//! Differential test against Python's own brine (rpyc 6.0.2 in the repo's `.venv`, created by
-//! `scripts/setup-python.sh`): thousands of random values must encode byte-identically in both
+//! Differential test against Python's own brine (rpyc 6.0.2 in the repo's `.venv`, created on
+//! first use by `scripts/setup-python.sh`): thousands of random values must encode byte-identically in both
 //! directions.
 
 use std::io::Write;
@@ -9,18 +9,15 @@ use std::process::{Command, Stdio};
 use num_bigint::BigInt;
 use rpyc_core::{brine, Value};
 
+#[path = "../../tests/support/python.rs"]
+mod support;
+
 fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+    support::repo_root()
 }
 
 fn python() -> PathBuf {
-    let p = repo().join(".venv/bin/python");
-    assert!(
-        p.exists(),
-        "{} is missing: run scripts/setup-python.sh (the README's test command does)",
-        p.display()
-    );
-    p
+    support::python()
 }
 
 fn oracle(args: &[&str], input: Option<String>) -> String {

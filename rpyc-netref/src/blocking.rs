@@ -40,15 +40,20 @@ fn runtime() -> Result<&'static tokio::runtime::Runtime> {
     .map_err(|e| Error::ConnectionClosed(format!("cannot start the background runtime: {e}")))
 }
 
+/// What a call of this API from inside a tokio runtime fails with.
+const BLOCKING_IN_RUNTIME: &str = "rpyc::blocking was called inside a tokio runtime, where \
+    blocking would stall the runtime's other tasks: use the async API there \
+    (`rpyc::connect(addr).await`, `netref.call_method(..).await`; `.into()` turns a blocking \
+    NetRef or Connection into its async one), or call rpyc::blocking from a thread outside \
+    the runtime (`std::thread::spawn`)";
+
 /// Runs `fut` to completion on the background runtime, blocking this thread.
 fn block<T>(fut: impl Future<Output = Result<T>> + Send) -> Result<T>
 where
     T: Send,
 {
     if tokio::runtime::Handle::try_current().is_ok() {
-        return Err(Error::Protocol(
-            "the blocking API cannot be used inside an async runtime; use the async API".into(),
-        ));
+        return Err(Error::BlockingInRuntime(BLOCKING_IN_RUNTIME));
     }
     runtime()?.block_on(fut)
 }
@@ -66,14 +71,21 @@ pub struct NetRef {
 }
 
 /// Connects over TCP (no service of our own, default config).
-pub fn connect(addr: &str) -> Result<Connection> {
-    let addr = addr.to_string();
+///
+/// `addr` is anything [`crate::connect`] takes: `"host:port"`, `("host", port)`, a
+/// `SocketAddr`, …. A failure to connect is an [`Error::Connect`] naming the address.
+pub fn connect(
+    addr: impl tokio::net::ToSocketAddrs + std::fmt::Debug + Send,
+) -> Result<Connection> {
     block(async move { crate::connect(addr).await }).map(|inner| Connection { inner })
 }
 
-/// Connects over TCP serving `service`, with `config`.
-pub fn connect_with(addr: &str, service: Arc<dyn Service>, config: Config) -> Result<Connection> {
-    let addr = addr.to_string();
+/// Connects over TCP serving `service`, with `config` (`addr` as for [`connect`]).
+pub fn connect_with(
+    addr: impl tokio::net::ToSocketAddrs + std::fmt::Debug + Send,
+    service: Arc<dyn Service>,
+    config: Config,
+) -> Result<Connection> {
     block(async move { crate::connect_with(addr, service, config).await })
         .map(|inner| Connection { inner })
 }
@@ -191,6 +203,34 @@ impl NetRef {
     }
 }
 
+/// An async connection as a blocking one (`let c: blocking::Connection = conn.into();`).
+impl From<crate::Connection> for Connection {
+    fn from(inner: crate::Connection) -> Self {
+        Connection { inner }
+    }
+}
+
+/// A blocking connection as the async one behind it.
+impl From<Connection> for crate::Connection {
+    fn from(c: Connection) -> Self {
+        c.inner
+    }
+}
+
+/// An async reference as a blocking one (`let r: blocking::NetRef = netref.into();`).
+impl From<crate::NetRef> for NetRef {
+    fn from(inner: crate::NetRef) -> Self {
+        NetRef { inner }
+    }
+}
+
+/// A blocking reference as the async one behind it (`let r: rpyc::NetRef = r.into();`).
+impl From<NetRef> for crate::NetRef {
+    fn from(r: NetRef) -> Self {
+        r.inner
+    }
+}
+
 impl FromValue for NetRef {
     fn from_value(v: Value) -> std::result::Result<Self, ConvertError> {
         crate::NetRef::from_value(v).map(|inner| NetRef { inner })
@@ -223,11 +263,8 @@ mod tests {
             .unwrap()
             .block_on(async { root.call_method("echo", (1,)) })
             .unwrap_err();
-        assert!(
-            err.to_string()
-                .contains("cannot be used inside an async runtime"),
-            "{err}"
-        );
+        assert!(matches!(err, Error::BlockingInRuntime(_)), "{err:?}");
+        assert!(err.to_string().contains("inside a tokio runtime"), "{err}");
         client.close().unwrap();
         assert!(client.is_closed());
         assert!(matches!(

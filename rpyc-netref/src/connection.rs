@@ -914,27 +914,51 @@ impl AsRef<Outbox> for ConnInner {
 
 /// Connects to an RPyC server over TCP (no service of our own, default config).
 ///
+/// `addr` is anything tokio resolves: `"host:port"`, `("host", port)`, a `SocketAddr`, ….
+/// A failure to connect (refused, unreachable, unresolved) is an [`Error::Connect`] naming
+/// the address and the OS error.
+///
 /// ```no_run
-/// # async fn demo() -> Result<(), rpyc_netref::Error> {
-/// let conn = rpyc_netref::connect("127.0.0.1:18861").await?;
+/// # async fn demo() -> Result<(), rpyc::Error> {
+/// let conn = rpyc::connect("127.0.0.1:18861").await?;
 /// let root = conn.root().await?;
 /// let answer: i64 = root.attr("the_answer").await?;
 /// # Ok(()) }
 /// ```
-pub async fn connect(addr: impl tokio::net::ToSocketAddrs) -> Result<Connection> {
+pub async fn connect(addr: impl tokio::net::ToSocketAddrs + std::fmt::Debug) -> Result<Connection> {
     connect_with(addr, Arc::new(VoidService), Config::default()).await
 }
 
 /// Connects over TCP serving `service` to the peer, with `config`.
 pub async fn connect_with(
-    addr: impl tokio::net::ToSocketAddrs,
+    addr: impl tokio::net::ToSocketAddrs + std::fmt::Debug,
     service: Arc<dyn Service>,
     config: Config,
 ) -> Result<Connection> {
-    let stream = tokio::net::TcpStream::connect(addr)
-        .await
-        .map_err(|e| Error::ConnectionClosed(format!("connect failed: {e}")))?;
+    let (stream, _) = open_tcp(addr).await?;
     Ok(Connection::from_tcp(stream, service, config))
+}
+
+/// Opens a TCP stream to `addr` (trying every address it resolves to, as
+/// `TcpStream::connect` does); a failure is an [`Error::Connect`] naming `addr`. Also returns
+/// the address as shown in errors.
+pub(crate) async fn open_tcp(
+    addr: impl tokio::net::ToSocketAddrs + std::fmt::Debug,
+) -> Result<(tokio::net::TcpStream, String)> {
+    let shown = shown_addr(&addr);
+    match tokio::net::TcpStream::connect(addr).await {
+        Ok(stream) => Ok((stream, shown)),
+        Err(e) => Err(Error::connect(shown, e)),
+    }
+}
+
+/// An address as the user typed it: `127.0.0.1:18861`, not `"127.0.0.1:18861"`.
+pub(crate) fn shown_addr(addr: &impl std::fmt::Debug) -> String {
+    let s = format!("{addr:?}");
+    match s.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
+        Some(inner) => inner.to_string(),
+        None => s,
+    }
 }
 
 /// Turns compression off for a peer on this machine unless `compress_local` asks for it.
@@ -945,12 +969,14 @@ pub fn local_peer_config(mut config: Config, peer_is_local: bool) -> Config {
     config
 }
 
-/// Connects to an RPyC server listening on a Unix socket.
+/// Connects to an RPyC server listening on a Unix socket. A failure to connect is an
+/// [`Error::Connect`] naming the socket's path and the OS error.
 #[cfg(unix)]
 pub async fn unix_connect(path: impl AsRef<std::path::Path>) -> Result<Connection> {
+    let path = path.as_ref();
     let stream = tokio::net::UnixStream::connect(path)
         .await
-        .map_err(|e| Error::ConnectionClosed(format!("connect failed: {e}")))?;
+        .map_err(|e| Error::connect(path.display().to_string(), e))?;
     let (r, w) = stream.into_split();
     Ok(Connection::from_parts(
         r,

@@ -1,5 +1,6 @@
 //! The errors a user of a connection sees.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use rpyc_core::{ConvertError, EncodeError, FrameError, ProtocolError, RemoteException};
@@ -12,10 +13,26 @@ pub enum Error {
     /// The peer raised an exception; it carries the remote type name, arguments and traceback.
     #[error("remote {0}")]
     Remote(RemoteException),
+    /// Connecting failed before any RPyC traffic: the address did not resolve, the peer
+    /// refused or could not be reached, or the TLS handshake failed. `addr` is the address as
+    /// given to `connect` (a socket path for Unix sockets); `source` is the OS error.
+    #[error("cannot connect to {addr}: {source}")]
+    Connect {
+        /// The address as given to `connect`, `tls_connect` or `unix_connect`.
+        addr: String,
+        /// What the operating system (or the TLS handshake) reported.
+        source: Arc<std::io::Error>,
+    },
     /// The connection is closed (by either side, or because the stream failed); every pending
     /// call fails with this promptly.
     #[error("connection closed: {0}")]
     ConnectionClosed(String),
+    /// A call of the blocking API ([`crate::blocking`]) was made from inside a tokio runtime,
+    /// where blocking the thread would stall the runtime's other tasks. The message says what
+    /// to use instead: the async API (`rpyc::connect`, `NetRef::call_method(..).await`), or
+    /// `tokio::task::spawn_blocking` around the blocking code.
+    #[error("{0}")]
+    BlockingInRuntime(&'static str),
     /// No reply arrived within the request timeout.
     #[error("request timed out after {0:?}")]
     Timeout(Duration),
@@ -42,6 +59,14 @@ impl Error {
         match self {
             Error::Remote(e) => Some(e),
             _ => None,
+        }
+    }
+
+    /// An [`Error::Connect`] for `addr` (as typed by the user) from the OS error `source`.
+    pub fn connect(addr: impl Into<String>, source: std::io::Error) -> Self {
+        Error::Connect {
+            addr: addr.into(),
+            source: Arc::new(source),
         }
     }
 
@@ -83,6 +108,7 @@ impl From<Error> for RemoteException {
             Error::Remote(r) => r,
             Error::Timeout(_) | Error::Expired => RemoteException::timeout_error(e.to_string()),
             Error::ConnectionClosed(_) => RemoteException::eof_error(e.to_string()),
+            Error::Connect { .. } => RemoteException::builtin("ConnectionError", e.to_string()),
             Error::Convert(c) => RemoteException::type_error(c.to_string()),
             other => RemoteException::runtime_error(other.to_string()),
         }

@@ -42,8 +42,10 @@ pub fn client_config(ca_pem: &[u8]) -> Result<Arc<rustls::ClientConfig>> {
 }
 
 /// Connects over TLS (verifying the server as `server_name`), with no service of our own.
+///
+/// A failure to connect or a failed handshake is an [`Error::Connect`] naming `addr`.
 pub async fn tls_connect(
-    addr: impl tokio::net::ToSocketAddrs,
+    addr: impl tokio::net::ToSocketAddrs + std::fmt::Debug,
     server_name: &str,
     tls: Arc<rustls::ClientConfig>,
 ) -> Result<Connection> {
@@ -59,7 +61,7 @@ pub async fn tls_connect(
 
 /// Connects over TLS serving `service` to the peer, with `config`.
 pub async fn tls_connect_with(
-    addr: impl tokio::net::ToSocketAddrs,
+    addr: impl tokio::net::ToSocketAddrs + std::fmt::Debug,
     server_name: &str,
     tls: Arc<rustls::ClientConfig>,
     service: Arc<dyn Service>,
@@ -67,15 +69,16 @@ pub async fn tls_connect_with(
 ) -> Result<Connection> {
     let name = ServerName::try_from(server_name.to_string())
         .map_err(|e| Error::Protocol(format!("invalid server name {server_name:?}: {e}")))?;
-    let tcp = tokio::net::TcpStream::connect(addr)
-        .await
-        .map_err(|e| Error::ConnectionClosed(format!("connect failed: {e}")))?;
+    let (tcp, shown) = crate::connection::open_tcp(addr).await?;
     let _ = tcp.set_nodelay(true);
     let local = tcp.peer_addr().is_ok_and(|a| a.ip().is_loopback());
     let stream = TlsConnector::from(tls)
         .connect(name, crate::transport::QuickAckStream::new(tcp))
         .await
-        .map_err(|e| Error::ConnectionClosed(format!("TLS handshake failed: {e}")))?;
+        .map_err(|e| {
+            let why = std::io::Error::new(e.kind(), format!("TLS handshake failed: {e}"));
+            Error::connect(shown, why)
+        })?;
     Ok(Connection::new(
         stream,
         service,

@@ -24,9 +24,23 @@ enum ServiceName {
     Test,
 }
 
-/// Serve a built-in RPyC service.
+/// What `rpyc-server --help` opens with: what the binary does, before its options.
+const ABOUT: &str = "Serve a built-in RPyC service (calc or test) to any RPyC 6 client, Python's \
+                     `rpyc` included, over TCP, a Unix socket or TLS.";
+
+/// The long form (`--help`): the short one plus how to use it.
+const LONG_ABOUT: &str = "Serve a built-in RPyC service (calc or test) to any RPyC 6 client, \
+Python's `rpyc` included, over TCP, a Unix socket or TLS.
+
+Prints `listening on HOST:PORT` once bound (`--port 0` picks a free port), then serves until \
+SIGINT/SIGTERM and shuts down gracefully. From Python:
+
+    conn = rpyc.connect(\"127.0.0.1\", 18861)
+    conn.root.add(2, 3)";
+
+/// The command line of `rpyc-server`.
 #[derive(Debug, Parser)]
-#[command(name = "rpyc-server", version, about)]
+#[command(name = "rpyc-server", version, about = ABOUT, long_about = LONG_ABOUT)]
 struct Cli {
     /// The service to serve.
     #[arg(long, value_enum, default_value = "calc")]

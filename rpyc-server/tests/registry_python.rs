@@ -1,12 +1,15 @@
 //! Our registry client against Python's own `UDPRegistryServer` / `TCPRegistryServer`
-//! (`tests/python/py_registry.py`, through the repo's `.venv` made by `scripts/setup-python.sh`).
+//! (`tests/python/py_registry.py`, through the repo's `.venv`, made on first use by
+//! `scripts/setup-python.sh`).
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 
 use rpyc_server::registry::RegistryClient;
+
+#[path = "../../tests/support/python.rs"]
+mod support;
 
 struct PyRegistry {
     child: Child,
@@ -21,13 +24,8 @@ impl Drop for PyRegistry {
 }
 
 fn start(mode: &str) -> PyRegistry {
-    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let python = repo.join(".venv/bin/python");
-    assert!(
-        python.exists(),
-        "{} is missing: run scripts/setup-python.sh",
-        python.display()
-    );
+    let repo = support::repo_root();
+    let python = support::python();
     let mut child = Command::new(python)
         .arg(repo.join("tests/python/py_registry.py"))
         .args(["--mode", mode, "--listing"])

@@ -1,10 +1,11 @@
 //! RPyC over TLS: our TLS server used by our TLS client and by Python's `rpyc.ssl_connect`.
 
-use std::path::PathBuf;
-
 use rpyc_core::Value;
 use rpyc_server::services::CalculatorService;
 use rpyc_server::Server;
+
+#[path = "../../tests/support/python.rs"]
+mod support;
 
 struct Cert {
     cert_pem: String,
@@ -66,6 +67,10 @@ async fn rust_client_over_tls() {
         .await
         .unwrap_err();
     assert!(err.to_string().contains("TLS handshake failed"), "{err}");
+    assert!(
+        matches!(&err, rpyc_netref::Error::Connect { addr: a, .. } if *a == addr.to_string()),
+        "{err:?}"
+    );
     // A plain-TCP client is dropped during the (failed) handshake; the server serves on.
     let plain = rpyc_netref::connect(addr).await.unwrap();
     assert!(plain.root().await.is_err());
@@ -83,13 +88,7 @@ async fn rust_client_over_tls() {
 async fn python_ssl_connect_to_our_tls_server() {
     let cert = self_signed();
     let (addr, stop, task) = tls_server(&cert).await;
-    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let python = repo.join(".venv/bin/python");
-    assert!(
-        python.exists(),
-        "{} is missing: run scripts/setup-python.sh",
-        python.display()
-    );
+    let python = support::python();
     let dir = std::env::temp_dir().join(format!("rpyc-tls-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let ca = dir.join("ca.pem");
@@ -117,4 +116,30 @@ async fn python_ssl_connect_to_our_tls_server() {
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "42 CALCULATOR");
     stop.shutdown();
     task.await.unwrap().unwrap();
+}
+
+#[tokio::test]
+async fn refused_tls_connect_names_the_address_and_the_os_error() {
+    let cert = self_signed();
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let addr = format!("127.0.0.1:{port}");
+    let tls = rpyc_netref::tls::client_config(cert.cert_pem.as_bytes()).unwrap();
+    let err = rpyc_netref::tls::tls_connect(addr.as_str(), "localhost", tls)
+        .await
+        .unwrap_err();
+    match &err {
+        rpyc_netref::Error::Connect { addr: a, source } => {
+            assert_eq!(a, &addr);
+            assert_eq!(source.kind(), std::io::ErrorKind::ConnectionRefused);
+        }
+        other => panic!("expected Error::Connect, got {other:?}"),
+    }
+    assert!(
+        err.to_string()
+            .starts_with(&format!("cannot connect to {addr}: ")),
+        "{err}"
+    );
 }

@@ -21,9 +21,13 @@ enum Mode {
     Tcp,
 }
 
-/// Serve an RPyC registry.
+/// What `rpyc-registry --help` opens with: what the binary does, before its options.
+const ABOUT: &str = "Serve an RPyC registry (service discovery, over UDP or TCP), compatible with \
+                     Python's `rpyc_registry.py` and its clients.";
+
+/// The command line of `rpyc-registry`.
 #[derive(Debug, Parser)]
-#[command(name = "rpyc-registry", version, about)]
+#[command(name = "rpyc-registry", version, about = ABOUT)]
 struct Cli {
     /// Transport.
     #[arg(long, value_enum, default_value = "udp")]
