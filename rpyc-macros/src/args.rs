@@ -32,6 +32,8 @@ pub(crate) struct MacroArgs {
     pub(crate) aliases: Option<Vec<LitStr>>,
     /// `mapping`: the type is a map; add `keys()`, `values()`, `items()` as dict views.
     pub(crate) mapping: bool,
+    /// `fields(a, b)`: struct fields exposed as read-only data attributes (cloned on read).
+    pub(crate) fields: Vec<syn::Ident>,
 }
 
 /// Parses `name = "...", crate = path, aliases = ["..."], mapping` (any order, each at most
@@ -41,6 +43,7 @@ pub(crate) fn parse(tokens: TokenStream, kind: Kind) -> syn::Result<MacroArgs> {
     let mut krate: Option<Path> = None;
     let mut aliases: Option<Vec<LitStr>> = None;
     let mut mapping = false;
+    let mut fields: Option<Vec<syn::Ident>> = None;
     let attr = kind.attr_name();
 
     let parser = syn::meta::parser(|meta| {
@@ -58,6 +61,14 @@ pub(crate) fn parse(tokens: TokenStream, kind: Kind) -> syn::Result<MacroArgs> {
                 return Err(meta.error("duplicate `mapping` argument"));
             }
             mapping = true;
+        } else if meta.path.is_ident("fields") {
+            if fields.is_some() {
+                return Err(meta.error("duplicate `fields` argument"));
+            }
+            let content;
+            syn::parenthesized!(content in meta.input);
+            let list = Punctuated::<syn::Ident, Token![,]>::parse_terminated(&content)?;
+            fields = Some(list.into_iter().collect());
         } else if meta.path.is_ident("crate") {
             if krate.is_some() {
                 return Err(meta.error("duplicate `crate` argument"));
@@ -96,9 +107,10 @@ pub(crate) fn parse(tokens: TokenStream, kind: Kind) -> syn::Result<MacroArgs> {
             aliases = Some(list.into_iter().collect());
         } else {
             let expected = match kind {
-                Kind::Object => "`name = \"pkg.Type\"`, `mapping` or `crate = path`",
+                Kind::Object => "`name = \"pkg.Type\"`, `mapping`, `fields(...)` or `crate = path`",
                 Kind::Service => {
-                    "`name = \"pkg.Type\"`, `aliases = [\"NAME\", ...]`, `mapping` or `crate = path`"
+                    "`name = \"pkg.Type\"`, `aliases = [\"NAME\", ...]`, `mapping`, `fields(...)` \
+                     or `crate = path`"
                 }
             };
             let got = meta
@@ -119,5 +131,6 @@ pub(crate) fn parse(tokens: TokenStream, kind: Kind) -> syn::Result<MacroArgs> {
         krate: krate.unwrap_or_else(|| syn::parse_quote!(::rpyc)),
         aliases,
         mapping,
+        fields: fields.unwrap_or_default(),
     })
 }

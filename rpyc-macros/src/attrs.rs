@@ -148,7 +148,14 @@ pub(crate) fn reject_on_non_method(attrs: &mut Vec<Attribute>, errors: &mut Erro
                 .unwrap_or_default();
             errors.spanned(
                 attr,
-                format!("`#[{name}]` is only valid on methods (`fn`) of the impl block"),
+                format!(
+                    "`#[{name}]` is only valid on methods (`fn`) of the impl block{}",
+                    if name == "exposed" {
+                        " and on constants"
+                    } else {
+                        ""
+                    }
+                ),
             );
             false
         } else {
@@ -239,4 +246,33 @@ fn parse_rpyc(attr: &Attribute, specials: &mut Vec<(Special, Ident)>, errors: &m
     if let Err(e) = res {
         errors.push(e);
     }
+}
+
+/// The helper attributes of an associated constant: `#[exposed]` or `#[exposed(name = "x")]`
+/// (returned); any other helper is reported.
+pub(crate) fn take_const_attrs(attrs: &mut Vec<Attribute>, errors: &mut Errors) -> Option<Exposed> {
+    let mut exposed: Option<Exposed> = None;
+    let (helpers, kept): (Vec<Attribute>, Vec<Attribute>) =
+        std::mem::take(attrs).into_iter().partition(is_helper);
+    *attrs = kept;
+    for attr in helpers {
+        if !attr.path().is_ident("exposed") {
+            let mut one = vec![attr];
+            reject_on_non_method(&mut one, errors);
+            continue;
+        }
+        if exposed.is_some() {
+            errors.spanned(&attr, "duplicate `#[exposed]` attribute");
+            continue;
+        }
+        match parse_exposed(attr) {
+            Ok(e) if e.is_attr => errors.spanned(
+                &e.attr,
+                "a constant is a data attribute already: write `#[exposed]` without `attr`",
+            ),
+            Ok(e) => exposed = Some(e),
+            Err(e) => errors.push(e),
+        }
+    }
+    exposed
 }

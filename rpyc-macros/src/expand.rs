@@ -39,7 +39,10 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream, kind: Kind) -> TokenS
         }
     };
 
-    let model = analyze(&mut imp, kind, &mut errors);
+    let mut model = analyze(&mut imp, kind, &mut errors);
+    if let (Some(model), Some(args)) = (&mut model, &args) {
+        add_fields(model, &args.fields, &mut errors);
+    }
     match (errors.into_error(), args, model) {
         (None, Some(args), Some(model)) => {
             let generated = generate(&imp, &model, &args, kind);
@@ -49,6 +52,25 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream, kind: Kind) -> TokenS
             // Re-emit the (stripped) impl block so that the errors above are the only ones.
             let err = err.map(|e| e.to_compile_error());
             quote!(#err #imp)
+        }
+    }
+}
+
+/// The struct fields of `#[object(fields(a, b))]`, exposed as read-only data attributes.
+fn add_fields(model: &mut Model, fields: &[Ident], errors: &mut Errors) {
+    let mut taken: HashMap<String, Ident> = model
+        .members
+        .iter()
+        .flat_map(|m| m.names.iter().map(|n| (n.clone(), format_ident!("member"))))
+        .collect();
+    for f in fields {
+        let name = unraw(f);
+        let names = vec![format!("exposed_{name}"), name];
+        if register(&names, f, &f.to_token_stream(), &mut taken, errors) {
+            model.members.push(MemberEntry {
+                names,
+                kind: MemberKind::Field { ident: f.clone() },
+            });
         }
     }
 }
@@ -89,6 +111,15 @@ enum MemberKind {
     Attr {
         ident: Ident,
         ret_span: Span,
+    },
+    /// An exposed associated constant (`#[exposed] const ANSWER: i64 = 42;`).
+    Const {
+        ident: Ident,
+        ty_span: Span,
+    },
+    /// A field of the struct, exposed read-only by `#[object(fields(...))]`.
+    Field {
+        ident: Ident,
     },
 }
 
@@ -196,7 +227,7 @@ fn analyze(imp: &mut ItemImpl, kind: Kind, errors: &mut Errors) -> Option<Model>
                 let attrs = attrs::take_method_attrs(&mut f.attrs, errors);
                 analyze_fn(f, attrs, kind, &mut model, &mut taken, errors);
             }
-            ImplItem::Const(c) => attrs::reject_on_non_method(&mut c.attrs, errors),
+            ImplItem::Const(c) => analyze_const(c, &mut model, &mut taken, errors),
             ImplItem::Type(t) => attrs::reject_on_non_method(&mut t.attrs, errors),
             ImplItem::Macro(m) => attrs::reject_on_non_method(&mut m.attrs, errors),
             _ => {}
@@ -385,19 +416,65 @@ fn analyze_fn(
         },
         None => sig.ident.to_token_stream(),
     };
-    for n in &names {
-        if let Some(prev) = taken.get(n) {
-            errors.spanned(
-                &span_tokens,
-                format!("the member name `{n}` is already used by `fn {prev}`"),
-            );
-            return;
-        }
-    }
-    for n in &names {
-        taken.insert(n.clone(), sig.ident.clone());
+    if !register(&names, &sig.ident, &span_tokens, taken, errors) {
+        return;
     }
     model.members.push(MemberEntry { names, kind });
+}
+
+/// An associated constant: a data attribute if it is `#[exposed]` or named `exposed_…` (RPyC's
+/// `exposed_answer = 42`). An upper-case name is exposed in lower case
+/// (`THE_ANSWER` → `the_answer`), as a Python attribute would be named.
+fn analyze_const(
+    c: &mut syn::ImplItemConst,
+    model: &mut Model,
+    taken: &mut HashMap<String, Ident>,
+    errors: &mut Errors,
+) {
+    let exposed = attrs::take_const_attrs(&mut c.attrs, errors);
+    let ident_name = unraw(&c.ident);
+    let python_name = if ident_name.chars().any(|ch| ch.is_ascii_lowercase()) {
+        ident_name.clone()
+    } else {
+        ident_name.to_ascii_lowercase()
+    };
+    let Some((names, _)) = registered_names(&python_name, exposed.as_ref()) else {
+        return;
+    };
+    if !register(&names, &c.ident, &c.ident.to_token_stream(), taken, errors) {
+        return;
+    }
+    model.members.push(MemberEntry {
+        names,
+        kind: MemberKind::Const {
+            ident: c.ident.clone(),
+            ty_span: c.ty.span(),
+        },
+    });
+}
+
+/// Claims member names for `owner`; reports a clash (at `span`) and returns false if one is
+/// taken already.
+fn register(
+    names: &[String],
+    owner: &Ident,
+    span: &TokenStream,
+    taken: &mut HashMap<String, Ident>,
+    errors: &mut Errors,
+) -> bool {
+    for n in names {
+        if let Some(prev) = taken.get(n) {
+            errors.spanned(
+                span,
+                format!("the member name `{n}` is already used by `{prev}`"),
+            );
+            return false;
+        }
+    }
+    for n in names {
+        taken.insert(n.clone(), owner.clone());
+    }
+    true
 }
 
 fn unraw(ident: &Ident) -> String {
@@ -806,6 +883,21 @@ fn generate(imp: &ItemImpl, model: &Model, args: &MacroArgs, kind: Kind) -> Toke
                     #(#names)|* => ::core::option::Option::Some(#krate::Member::Value(#value)),
                 }
             }
+            MemberKind::Const { ident, ty_span } => {
+                let value = respan(quote!(#p::IntoValue::into_value(Self::#ident)), *ty_span);
+                quote! {
+                    #(#names)|* => ::core::option::Option::Some(#krate::Member::Value(#value)),
+                }
+            }
+            MemberKind::Field { ident } => {
+                let value = respan(
+                    quote!(#p::IntoValue::into_value(::core::clone::Clone::clone(&self.#ident))),
+                    ident.span(),
+                );
+                quote! {
+                    #(#names)|* => ::core::option::Option::Some(#krate::Member::Value(#value)),
+                }
+            }
         }
     });
 
@@ -825,7 +917,7 @@ fn generate(imp: &ItemImpl, model: &Model, args: &MacroArgs, kind: Kind) -> Toke
                 );
                 Some(quote! { #(#names)|* => { #body } })
             }
-            MemberKind::Attr { .. } => None,
+            MemberKind::Attr { .. } | MemberKind::Const { .. } | MemberKind::Field { .. } => None,
         })
         .chain(synthesized_arms)
         .collect();
