@@ -862,3 +862,19 @@ async fn python_containers_fetch_into_rust_values() {
 #[derive(serde::Deserialize, Debug)]
 #[allow(dead_code)]
 struct Nest(Vec<Nest>);
+
+#[test]
+fn blocking_fetch_of_python_containers() {
+    let server = PyServer::start(true);
+    let conn = rpyc::blocking::connect(server.addr.as_str()).unwrap();
+    let root = conn.root().unwrap();
+    let list: rpyc::blocking::NetRef = root
+        .call_method("eval", ("{'a': [1, 2], 'b': [3]}",))
+        .unwrap()
+        .extract()
+        .unwrap();
+    let m: std::collections::BTreeMap<String, Vec<i64>> = list.fetch().unwrap();
+    assert_eq!(m["a"], vec![1, 2]);
+    assert_eq!(m["b"], vec![3]);
+    conn.close().unwrap();
+}

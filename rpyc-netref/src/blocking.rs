@@ -201,6 +201,13 @@ impl NetRef {
         let r = self.inner.clone();
         block(async move { r.collect().await })
     }
+
+    /// Fetches the object's content into a Rust value, in bulk (see
+    /// [`crate::NetRef::fetch`]): a Python list into a `Vec<T>`, a dict into a `HashMap`.
+    pub fn fetch<T: FromValue + Send>(&self) -> Result<T> {
+        let r = self.inner.clone();
+        block(async move { r.fetch::<T>().await })
+    }
 }
 
 /// An async connection as a blocking one (`let c: blocking::Connection = conn.into();`).
