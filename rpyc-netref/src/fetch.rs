@@ -31,8 +31,9 @@ use crate::object::{Args, CallContext, Exported, RemoteObject};
 /// Items asked for in each BUFFITER when a whole container is wanted.
 pub const FETCH_BATCH: usize = 1024;
 
-/// The most items one value may bring (all containers inside it counted together).
-pub const MAX_FETCHED_ITEMS: usize = 1 << 24;
+/// The most items one value may bring (all containers inside it counted together): about
+/// 4 million, so that what one argument can make the fetching side hold stays bounded.
+pub const MAX_FETCHED_ITEMS: usize = 1 << 22;
 
 /// The deepest nesting of by-reference containers one value may bring (a list that contains
 /// itself stops here). Each level is one more future on the stack of the task that fetches.
