@@ -3,7 +3,8 @@
 #
 #   1. sets up the Python venv with rpyc==6.0.2 + pytest (for the interop tests);
 #   2. checks formatting and clippy (warnings are errors);
-#   3. runs every Rust test of the workspace, doctests included (some drive real Python
+#   3. builds the facade's docs (`cargo doc -p rpyc`) and checks its pages are there;
+#      runs every Rust test of the workspace, doctests included (some drive real Python
 #      rpyc peers through the venv; none of them can skip: without Python they fail), and the
 #      README's commands as written (tests/readme.rs: the main command is run, and builds a
 #      release rpyc-server the first time);
@@ -23,6 +24,15 @@ cargo fmt --all -- --check
 
 step "cargo clippy (deny warnings)"
 cargo clippy --workspace --all-targets -- -D warnings
+
+step "cargo doc -p rpyc (the facade's pages: macro manual, server, registry; no broken links)"
+RUSTDOCFLAGS="-D warnings" cargo doc -p rpyc --no-deps
+for page in macros/index.html server/struct.ShutdownHandle.html \
+    server/registry/struct.RegistryClient.html blocking/index.html tls/index.html; do
+    [ -f "target/doc/rpyc/$page" ] || { echo "missing doc page rpyc/$page" >&2; exit 1; }
+done
+grep -q "Which methods are members" target/doc/rpyc/macros/index.html ||
+    { echo "rpyc::macros lacks the macro manual" >&2; exit 1; }
 
 step "cargo test --workspace (unit, integration, doc tests)"
 cargo build -p rpyc-server

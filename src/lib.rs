@@ -33,24 +33,36 @@
 //! # }).unwrap();
 //! ```
 //!
-//! ## Crates
+//! ## Where things are
 //!
-//! | crate | re-exported as | owns |
+//! Everything a user needs is under `rpyc::`; depend on `rpyc` (and `tokio`) only. The
+//! workspace's other crates are re-exported whole, and every example in these pages is
+//! compiled against `rpyc::` paths.
+//!
+//! | path | what | from the crate |
 //! |---|---|---|
-//! | `rpyc-core` | [`core`] (and the main types at the root) | values, brine, framing, messages, config, policy |
-//! | `rpyc-netref` | the root | [`Connection`], [`NetRef`], services, callbacks, [`AsyncResult`] |
-//! | `rpyc-server` | [`server`] | [`Server`], the built-in services, the `rpyc-server` binary |
-//! | `rpyc-macros` | [`macro@object`], [`macro@service`] | the attribute macros |
+//! | the root | [`connect`], [`unix_connect`], [`Connection`], [`NetRef`], [`Callback`], [`Args`], [`AsyncResult`], [`Service`], [`Error`], and the main value types ([`Value`], [`Config`], [`RemoteException`], …) | `rpyc-netref`, `rpyc-core` |
+//! | [`blocking`] | the same calls without async, in Python's blocking shape | `rpyc-netref` |
+//! | [`tls`] | RPyC over TLS (`ssl_connect`) | `rpyc-netref` |
+//! | [`dispatch`] | a service composed of named closures, without a macro | `rpyc-netref` |
+//! | [`macros`], [`macro@service`], [`macro@object`] | the attribute macros and their manual (what the attributes accept, the rules for arguments and returns) | `rpyc-macros` |
+//! | [`Server`], [`server`] | the server ([`server::ShutdownHandle`], limits, TLS), the built-in services, the registry ([`server::registry::RegistryClient`]) | `rpyc-server` |
+//! | [`core`] | the protocol, no sockets: brine, framing, messages, the access policy | `rpyc-core` |
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
+#[doc(inline)]
 pub use rpyc_core as core;
 pub use rpyc_core::{
     from_value, to_value, Config, Content, ConvertError, Dict, FromValue, IntoReturn, IntoValue,
     RemoteException, Serde, Value,
 };
+/// The `#[service]` and `#[object]` attribute macros: their manual.
+#[doc(inline)]
+pub use rpyc_macros as macros;
 pub use rpyc_macros::{object, service};
 pub use rpyc_netref::*;
+#[doc(inline)]
 pub use rpyc_server as server;
 pub use rpyc_server::Server;
 

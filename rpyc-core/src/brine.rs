@@ -7,7 +7,7 @@
 //! nesting, which Python does not detect.
 //!
 //! ```
-//! use rpyc_core::{brine, Value};
+//! use rpyc::core::{brine, Value};
 //! let v = Value::Tuple(vec![Value::Int(1), Value::Int(2), Value::str("a")]);
 //! let bytes = brine::dump(&v).unwrap();
 //! assert_eq!(bytes, b"\x12\x51\x52\x08\x0a\x61");

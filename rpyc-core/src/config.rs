@@ -3,7 +3,7 @@
 //!
 //! ```
 //! use std::time::Duration;
-//! use rpyc_core::Config;
+//! use rpyc::Config;
 //! let cfg = Config::builder()
 //!     .allow_public_attrs(true)
 //!     .sync_request_timeout(Some(Duration::from_secs(5)))

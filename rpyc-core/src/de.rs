@@ -5,9 +5,9 @@
 //! ```
 //! #[derive(serde::Deserialize, Debug, PartialEq)]
 //! struct User { name: String, age: u8 }
-//! use rpyc_core::Value;
+//! use rpyc::Value;
 //! let v = Value::Tuple(vec![Value::str("ann"), Value::Int(7)]);
-//! let u: User = rpyc_core::from_value(v).unwrap();
+//! let u: User = rpyc::from_value(v).unwrap();
 //! assert_eq!(u, User { name: "ann".into(), age: 7 });
 //! ```
 

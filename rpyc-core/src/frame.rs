@@ -8,7 +8,7 @@
 //!
 //! ```
 //! use bytes::BytesMut;
-//! use rpyc_core::frame::{FrameBuilder, FrameCodec, FrameLimits};
+//! use rpyc::core::frame::{FrameBuilder, FrameCodec, FrameLimits};
 //! use tokio_util::codec::Decoder;
 //!
 //! let mut out = Vec::new();
@@ -141,7 +141,7 @@ fn header_len(header: &[u8; HEADER_LEN], limit: usize) -> Result<usize, FrameErr
 /// beyond the header's length field (no size limit, no decompression).
 ///
 /// ```
-/// use rpyc_core::frame::{buffered_frame_len, encode_frame};
+/// use rpyc::core::frame::{buffered_frame_len, encode_frame};
 /// let mut buf = encode_frame(b"hello", false).unwrap();
 /// assert_eq!(buffered_frame_len(&buf), Some(11));
 /// buf.extend_from_slice(b"\x00\x00");

@@ -19,7 +19,7 @@
 //! | [`error`] | error enums for each layer |
 //!
 //! ```
-//! use rpyc_core::{brine, message::{Boxed, Message}, Value};
+//! use rpyc::core::{brine, message::{Boxed, Message}, Value};
 //! // A REPLY (seq 3) carrying 42, as a Python server sends it.
 //! let mut payload = Vec::new();
 //! Message::encode_reply(3, &Boxed::value(42), &mut payload).unwrap();

@@ -8,8 +8,8 @@
 //! connection's job.
 //!
 //! ```
-//! use rpyc_core::message::{Boxed, Handler, Message};
-//! use rpyc_core::Value;
+//! use rpyc::core::message::{Boxed, Handler, Message};
+//! use rpyc::Value;
 //! // The GETROOT request of §11.1: msg 1, (seq 0, (3, (1, ()))).
 //! let mut buf = Vec::new();
 //! Message::encode_request(0, Handler::GetRoot, &Boxed::Value(Value::Tuple(vec![])), &mut buf).unwrap();

@@ -5,7 +5,7 @@
 //! member to use (`foo` → `exposed_foo`) or refuses with `AttributeError("cannot access 'foo'")`.
 //!
 //! ```
-//! use rpyc_core::{policy::{check_attr, Permission}, Config};
+//! use rpyc::core::{policy::{check_attr, Permission}, Config};
 //! let members = ["exposed_add", "secret"];
 //! let has = |n: &str| members.contains(&n);
 //! let cfg = Config::default();

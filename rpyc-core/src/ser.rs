@@ -8,7 +8,7 @@
 //! ```
 //! #[derive(serde::Serialize)]
 //! struct User { name: String, tags: Vec<String> }
-//! let v = rpyc_core::to_value(&User { name: "ann".into(), tags: vec!["x".into()] }).unwrap();
+//! let v = rpyc::to_value(&User { name: "ann".into(), tags: vec!["x".into()] }).unwrap();
 //! assert_eq!(v.repr(), "('ann', ('x',))");
 //! ```
 

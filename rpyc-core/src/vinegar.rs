@@ -6,7 +6,7 @@
 //! `GenericException` subclass named `module.class`.
 //!
 //! ```
-//! use rpyc_core::vinegar::RemoteException;
+//! use rpyc::core::vinegar::RemoteException;
 //! let e = RemoteException::value_error("bad value");
 //! assert_eq!(e.to_string(), "ValueError: bad value");
 //! assert!(e.is("ValueError"));
@@ -162,7 +162,7 @@ impl RemoteException {
     /// `'{type_name}' object has no attribute '{name}'`, with `e.name` set to `name`.
     ///
     /// ```
-    /// use rpyc_core::{vinegar::RemoteException, Value};
+    /// use rpyc::core::{vinegar::RemoteException, Value};
     /// let e = RemoteException::no_attribute("Root", "nope");
     /// assert_eq!(e.to_string(), "AttributeError: 'Root' object has no attribute 'nope'");
     /// assert_eq!(e.attr("name"), Some(&Value::str("nope")));

@@ -14,7 +14,7 @@
 //!
 //! # Example
 //!
-//! ```text
+//! ```
 //! use std::sync::atomic::{AtomicI64, Ordering};
 //! use rpyc::{CallContext, Rest};
 //!
@@ -58,6 +58,19 @@
 //!     #[on_connect]
 //!     fn hello(&self, conn: &rpyc::Connection) { println!("connected: {:?}", conn.id()); }
 //! }
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! # let (client, _server) = rpyc::connect_pair_with(CalculatorService, Default::default()).await;
+//! # let root = client.root().await?;
+//! # assert_eq!(root.call_method("add", (2, 3)).await?, rpyc::Value::Int(5));
+//! # let c: rpyc::NetRef = root.call_method("counter", ()).await?.extract()?;
+//! # assert_eq!(c.call_method("incr", (5,)).await?, rpyc::Value::Int(5));
+//! # assert_eq!(c.attr::<i64>("value").await?, 5);
+//! # assert_eq!(c.len().await?, 5);
+//! # assert_eq!(c.repr().await?, "<Counter 5>");
+//! # let j = root.call_method("join", rpyc::Args::from(("a", 1, 2)).kwarg("sep", "+")).await?;
+//! # assert_eq!(j, rpyc::Value::str("a+1+2"));
+//! # Ok::<(), rpyc::Error>(())
+//! # }).unwrap();
 //! ```
 //!
 //! # Outer attribute arguments
@@ -160,9 +173,9 @@ use args::Kind;
 /// both arguments. Inside the block, methods are made members with `#[exposed]`,
 /// `#[exposed(name = "...")]`, `#[exposed(attr)]` or an `exposed_` prefix, and protocol hooks
 /// are marked `#[rpyc(call | repr | str | hash | setattr | delattr)]`. See the
-/// [crate documentation](crate) for the full rules.
+/// [manual](crate) (`rpyc::macros`) for the full rules.
 ///
-/// ```text
+/// ```
 /// struct Point { x: f64, y: f64 }
 ///
 /// #[rpyc::object(name = "geo.Point")]
@@ -188,9 +201,9 @@ pub fn object(args: TokenStream, item: TokenStream) -> TokenStream {
 /// `crate = path`. Besides everything `#[object]` accepts, the block may mark one method
 /// `#[on_connect]` and one `#[on_disconnect]` (`fn(&self, conn: &Connection)`). Without
 /// `aliases`, the service is named after its type (`CalculatorService` → `CALCULATOR`). See the
-/// [crate documentation](crate) for the full rules.
+/// [manual](crate) (`rpyc::macros`) for the full rules.
 ///
-/// ```text
+/// ```
 /// struct EchoService;
 ///
 /// #[rpyc::service(aliases = ["ECHO"])]

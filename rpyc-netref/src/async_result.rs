@@ -3,13 +3,13 @@
 //! ```
 //! # tokio_test_block(async {
 //! use std::time::Duration;
-//! let (client, _server) = rpyc_netref::connect_pair_with(rpyc_netref::testing::EchoService, Default::default()).await;
+//! let (client, _server) = rpyc::connect_pair_with(rpyc::testing::EchoService, Default::default()).await;
 //! let root = client.root().await.unwrap();
 //! let res = root.async_call_method("echo", (7,));
 //! res.add_callback(|r| assert!(r.ready()));
 //! res.wait_timeout(Duration::from_secs(5)).await.unwrap();
 //! assert!(res.ready() && !res.error() && !res.expired());
-//! assert_eq!(res.value().await.unwrap(), rpyc_core::Value::Int(7));
+//! assert_eq!(res.value().await.unwrap(), rpyc::Value::Int(7));
 //! # });
 //! # fn tokio_test_block<F: std::future::Future>(f: F) { tokio::runtime::Runtime::new().unwrap().block_on(f); }
 //! ```

@@ -5,10 +5,10 @@
 //! with an error (it would block a runtime worker): use the async API there.
 //!
 //! ```
-//! use rpyc_netref::blocking;
-//! use rpyc_core::Value;
+//! use rpyc::blocking;
+//! use rpyc::Value;
 //!
-//! let (client, _server) = blocking::connect_pair_with(rpyc_netref::testing::EchoService).unwrap();
+//! let (client, _server) = blocking::connect_pair_with(rpyc::testing::EchoService).unwrap();
 //! let root = client.root().unwrap();
 //! assert_eq!(root.call_method("add", (40, 2)).unwrap(), Value::Int(42));
 //! let err = root.call_method("fail", ("boom",)).unwrap_err();

@@ -9,8 +9,8 @@
 //!
 //! ```
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
-//! use rpyc_netref::dispatch::Dispatcher;
-//! use rpyc_core::{RemoteException, Value};
+//! use rpyc::dispatch::Dispatcher;
+//! use rpyc::{RemoteException, Value};
 //!
 //! let math = Dispatcher::new("demo.Math")
 //!     .function("add", |a: i64, b: i64| a + b)
@@ -23,11 +23,11 @@
 //!     .mount("math", math)
 //!     .into_service(&["DEMO"]);
 //!
-//! let (client, _server) = rpyc_netref::connect_pair_with(root, Default::default()).await;
+//! let (client, _server) = rpyc::connect_pair_with(root, Default::default()).await;
 //! let r = client.root().await.unwrap();
 //! assert_eq!(r.call_method("hello", ("ann",)).await.unwrap(), Value::str("hello, ann"));
 //! assert_eq!(r.call_method("math.add", (2, 3)).await.unwrap(), Value::Int(5));
-//! let math: rpyc_netref::NetRef = r.attr("math").await.unwrap();
+//! let math: rpyc::NetRef = r.attr("math").await.unwrap();
 //! assert!(math.call_method("div", (1.0, 0.0)).await.unwrap_err().is_remote("ZeroDivisionError"));
 //! assert_eq!(r.attr::<String>("version").await.unwrap(), "1.2");
 //! assert_eq!(r.call_method("get_service_name", ()).await.unwrap(), Value::str("DEMO"));

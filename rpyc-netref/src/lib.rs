@@ -7,13 +7,13 @@
 //!
 //! ```
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
-//! use rpyc_netref::{connect_pair_with, testing::EchoService, Callback};
+//! use rpyc::{connect_pair_with, testing::EchoService, Callback};
 //! let (client, _server) = connect_pair_with(EchoService, Default::default()).await;
 //! let root = client.root().await.unwrap();
 //! // A callback: the server calls back into the client.
 //! let double = Callback::sync(|mut a| a.take::<i64>(0, "x").map(|x| x * 2));
 //! let r = root.call_method("call", (double, 21)).await.unwrap();
-//! assert_eq!(r, rpyc_core::Value::Int(42));
+//! assert_eq!(r, rpyc::Value::Int(42));
 //! # });
 //! ```
 //!

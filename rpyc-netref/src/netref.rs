@@ -8,7 +8,7 @@
 //!
 //! ```
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
-//! let (client, _server) = rpyc_netref::connect_pair_with(rpyc_netref::testing::EchoService, Default::default()).await;
+//! let (client, _server) = rpyc::connect_pair_with(rpyc::testing::EchoService, Default::default()).await;
 //! let root = client.root().await.unwrap();
 //! let sum: i64 = root.call_method("add", (40, 2)).await.unwrap().extract().unwrap();
 //! assert_eq!(sum, 42);

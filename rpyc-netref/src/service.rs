@@ -36,8 +36,8 @@ pub trait Service: RemoteObject {
 /// RPyC's naming rule: `"calc.CalculatorService"` → `"CALCULATOR"`.
 ///
 /// ```
-/// assert_eq!(rpyc_netref::service::default_service_name("demo.AnswerService"), "ANSWER");
-/// assert_eq!(rpyc_netref::service::default_service_name("Foobar"), "FOOBAR");
+/// assert_eq!(rpyc::service::default_service_name("demo.AnswerService"), "ANSWER");
+/// assert_eq!(rpyc::service::default_service_name("Foobar"), "FOOBAR");
 /// ```
 pub fn default_service_name(type_name: &str) -> String {
     let short = type_name

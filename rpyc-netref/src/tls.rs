@@ -1,10 +1,10 @@
 //! RPyC over TLS (RPyC's `ssl_connect`): a normal TLS handshake, then the same byte stream.
 //!
 //! ```no_run
-//! # async fn demo() -> Result<(), rpyc_netref::Error> {
+//! # async fn demo() -> Result<(), rpyc::Error> {
 //! let ca = std::fs::read("ca.pem").unwrap();
-//! let tls = rpyc_netref::tls::client_config(&ca)?;
-//! let conn = rpyc_netref::tls::tls_connect("127.0.0.1:18821", "localhost", tls).await?;
+//! let tls = rpyc::tls::client_config(&ca)?;
+//! let conn = rpyc::tls::tls_connect("127.0.0.1:18821", "localhost", tls).await?;
 //! let root = conn.root().await?;
 //! # Ok(()) }
 //! ```

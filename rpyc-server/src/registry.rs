@@ -16,7 +16,7 @@
 //!
 //! ```
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
-//! use rpyc_server::registry::{RegistryClient, RegistryServer};
+//! use rpyc::server::registry::{RegistryClient, RegistryServer};
 //! let server = RegistryServer::bind_tcp("127.0.0.1:0").await.unwrap().allow_listing(true);
 //! let addr = server.local_addr();
 //! let stop = server.shutdown_handle();

@@ -9,15 +9,15 @@
 //!
 //! ```
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
-//! use rpyc_server::{services::CalculatorService, Server};
+//! use rpyc::server::{services::CalculatorService, Server};
 //! let server = Server::bind("127.0.0.1:0").await.unwrap();
 //! let addr = server.local_addr().unwrap();
 //! let stop = server.shutdown_handle();
 //! let task = tokio::spawn(server.serve(CalculatorService::new));
 //!
-//! let conn = rpyc_netref::connect(addr).await.unwrap();
+//! let conn = rpyc::connect(addr).await.unwrap();
 //! let root = conn.root().await.unwrap();
-//! assert_eq!(root.call_method("add", (2, 3)).await.unwrap(), rpyc_core::Value::Int(5));
+//! assert_eq!(root.call_method("add", (2, 3)).await.unwrap(), rpyc::Value::Int(5));
 //! stop.shutdown();
 //! task.await.unwrap().unwrap();
 //! # });

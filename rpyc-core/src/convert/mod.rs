@@ -13,7 +13,7 @@
 //! | `containers` | `Vec`, `Option`, maps, sets, tuples (and the [`Content`] each wants) |
 //!
 //! ```
-//! use rpyc_core::{FromValue, IntoValue, Value};
+//! use rpyc::{FromValue, IntoValue, Value};
 //! let v = (1i32, "two", vec![3u8, 4]).into_value();
 //! assert_eq!(v, Value::Tuple(vec![Value::Int(1), Value::str("two"), Value::bytes(vec![3u8, 4])]));
 //! let back: (i64, String, Vec<u8>) = FromValue::from_value(v).unwrap();
@@ -354,7 +354,7 @@ impl From<ConvertError> for RemoteException {
 /// Wraps a serde type so it converts through [`crate::to_value`] / [`crate::from_value`].
 ///
 /// ```
-/// use rpyc_core::{convert::Serde, FromValue, IntoValue, Value};
+/// use rpyc::core::{convert::Serde, FromValue, IntoValue, Value};
 /// #[derive(serde::Serialize, serde::Deserialize, PartialEq, Debug)]
 /// struct User { name: String, age: u32 }
 /// let v = Serde(User { name: "ann".into(), age: 7 }).into_value();
