@@ -498,25 +498,22 @@ async fn async_calls_in_flight() {
 #[tokio::test]
 async fn async_calls_on_several_connections_run_in_parallel() {
     let server = PyServer::start(false);
-    // ThreadedServer serves each connection in its own thread: three 0.5 s sleeps on three
-    // connections overlap.
+    // ThreadedServer serves each connection in its own thread: while three connections are
+    // inside a long `sleep`, a fourth one is answered (no clock involved: the sleeps are still
+    // pending when the answer arrives).
     let mut conns = Vec::new();
     let mut roots = Vec::new();
-    for _ in 0..3 {
+    for _ in 0..4 {
         let c = server.connect().await;
         roots.push(c.root().await.unwrap());
         conns.push(c);
     }
-    let started = Instant::now();
-    let pending: Vec<AsyncResult> = roots
+    let sleepers: Vec<AsyncResult> = roots[..3]
         .iter()
-        .map(|r| r.async_call_method("sleep", (0.5,)))
+        .map(|r| r.async_call_method("sleep", (60.0,)))
         .collect();
-    for p in pending {
-        assert_eq!(p.await.unwrap(), Value::Float(0.5));
-    }
-    let took = started.elapsed();
-    assert!(took < Duration::from_millis(1400), "took {took:?}");
+    assert_eq!(int(roots[3].call_method("add", (1, 2)).await.unwrap()), 3);
+    assert!(sleepers.iter().all(|p| !p.ready()));
 }
 
 #[tokio::test]
@@ -534,7 +531,6 @@ async fn per_call_timeout_leaves_the_connection_usable() {
     let conn = server.connect().await;
     let root = conn.root().await.unwrap();
 
-    let started = Instant::now();
     let err = root
         .with_timeout(Some(Duration::from_millis(200)))
         .call_method("sleep", (2,))
@@ -544,7 +540,6 @@ async fn per_call_timeout_leaves_the_connection_usable() {
         matches!(err, Error::Timeout(d) if d == Duration::from_millis(200)),
         "{err:?}"
     );
-    assert!(started.elapsed() < Duration::from_millis(1500));
     assert!(!conn.is_closed());
 
     // Python is still sleeping on that connection; another connection is served meanwhile.
@@ -556,7 +551,6 @@ async fn per_call_timeout_leaves_the_connection_usable() {
     // The first connection answers once the sleep is over; the late reply of the timed-out
     // call is dropped, not mistaken for this one's.
     assert_eq!(int(root.call_method("add", (1, 2)).await.unwrap()), 3);
-    assert!(started.elapsed() >= Duration::from_secs(2));
     conn.ping().await.unwrap();
     // `None` waits as long as it takes.
     assert_eq!(

@@ -10,7 +10,7 @@
 //!
 //! ```
 //! use std::collections::HashMap;
-//! use rpyc_core::{Content, FromValue, Value};
+//! use rpyc::{Content, FromValue, Value};
 //! // A `Vec<i64>` wants a sequence of plain items; a `Value` takes whatever came.
 //! assert_eq!(Vec::<i64>::content(), Content::Seq(Box::new(Content::AsIs)));
 //! assert_eq!(Value::content(), Content::AsIs);
@@ -156,7 +156,7 @@ impl Content {
 ///
 /// ```
 /// use std::collections::BTreeMap;
-/// use rpyc_core::{Dict, FromValue, Value};
+/// use rpyc::{Dict, FromValue, Value};
 /// let d = Dict(vec![(Value::str("a"), Value::Int(1))]).into_value();
 /// let m = BTreeMap::<String, i64>::from_value(d).unwrap();
 /// assert_eq!(m["a"], 1);

@@ -310,14 +310,14 @@ impl NetRef {
     /// trips, not one per item (see [`crate::fetch`]).
     ///
     /// ```no_run
-    /// # async fn demo() -> rpyc_netref::Result<()> {
+    /// # async fn demo() -> rpyc::Result<()> {
     /// use std::collections::HashMap;
     /// // A Python server with `exposed_tags = ["a", "b"]` and `exposed_scores = {"ann": 3}`.
-    /// let conn = rpyc_netref::connect("127.0.0.1:18861").await?;
+    /// let conn = rpyc::connect("127.0.0.1:18861").await?;
     /// let root = conn.root().await?;
-    /// let tags: Vec<String> = root.attr::<rpyc_netref::NetRef>("tags").await?.fetch().await?;
+    /// let tags: Vec<String> = root.attr::<rpyc::NetRef>("tags").await?.fetch().await?;
     /// let scores: HashMap<String, i64> =
-    ///     root.attr::<rpyc_netref::NetRef>("scores").await?.fetch().await?;
+    ///     root.attr::<rpyc::NetRef>("scores").await?.fetch().await?;
     /// # Ok(()) }
     /// ```
     pub async fn fetch<T: FromValue>(&self) -> Result<T> {

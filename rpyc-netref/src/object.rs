@@ -2,7 +2,7 @@
 //! arguments ([`Args`]), by-reference exports ([`Exported`]) and callbacks ([`Callback`]).
 //!
 //! A service root, a `Counter` returned by a method, a closure passed as a callback: each is a
-//! `RemoteObject`. The connection applies the access policy (`rpyc_core::policy`) before it
+//! `RemoteObject`. The connection applies the access policy (`rpyc::core::policy`) before it
 //! asks an object for a member, so an object only lists its members; it never decides who may
 //! see them. Members are named as RPyC names them: a method `exposed_add` is reached as `add`
 //! or `exposed_add`; dunders such as `__len__` or `__getitem__` are members too, reachable
@@ -13,8 +13,8 @@
 //!
 //! ```
 //! use std::sync::Arc;
-//! use rpyc_netref::{Args, BoxFuture, CallContext, Member, RemoteObject};
-//! use rpyc_core::{RemoteException, Value};
+//! use rpyc::{Args, BoxFuture, CallContext, Member, RemoteObject};
+//! use rpyc::{RemoteException, Value};
 //!
 //! struct Greeter;
 //! impl RemoteObject for Greeter {
@@ -203,8 +203,8 @@ pub trait RemoteObject: Send + Sync + 'static {
 /// Arguments of a call: positional values and keyword pairs.
 ///
 /// ```
-/// use rpyc_netref::Args;
-/// use rpyc_core::Value;
+/// use rpyc::Args;
+/// use rpyc::Value;
 /// let mut a = Args::from((1i64, "x")).kwarg("by", 5i64);
 /// assert_eq!(a.take::<i64>(0, "n").unwrap(), 1);
 /// assert_eq!(a.take::<i64>(5, "by").unwrap(), 5); // found by keyword
@@ -306,7 +306,7 @@ impl Args {
 /// not an error. It dereferences to the `Vec<Value>` it wraps.
 ///
 /// ```
-/// use rpyc_netref::{Args, Rest};
+/// use rpyc::{Args, Rest};
 /// let mut a = Args::from((1i64, 2i64, 3i64));
 /// let first: i64 = a.take(0, "first").unwrap();
 /// let rest = Rest(a.rest(1));
@@ -454,10 +454,10 @@ type CallbackFn = dyn Fn(CallContext, Args) -> BoxFuture<CallResult> + Send + Sy
 /// A Rust closure the peer can call (Python sees a function).
 ///
 /// ```
-/// use rpyc_netref::Callback;
+/// use rpyc::Callback;
 /// let double = Callback::sync(|mut args| {
 ///     let x: i64 = args.take(0, "x")?;
-///     Ok::<_, rpyc_core::RemoteException>(x * 2)
+///     Ok::<_, rpyc::RemoteException>(x * 2)
 /// });
 /// let _value = double.into_value();
 /// ```

@@ -11,12 +11,12 @@
 //!
 //! ```
 //! use std::sync::Mutex;
-//! use rpyc_netref::views::ItemIterator;
-//! use rpyc_core::{RemoteException, Value};
+//! use rpyc::views::ItemIterator;
+//! use rpyc::{RemoteException, Value};
 //!
 //! struct Settings(Mutex<Vec<(String, i64)>>);
 //!
-//! #[rpyc_macros::object(mapping, crate = ::rpyc_netref)]
+//! #[rpyc::object(mapping)]
 //! impl Settings {
 //!     #[exposed(name = "__getitem__")]
 //!     fn get(&self, key: String) -> Result<i64, RemoteException> {
