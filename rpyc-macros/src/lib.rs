@@ -80,6 +80,8 @@
 //! | `name = "pkg.Type"` | both | The type name the peer sees (the `name_pack` of the object's id; Python's proxy class is named after it). Default: `concat!(env!("CARGO_CRATE_NAME"), ".", "Type")`. |
 //! | `aliases = ["A", "B"]` | `service` | The service's names, upper-cased; the first is its name (`get_service_name()`). Default: RPyC's rule, the type name's last component upper-cased minus a trailing `SERVICE` (`CalculatorService` → `CALCULATOR`). |
 //! | `crate = path` | both | Where the runtime lives (default `::rpyc`). Use `crate = ::rpyc_netref` when depending on `rpyc-netref` directly. A string (`crate = "::rpyc_netref"`) is accepted too. |
+//! | `mapping` | both | The type is a map (its `__iter__` yields keys, its `__getitem__` gives values): adds `keys()`, `values()` and `items()` returning live dict views (`rpyc::views::DictView`), unless the block defines them. Python's `dict(m)`, `sorted(m.keys())`, `for k, v in m.items()` then work. |
+//! | `fields(a, b)` | both | Struct fields exposed as read-only data attributes (`obj.a`; the field is cloned and converted with `IntoValue` on each read). |
 //!
 //! # Which methods are members
 //!
@@ -93,6 +95,8 @@
 //! | `#[exposed(name = "bar")]` | `exposed_bar` and `bar` |
 //! | `#[exposed(name = "__getitem__")]`, or `#[exposed]` on `fn __len__` | dunders (`__x__`) only under that exact name |
 //! | `#[exposed(attr)]`, `#[exposed(attr, name = "x")]` | as above, but a data attribute (see below) |
+//! | `#[exposed] const ANSWER: T = …;` | `exposed_answer` and `answer` (an upper-case name is exposed in lower case; `name = "x"` renames) |
+//! | `const exposed_answer: T = …;` (no attribute) | `exposed_answer` only, as RPyC's `exposed_answer = 43` |
 //!
 //! `#[exposed]` on a method already named `exposed_foo` registers `exposed_foo` and `foo`. Two
 //! members registering the same name is a compile error.
@@ -110,6 +114,42 @@
 //! * anything else, `p: T` with `T: FromValue`: the argument named `p` if given by keyword,
 //!   else the next positional one. `Option<T>` parameters are optional (missing → `None`).
 //!
+//! ### Containers that arrive by reference
+//!
+//! A Python client sends its lists, dicts, sets, ranges and generators **by reference** (RPyC
+//! sends only immutable builtins by value). A parameter of a by-value container type —
+//! `Vec<T>`, `HashSet<T>`/`BTreeSet<T>`, `HashMap<K, V>`/`BTreeMap<K, V>`, a tuple, `Option` of
+//! one, `rpyc::Serde<T>` (a struct from a dict, fields by name), `rpyc::Dict` (any mapping),
+//! nested in any way — accepts them: before the method runs, the content is fetched in bulk
+//! (`__iter__`, then BUFFITER batches of 1024; a mapping's values with every `__getitem__`
+//! written in one burst), a fixed number of round trips whatever the length, never one per
+//! item. A wrong element is a `TypeError` naming the argument and the item
+//! (`argument 'xs': item 2: expected int, got str`, `… value of key 'b': …`). An object of the
+//! service's own that comes back (Python's `sum_values(c.root.make_map())`) is read the same
+//! way, locally. Parameters of type `Value` or `NetRef` (and `Vec<NetRef>`'s items) keep the
+//! references. What one argument may bring is bounded (`rpyc::fetch::MAX_FETCHED_ITEMS` items,
+//! `rpyc::fetch::MAX_FETCH_DEPTH` levels). The same applies to `Dispatcher::function`; code
+//! that converts by hand calls `Args::take_fetched`, and a client reads a peer's container
+//! with `NetRef::fetch::<T>()`.
+//!
+//! ```
+//! use std::collections::HashMap;
+//!
+//! struct Stats;
+//!
+//! #[rpyc::service]
+//! impl Stats {
+//!     // Python: `conn.root.total([1, 2, 3])`, `total({1, 2})`, `total(range(10))`, …
+//!     #[exposed]
+//!     fn total(&self, xs: Vec<i64>) -> i64 { xs.iter().sum() }
+//!     // Python: `conn.root.longest({"a": [1, 2], "b": []})`
+//!     #[exposed]
+//!     fn longest(&self, groups: HashMap<String, Vec<i64>>) -> usize {
+//!         groups.values().map(Vec::len).max().unwrap_or(0)
+//!     }
+//! }
+//! ```
+//!
 //! These types are recognised by the last segment of their path (`rpyc::CallContext`,
 //! `CallContext`, …), so do not give a regular parameter a type of your own with one of those
 //! names. A wrong type or a missing required argument makes the peer see a `TypeError` naming
@@ -124,6 +164,15 @@
 //!
 //! `#[exposed(attr)]` on `fn foo(&self) -> T` (`T: IntoValue`, no other parameters, not async)
 //! makes `foo` a data attribute: every read of `obj.foo` by the peer calls the getter.
+//! An exposed associated constant is a data attribute too (`#[exposed] const VERSION: &str =
+//! "1.2";` reads as `obj.version`), and so is a field named in `#[object(fields(...))]`. All
+//! three are read-only: setting them raises `AttributeError` (use a `setattr` hook to allow it).
+//!
+//! ## Iterators
+//!
+//! An object with an exposed `__next__` and no `__iter__` gets an `__iter__` that returns the
+//! object itself, as every Python iterator does, so `for x in it`, `list(it)` and
+//! `iter(it) is it` work from Python.
 //!
 //! # Protocol hooks: `#[rpyc(...)]`
 //!
