@@ -7,13 +7,17 @@
 //! …)`); every registered name is exposed, and nothing else is: a dotted name reaches only the
 //! exposed members of a mounted object, never what the access policy would refuse on it.
 //!
+//! Functions follow the rule of the macros' methods: a [`Dispatcher::function`] runs on the
+//! blocking-thread pool (it may block), an [`Dispatcher::inline_function`] or an
+//! [`Dispatcher::async_function`] on the runtime (see [`crate::sync_calls`]).
+//!
 //! ```
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
 //! use rpyc_netref::dispatch::Dispatcher;
 //! use rpyc_core::{RemoteException, Value};
 //!
 //! let math = Dispatcher::new("demo.Math")
-//!     .function("add", |a: i64, b: i64| a + b)
+//!     .inline_function("add", |a: i64, b: i64| a + b) // cheap: runs on the runtime
 //!     .function("div", |a: f64, b: f64| {
 //!         if b == 0.0 { Err(RemoteException::zero_division_error("division by zero")) } else { Ok(a / b) }
 //!     });
@@ -107,8 +111,21 @@ impl Dispatcher {
         }
     }
 
-    /// Registers a synchronous function under `name` (see [`Handler`]).
+    /// Registers a synchronous function under `name` (see [`Handler`]). It runs on the
+    /// blocking-thread pool, like a synchronous `#[exposed]` method, so it may block (see
+    /// [`crate::sync_calls`]).
     pub fn function<P, H: Handler<P>>(mut self, name: &str, f: H) -> Self {
+        let owned = name.to_string();
+        let function = Callback::blocking(move |args| f.invoke(args, &owned)).named(name);
+        self.entries
+            .insert(name.to_string(), Entry::Function(function));
+        self
+    }
+
+    /// Registers a cheap synchronous function under `name`: like [`Dispatcher::function`], but
+    /// it runs on the runtime (no hop to a blocking thread, like `#[exposed(inline)]`). It must
+    /// never block: while it runs, its runtime worker serves nothing else.
+    pub fn inline_function<P, H: Handler<P>>(mut self, name: &str, f: H) -> Self {
         let owned = name.to_string();
         let function = Callback::sync(move |args| f.invoke(args, &owned)).named(name);
         self.entries
