@@ -179,6 +179,13 @@ pub struct Config {
     /// requests fail at once with `RuntimeError` (replies keep flowing, so callbacks never
     /// deadlock). Default 10,000.
     pub max_concurrent_requests: usize,
+    /// rpyc-rs: most synchronous methods of one connection running at once. A synchronous
+    /// exposed method (not marked `#[exposed(inline)]`) runs on the runtime's blocking-thread
+    /// pool, so a method that blocks never stalls other requests or connections; beyond this
+    /// many, the connection's further synchronous calls wait, in arrival order, for one to
+    /// finish. A call waiting for its own call into the peer (a callback) does not count.
+    /// Default 8; `0` is taken as 1.
+    pub max_sync_calls: usize,
 }
 
 impl Default for Config {
@@ -214,6 +221,7 @@ impl Default for Config {
             decode_limits: Limits::default(),
             max_exported_objects: 1_000_000,
             max_concurrent_requests: 10_000,
+            max_sync_calls: 8,
         }
     }
 }
@@ -266,6 +274,7 @@ impl ConfigBuilder {
         decode_limits: Limits,
         max_exported_objects: usize,
         max_concurrent_requests: usize,
+        max_sync_calls: usize,
         connid: Option<String>,
         credentials: Option<String>,
         endpoints: Option<(String, String)>,
@@ -317,6 +326,7 @@ mod tests {
                 && c.propagate_keyboard_interrupt_locally
         );
         assert_eq!(c.sync_request_timeout, Some(Duration::from_secs(30)));
+        assert_eq!(c.max_sync_calls, 8);
         assert_eq!(c.safe_attrs.len(), 80);
         assert!(
             c.safe_attrs.contains("__len__")

@@ -27,7 +27,8 @@ impl Errors {
     }
 }
 
-/// `#[exposed]`, `#[exposed(attr)]`, `#[exposed(name = "x")]`, `#[exposed(attr, name = "x")]`.
+/// `#[exposed]`, `#[exposed(attr)]`, `#[exposed(name = "x")]`, `#[exposed(inline)]`, and
+/// combinations (`#[exposed(inline, name = "x")]`, `#[exposed(attr, name = "x")]`).
 pub(crate) struct Exposed {
     /// The attribute itself, for error spans.
     pub(crate) attr: Attribute,
@@ -35,6 +36,9 @@ pub(crate) struct Exposed {
     pub(crate) is_attr: bool,
     /// `name = "x"`: the name the peer uses.
     pub(crate) name: Option<LitStr>,
+    /// `inline`: a cheap synchronous method, run on the runtime (the `inline` token, for
+    /// error spans).
+    pub(crate) inline: Option<Ident>,
 }
 
 /// The keys of `#[rpyc(...)]`.
@@ -167,12 +171,14 @@ pub(crate) fn reject_on_non_method(attrs: &mut Vec<Attribute>, errors: &mut Erro
 fn parse_exposed(attr: Attribute) -> syn::Result<Exposed> {
     let mut is_attr = false;
     let mut name: Option<LitStr> = None;
+    let mut inline: Option<Ident> = None;
     match &attr.meta {
         Meta::Path(_) => {}
         Meta::NameValue(_) => {
             return Err(Error::new_spanned(
                 &attr,
-                "expected `#[exposed]`, `#[exposed(name = \"...\")]` or `#[exposed(attr)]`",
+                "expected `#[exposed]`, `#[exposed(name = \"...\")]`, `#[exposed(inline)]` or \
+                 `#[exposed(attr)]`",
             ))
         }
         Meta::List(_) => {
@@ -182,6 +188,11 @@ fn parse_exposed(attr: Attribute) -> syn::Result<Exposed> {
                         return Err(meta.error("duplicate `attr`"));
                     }
                     is_attr = true;
+                } else if meta.path.is_ident("inline") {
+                    if inline.is_some() {
+                        return Err(meta.error("duplicate `inline`"));
+                    }
+                    inline = meta.path.get_ident().cloned();
                 } else if meta.path.is_ident("name") {
                     if name.is_some() {
                         return Err(meta.error("duplicate `name`"));
@@ -196,7 +207,7 @@ fn parse_exposed(attr: Attribute) -> syn::Result<Exposed> {
                     name = Some(lit);
                 } else {
                     return Err(meta.error(
-                        "unknown `#[exposed]` argument; expected `attr` or `name = \"...\"`",
+                        "unknown `#[exposed]` argument; expected `attr`, `inline` or `name = \"...\"`",
                     ));
                 }
                 Ok(())
@@ -207,6 +218,7 @@ fn parse_exposed(attr: Attribute) -> syn::Result<Exposed> {
         attr,
         is_attr,
         name,
+        inline,
     })
 }
 

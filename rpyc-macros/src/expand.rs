@@ -96,6 +96,9 @@ enum Param {
 struct Callable {
     ident: Ident,
     is_async: bool,
+    /// A synchronous method run on the runtime (`#[exposed(inline)]`), not on the blocking
+    /// pool.
+    inline: bool,
     params: Vec<Param>,
     /// Positional parameters before any `Rest` (the limit for `check_no_extra`).
     n_positional: usize,
@@ -388,6 +391,25 @@ fn analyze_fn(
     let Some((names, func_name)) = registered_names(&fn_name, attrs.exposed.as_ref()) else {
         return;
     };
+    if let Some(e) = &attrs.exposed {
+        if let Some(inline) = &e.inline {
+            if e.is_attr {
+                errors.spanned(
+                    inline,
+                    "`inline` is for synchronous methods; `#[exposed(attr)]` getters always run \
+                     on the runtime",
+                );
+                return;
+            }
+            if sig.asyncness.is_some() {
+                errors.spanned(
+                    inline,
+                    "`inline` is for synchronous methods: an `async fn` always runs on the runtime",
+                );
+                return;
+            }
+        }
+    }
     let kind = match &attrs.exposed {
         Some(e) if e.is_attr => {
             if !check_simple(
@@ -405,7 +427,10 @@ fn analyze_fn(
             }
         }
         _ => match analyze_callable(sig, func_name, errors) {
-            Some(c) => MemberKind::Method(c),
+            Some(mut c) => {
+                c.inline = attrs.exposed.as_ref().is_some_and(|e| e.inline.is_some());
+                MemberKind::Method(c)
+            }
             None => return,
         },
     };
@@ -665,6 +690,7 @@ fn analyze_callable(sig: &Signature, func_name: String, errors: &mut Errors) -> 
     ok.then(|| Callable {
         ident: sig.ident.clone(),
         is_async: sig.asyncness.is_some(),
+        inline: false,
         params,
         n_positional,
         func_name,
@@ -733,7 +759,9 @@ fn gen_fetch_prologue(c: &Callable, krate: &Path, redispatch: &TokenStream) -> T
 
 /// Statements that take the arguments and evaluate to the call's `BoxFuture<CallResult>`.
 /// Expects `self: Arc<Self>`, `ctx: CallContext` and `mut args: Args` in scope; `redispatch`
-/// calls the method again (after arguments were fetched).
+/// calls the method again (after arguments were fetched). The call's future is an async
+/// method's future, an inline method's result, or a synchronous method's body sent to the
+/// blocking pool (`run_blocking`).
 fn gen_invoke(c: &Callable, krate: &Path, redispatch: TokenStream) -> TokenStream {
     let p = quote!(#krate::__private);
     let err_ret = quote! {
@@ -794,9 +822,15 @@ fn gen_invoke(c: &Callable, krate: &Path, redispatch: TokenStream) -> TokenStrea
         stmts.push(quote! {
             ::std::boxed::Box::pin(async move { #ret })
         });
-    } else {
+    } else if c.inline {
         stmts.push(quote! {
             ::std::boxed::Box::pin(::core::future::ready(#ret))
+        });
+    } else {
+        // The body runs on the blocking pool under the connection's limit of synchronous
+        // calls; the arguments are converted here, so a wrong one costs no hop.
+        stmts.push(quote! {
+            #krate::run_blocking(ctx, move |ctx| #ret)
         });
     }
     quote!(#(#stmts)*)

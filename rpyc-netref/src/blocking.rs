@@ -4,6 +4,12 @@
 //! calling thread until the reply arrives. Calling these from inside an async task is refused
 //! with an error (it would block a runtime worker): use the async API there.
 //!
+//! Inside a synchronous exposed method (which runs on a blocking thread, see
+//! [`crate::sync_calls`]) this is how to call the peer: take a `blocking::NetRef` parameter,
+//! or wrap the call's connection with [`Connection::from_async`]. The method then holds no
+//! slot of its connection's synchronous calls while it waits for the reply, so callbacks
+//! nested to any depth never deadlock.
+//!
 //! ```
 //! use rpyc::blocking;
 //! use rpyc::Value;
@@ -47,11 +53,17 @@ const BLOCKING_IN_RUNTIME: &str = "rpyc::blocking was called inside a tokio runt
     NetRef or Connection into its async one), or call rpyc::blocking from a thread outside \
     the runtime (`std::thread::spawn`)";
 
-/// Runs `fut` to completion on the background runtime, blocking this thread.
+/// Runs `fut` to completion, blocking this thread: in a synchronous method on the connection's
+/// runtime, without holding the call's slot (see [`crate::sync_calls`]); elsewhere on the
+/// background runtime.
 fn block<T>(fut: impl Future<Output = Result<T>> + Send) -> Result<T>
 where
     T: Send,
 {
+    let fut = match crate::sync_calls::wait_for_peer(fut) {
+        Ok(out) => return out,
+        Err(fut) => fut,
+    };
     if tokio::runtime::Handle::try_current().is_ok() {
         return Err(Error::BlockingInRuntime(BLOCKING_IN_RUNTIME));
     }

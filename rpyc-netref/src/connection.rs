@@ -41,6 +41,7 @@ use crate::netref::{NetRef, NetRefInner};
 use crate::object::{CallContext, Exported, RemoteObject};
 use crate::outbox::{BoxWriter, Outbox, PlainWriter, Produce, TcpWriter};
 use crate::service::{Service, ServiceRoot, VoidService};
+use crate::sync_calls::SyncCalls;
 use crate::table::ObjectTable;
 
 /// The payload `conn.ping()` sends by default (as Python does).
@@ -81,6 +82,8 @@ pub(crate) struct ConnInner {
     serve_waiters: AtomicUsize,
     in_flight: AtomicUsize,
     idle: Notify,
+    /// The synchronous calls of the peer: their slots and queue.
+    sync_calls: Arc<SyncCalls>,
 }
 
 /// Dropped when the last user handle goes: the connection then shuts down.
@@ -181,6 +184,7 @@ impl Connection {
             config.connid = Some(format!("conn{id}"));
         }
         let cancel = CancellationToken::new();
+        let sync_calls = SyncCalls::new(config.max_sync_calls);
         let inner = Arc::new(ConnInner {
             id,
             config,
@@ -201,6 +205,7 @@ impl Connection {
             serve_waiters: AtomicUsize::new(0),
             in_flight: AtomicUsize::new(0),
             idle: Notify::new(),
+            sync_calls,
         });
         // The root is pinned in the table for the life of the connection (RPyC counts it too).
         inner.table.export_pinned(&inner.root);
@@ -405,6 +410,11 @@ impl Connection {
         let _ = tokio::time::timeout(wait, res.wait()).await;
         self.inner.shutdown("closed by this side");
         Ok(())
+    }
+
+    /// The slots and queue of the peer's synchronous calls.
+    pub(crate) fn sync_calls(&self) -> &Arc<SyncCalls> {
+        &self.inner.sync_calls
     }
 
     /// How many of the peer's requests are being handled right now.
@@ -700,8 +710,10 @@ impl ConnInner {
             }),
         });
         self.service.on_disconnect(&conn);
-        // Free what the peer held (no DELs for our proxies: the stream is gone).
+        // Free what the peer held (no DELs for our proxies: the stream is gone), and forget
+        // the synchronous calls that have not started.
         self.table.clear();
+        self.sync_calls.close();
         // Last: wake the tasks and `serve_all` (which thus returns after the hook has run).
         self.cancel.cancel();
         self.served_notify.notify_waiters();
@@ -777,10 +789,12 @@ impl ConnInner {
             handlers::Prepared::Spawn(job, ctx) => {
                 let inner = self.clone();
                 self.in_flight.fetch_add(1, Ordering::AcqRel);
+                // Its place among the synchronous calls, taken in arrival order.
+                let place = self.sync_calls.reserve();
                 // Counted as a producer from now on, so the reader leaves the write to it.
                 self.out.enter(false);
                 tokio::spawn(Produce::entered(self.clone(), async move {
-                    let result = run_job(job).await;
+                    let result = run_job(job, &inner.sync_calls, place).await;
                     inner.send_reply(seq, result, ctx);
                     if inner.in_flight.fetch_sub(1, Ordering::AcqRel) == 1 {
                         inner.idle.notify_waiters();
@@ -799,7 +813,7 @@ impl ConnInner {
 }
 
 /// The exception a caller sees when a handler panicked.
-fn panic_exception(p: &(dyn std::any::Any + Send)) -> RemoteException {
+pub(crate) fn panic_exception(p: &(dyn std::any::Any + Send)) -> RemoteException {
     let msg = p
         .downcast_ref::<&str>()
         .map(|s| s.to_string())
@@ -809,10 +823,17 @@ fn panic_exception(p: &(dyn std::any::Any + Send)) -> RemoteException {
 }
 
 /// Runs a handler job, turning a panic (in its synchronous part or in its future) into an
-/// exception.
-async fn run_job(job: handlers::Job) -> std::result::Result<Value, RemoteException> {
+/// exception. A synchronous method it starts takes the request's `place` among the
+/// connection's synchronous calls.
+async fn run_job(
+    job: handlers::Job,
+    sync_calls: &Arc<SyncCalls>,
+    place: u64,
+) -> std::result::Result<Value, RemoteException> {
     use futures_util::FutureExt;
-    let fut = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(job)) {
+    let fut = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        sync_calls.starting(place, job)
+    })) {
         Ok(f) => f,
         Err(p) => return Err(panic_exception(p.as_ref())),
     };

@@ -7,13 +7,17 @@
 //! …)`); every registered name is exposed, and nothing else is: a dotted name reaches only the
 //! exposed members of a mounted object, never what the access policy would refuse on it.
 //!
+//! Functions follow the rule of the macros' methods: a [`Dispatcher::function`] runs on the
+//! blocking-thread pool (it may block), an [`Dispatcher::inline_function`] or an
+//! [`Dispatcher::async_function`] on the runtime (see [`crate::sync_calls`]).
+//!
 //! ```
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
 //! use rpyc::dispatch::Dispatcher;
 //! use rpyc::{RemoteException, Value};
 //!
 //! let math = Dispatcher::new("demo.Math")
-//!     .function("add", |a: i64, b: i64| a + b)
+//!     .inline_function("add", |a: i64, b: i64| a + b) // cheap: runs on the runtime
 //!     .function("div", |a: f64, b: f64| {
 //!         if b == 0.0 { Err(RemoteException::zero_division_error("division by zero")) } else { Ok(a / b) }
 //!     });
@@ -119,23 +123,25 @@ impl Dispatcher {
         }
     }
 
-    /// Registers a synchronous function under `name` (see [`Handler`]). Arguments that
-    /// arrived by reference where a parameter wants a container (a Python list for a
-    /// `Vec<T>`) are fetched in bulk first.
+    /// Registers a synchronous function under `name` (see [`Handler`]). It runs on the
+    /// blocking-thread pool, like a synchronous `#[exposed]` method, so it may block (see
+    /// [`crate::sync_calls`]). Arguments that arrived by reference where a parameter wants a
+    /// container (a Python list for a `Vec<T>`) are fetched in bulk first (see
+    /// [`crate::fetch`]).
     pub fn function<P, H: Handler<P>>(mut self, name: &str, f: H) -> Self {
-        let owned: Arc<str> = Arc::from(name);
-        let params: Arc<[ArgContent]> = f.arg_contents().into();
-        let f = Arc::new(f);
-        let function = Callback::new(move |ctx, mut args| {
-            let (f, params, owned) = (f.clone(), params.clone(), owned.clone());
-            async move {
-                if args.wants_fetch(&params) {
-                    args.fetch(&ctx, &params).await?;
-                }
-                f.invoke(args, &owned)
-            }
-        })
-        .named(name);
+        let function = fetching_function(name, f, |ctx, run| {
+            crate::sync_calls::run_blocking(ctx, move |_| run())
+        });
+        self.entries
+            .insert(name.to_string(), Entry::Function(function));
+        self
+    }
+
+    /// Registers a cheap synchronous function under `name`: like [`Dispatcher::function`], but
+    /// it runs on the runtime (no hop to a blocking thread, like `#[exposed(inline)]`). It must
+    /// never block: while it runs, its runtime worker serves nothing else.
+    pub fn inline_function<P, H: Handler<P>>(mut self, name: &str, f: H) -> Self {
+        let function = fetching_function(name, f, |_ctx, run| Box::pin(std::future::ready(run())));
         self.entries
             .insert(name.to_string(), Entry::Function(function));
         self
@@ -187,6 +193,37 @@ impl Dispatcher {
             _ => None,
         }
     }
+}
+
+/// The callback of a dispatcher function: converts the arguments and calls `f` through `run`
+/// (on a blocking thread or inline), after fetching the content of arguments that arrived by
+/// reference where a parameter wants a container. Without such arguments, `run` is called at
+/// once, while the request starts (a synchronous call keeps its place in arrival order).
+fn fetching_function<P, H, R>(name: &str, f: H, run: R) -> Callback
+where
+    H: Handler<P>,
+    R: Fn(CallContext, Box<dyn FnOnce() -> CallResult + Send>) -> BoxFuture<CallResult>
+        + Send
+        + Sync
+        + 'static,
+{
+    let owned: Arc<str> = Arc::from(name);
+    let params: Arc<[ArgContent]> = f.arg_contents().into();
+    let f = Arc::new(f);
+    let run = Arc::new(run);
+    let call = move |ctx: CallContext, args: Args| -> BoxFuture<CallResult> {
+        let (f, owned) = (f.clone(), owned.clone());
+        if !args.wants_fetch(&params) {
+            return run(ctx, Box::new(move || f.invoke(args, &owned)));
+        }
+        let (params, run) = (params.clone(), run.clone());
+        Box::pin(async move {
+            let mut args = args;
+            args.fetch(&ctx, &params).await?;
+            run(ctx, Box::new(move || f.invoke(args, &owned))).await
+        })
+    };
+    Callback::from_fn(call).named(name)
 }
 
 impl RemoteObject for Dispatcher {

@@ -27,6 +27,7 @@
 //! | [`object`] | [`RemoteObject`] (what a local object exposes), [`Args`], [`Callback`], [`Exported`] |
 //! | [`dispatch`] | [`dispatch::Dispatcher`]: a service composed of named functions and mounted parts |
 //! | [`service`] | [`Service`]: root object, hooks, names |
+//! | [`sync_calls`] | [`run_blocking`]: where synchronous methods run, the per-connection limit of synchronous calls |
 //! | `handlers` | one module per group of protocol handlers (getattr, call, del, inspect, …) |
 //! | [`blocking`] | a blocking API (Python RPyC's shape) on a shared background runtime |
 //! | [`async_result`] | [`AsyncResult`] for `async_` calls |
@@ -50,6 +51,7 @@ pub mod netref;
 pub mod object;
 mod outbox;
 pub mod service;
+pub mod sync_calls;
 mod table;
 pub mod testing;
 pub mod tls;
@@ -67,6 +69,7 @@ pub use object::{
     Member, RemoteObject, Rest,
 };
 pub use service::{default_service_name, Service, VoidService};
+pub use sync_calls::run_blocking;
 
 /// Re-exports used by the code the `#[object]`/`#[service]` macros generate.
 #[doc(hidden)]

@@ -484,7 +484,9 @@ impl Callback {
         }
     }
 
-    /// A callback running a synchronous closure.
+    /// A callback running a synchronous closure, on the runtime like an async one: for cheap
+    /// closures (no hop to another thread). A closure that may block (sleeps, blocking I/O,
+    /// waits on a lock or on the peer) belongs in [`Callback::blocking`].
     pub fn sync<F, R>(f: F) -> Callback
     where
         F: Fn(Args) -> R + Send + Sync + 'static,
@@ -495,6 +497,33 @@ impl Callback {
                 let r = f(args).into_return();
                 Box::pin(async move { r })
             }),
+            name: Arc::from("callback"),
+        }
+    }
+
+    /// A callback running a synchronous closure that may block, on the blocking-thread pool
+    /// under the connection's limit of synchronous calls (see [`crate::run_blocking`]).
+    pub fn blocking<F, R>(f: F) -> Callback
+    where
+        F: Fn(Args) -> R + Send + Sync + 'static,
+        R: IntoReturn,
+    {
+        let f = Arc::new(f);
+        Callback {
+            f: Arc::new(move |ctx, args| {
+                let f = f.clone();
+                crate::sync_calls::run_blocking(ctx, move |_| f(args).into_return())
+            }),
+            name: Arc::from("callback"),
+        }
+    }
+
+    /// A callback from a closure that returns the call's future itself.
+    pub(crate) fn from_fn(
+        f: impl Fn(CallContext, Args) -> BoxFuture<CallResult> + Send + Sync + 'static,
+    ) -> Callback {
+        Callback {
+            f: Arc::new(f),
             name: Arc::from("callback"),
         }
     }

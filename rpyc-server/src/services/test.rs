@@ -44,8 +44,9 @@ impl TestService {
         x
     }
 
-    /// `a + b` with Python's rules for int, float, str, bytes and tuple.
-    #[exposed]
+    /// `a + b` with Python's rules for int, float, str, bytes and tuple. Cheap and never
+    /// blocks, so it runs on the runtime (the benchmark's scenario (1) measures it).
+    #[exposed(inline)]
     fn add(&self, a: Value, b: Value) -> Result<Value, RemoteException> {
         num::add(a, b)
     }
@@ -92,6 +93,32 @@ impl TestService {
             ));
         }
         tokio::time::sleep(Duration::from_secs_f64(s)).await;
+        Ok(seconds)
+    }
+
+    /// Blocks the thread that runs it for `seconds` (at most 30), then returns `seconds`: a
+    /// synchronous method written the simple way. It runs on the blocking-thread pool like
+    /// every synchronous method not marked `inline`, so other requests and connections are
+    /// still served meanwhile (the benchmark's scenario (1s) measures the hop with `block(0)`).
+    #[exposed]
+    fn block(&self, seconds: Value) -> Result<Value, RemoteException> {
+        let s = match &seconds {
+            Value::Int(i) => *i as f64,
+            Value::Float(f) => *f,
+            Value::BigInt(_) => f64::INFINITY,
+            other => {
+                return Err(RemoteException::value_error(format!(
+                    "block takes a number of seconds, got {}",
+                    other.type_name()
+                )))
+            }
+        };
+        if !(0.0..=30.0).contains(&s) {
+            return Err(RemoteException::value_error(
+                "block length must be between 0 and 30 seconds",
+            ));
+        }
+        std::thread::sleep(Duration::from_secs_f64(s));
         Ok(seconds)
     }
 

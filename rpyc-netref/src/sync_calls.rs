@@ -1,0 +1,372 @@
+//! Where synchronous methods run: [`run_blocking`], and the per-connection limit of
+//! synchronous calls.
+//!
+//! RPyC users write blocking methods by habit (Python's `ThreadedServer` gives each connection
+//! a thread): a `std::thread::sleep`, a blocking file read, a mutex wait. Run on a runtime
+//! worker, such a method would stall every other request and connection served by that
+//! worker. So a synchronous method runs on the runtime's **blocking-thread pool**
+//! (`spawn_blocking`), under these rules:
+//!
+//! * **At most [`Config::max_sync_calls`] (default 8) synchronous calls of one connection run
+//!   at once.** The connection's further synchronous calls wait in arrival order (the order
+//!   the reader received them) and start as soon as one finishes — on the thread that
+//!   finished, so a queue drains without a new hop. Other connections are not affected: each
+//!   has its own slots, and only the runtime's blocking-thread limit (tokio's
+//!   `max_blocking_threads`, 512 by default) bounds them all; beyond it, calls wait in the
+//!   pool's queue, in arrival order.
+//! * **A call waiting for its own call into the peer holds no slot.** A synchronous method
+//!   that calls the peer through the blocking API ([`crate::blocking::NetRef`],
+//!   [`crate::blocking::Connection`]) gives its slot to the next waiting call while it waits
+//!   for the reply, and takes a slot back (before any call that arrived after it) once the
+//!   reply is there. So callbacks nested to any depth never deadlock, whatever the limit.
+//! * Async methods, and synchronous ones declared cheap (`#[exposed(inline)]`,
+//!   [`crate::dispatch::Dispatcher::inline_function`], [`crate::Callback::sync`]), run on the
+//!   runtime as before: no hop, but a blocking body stalls its worker.
+//!
+//! What the hop costs: a wake-up of a blocking thread and one of the task that sends the
+//! reply, about 10–20 µs on the project's VM against a ~52 µs floor round trip (see the
+//! benchmark's scenario (1s) in the README).
+//!
+//! [`Config::max_sync_calls`]: rpyc_core::Config::max_sync_calls
+
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc;
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use rpyc_core::RemoteException;
+use tokio::runtime::Handle;
+
+use crate::connection::panic_exception;
+use crate::object::{BoxFuture, CallContext, CallResult};
+
+/// Runs the synchronous call `f` on the runtime's blocking-thread pool, under the limit of
+/// synchronous calls of `ctx`'s connection (see the [module docs](self)); the future of its
+/// result.
+///
+/// This is what the `#[rpyc::object]` / `#[rpyc::service]` macros generate for a synchronous
+/// method, and what [`crate::Callback::blocking`] and [`crate::dispatch::Dispatcher::function`]
+/// do. Use it in a hand-written [`crate::RemoteObject`] whose method may block. `f` gets the
+/// context back; a panic in it becomes a `RuntimeError` for the caller. Inside `f`, call the
+/// peer through the blocking API ([`crate::blocking::NetRef`]): the call then holds no slot
+/// while it waits for the peer's reply.
+///
+/// ```
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// use std::sync::Arc;
+/// use rpyc::{run_blocking, Args, BoxFuture, CallContext, CallResult, Member, RemoteObject};
+/// use rpyc::Value;
+///
+/// struct Disk;
+/// impl RemoteObject for Disk {
+///     fn type_name(&self) -> &str { "demo.Disk" }
+///     fn member_names(&self) -> Vec<String> { vec!["exposed_size".into()] }
+///     fn get_member(&self, name: &str) -> Option<Member> {
+///         (name == "exposed_size").then_some(Member::Method)
+///     }
+///     fn call_method(self: Arc<Self>, _name: &str, ctx: CallContext, mut args: Args)
+///         -> BoxFuture<CallResult> {
+///         let path = args.take::<String>(0, "path");
+///         run_blocking(ctx, move |_ctx| {
+///             // A blocking read is fine here: this runs on a blocking thread.
+///             let len = std::fs::metadata(path?).map(|m| m.len() as i64).unwrap_or(-1);
+///             Ok(Value::Int(len))
+///         })
+///     }
+/// }
+/// impl rpyc::Service for Disk {}
+///
+/// let (client, _server) = rpyc::connect_pair_with(Disk, Default::default()).await;
+/// let root = client.root().await.unwrap();
+/// assert_eq!(root.call_method("size", ("/nonexistent",)).await.unwrap(), Value::Int(-1));
+/// # });
+/// ```
+pub fn run_blocking<F>(ctx: CallContext, f: F) -> BoxFuture<CallResult>
+where
+    F: FnOnce(CallContext) -> CallResult + Send + 'static,
+{
+    let calls = ctx.conn().sync_calls().clone();
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    calls.submit(Box::new(move || {
+        if tx.is_closed() {
+            return; // The caller is gone: nothing to run for.
+        }
+        let r = std::panic::catch_unwind(AssertUnwindSafe(|| f(ctx)))
+            .unwrap_or_else(|p| Err(panic_exception(p.as_ref())));
+        let _ = tx.send(r);
+    }));
+    Box::pin(async move {
+        rx.await.unwrap_or_else(|_| {
+            Err(RemoteException::eof_error(
+                "the connection closed before the call could start",
+            ))
+        })
+    })
+}
+
+/// A synchronous call, ready to run on a blocking thread.
+struct Job {
+    /// Its place in the connection's queue (its request's arrival number).
+    key: u64,
+    run: Box<dyn FnOnce() + Send>,
+}
+
+/// A place in a connection's queue.
+enum Entry {
+    /// A request handed to its task, which has not yet said whether it is a synchronous call:
+    /// nothing that arrived after it may take a slot before it does.
+    Reserved,
+    /// A synchronous call waiting for a slot.
+    Start(Job),
+    /// A call back from its call into the peer, waiting for a slot again (woken holding one).
+    Resume(mpsc::SyncSender<()>),
+}
+
+/// What [`SyncCalls::admit`] let through, acted on outside the lock.
+enum Admitted {
+    Start(Job),
+    Wake(mpsc::SyncSender<()>),
+}
+
+#[derive(Default)]
+struct State {
+    /// Slots held: calls running (not waiting for the peer).
+    running: usize,
+    /// The connection closed: calls not started are dropped.
+    closed: bool,
+    /// Requests in arrival order: reserved places and calls waiting for a slot.
+    queue: BTreeMap<u64, Entry>,
+}
+
+/// The synchronous calls of one connection: its slots and its queue.
+pub(crate) struct SyncCalls {
+    limit: usize,
+    /// The runtime the connection runs on (its blocking pool runs the calls).
+    handle: Handle,
+    /// Arrival numbers, taken by the reader in the order requests arrive.
+    arrivals: AtomicU64,
+    state: Mutex<State>,
+}
+
+/// The slot the current thread's synchronous call holds.
+struct Held {
+    calls: Arc<SyncCalls>,
+    key: u64,
+}
+
+thread_local! {
+    /// Set while this thread runs a synchronous call (see [`wait_for_peer`]).
+    static CURRENT: RefCell<Option<Held>> = const { RefCell::new(None) };
+    /// Set while a request's task starts its handler: the connection (by address) and the
+    /// request's reserved place, which a synchronous call submitted meanwhile takes.
+    static STARTING: Cell<Option<(usize, u64)>> = const { Cell::new(None) };
+}
+
+/// Clears [`STARTING`] and gives up the reservation when a handler has started (or panicked).
+struct Starting<'a> {
+    calls: &'a Arc<SyncCalls>,
+    key: u64,
+}
+
+impl Drop for Starting<'_> {
+    fn drop(&mut self) {
+        STARTING.with(|s| s.set(None));
+        self.calls.resolve(self.key);
+    }
+}
+
+impl SyncCalls {
+    /// The calls of a connection running on the current runtime, at most `limit` at once.
+    pub(crate) fn new(limit: usize) -> Arc<SyncCalls> {
+        Arc::new(SyncCalls {
+            limit: limit.max(1),
+            handle: Handle::current(),
+            arrivals: AtomicU64::new(0),
+            state: Mutex::new(State::default()),
+        })
+    }
+
+    /// Reserves the next place in the queue for a request about to be handed to its task
+    /// (called by the reader, in arrival order); the task passes it to [`SyncCalls::starting`].
+    pub(crate) fn reserve(&self) -> u64 {
+        let key = self.arrivals.fetch_add(1, Ordering::Relaxed);
+        self.state.lock().queue.insert(key, Entry::Reserved);
+        key
+    }
+
+    /// Starts the handler of the request that reserved `key` (`start` returns its future): a
+    /// synchronous call it submits takes that place; if it submits none, the place is given
+    /// up when `start` returns.
+    pub(crate) fn starting<R>(self: &Arc<Self>, key: u64, start: impl FnOnce() -> R) -> R {
+        let _starting = Starting { calls: self, key };
+        STARTING.with(|s| s.set(Some((Arc::as_ptr(self) as usize, key))));
+        start()
+    }
+
+    /// Gives up the reservation `key` if no synchronous call took it.
+    fn resolve(self: &Arc<Self>, key: u64) {
+        let mut admitted = Vec::new();
+        {
+            let mut st = self.state.lock();
+            if !matches!(st.queue.get(&key), Some(Entry::Reserved)) {
+                return;
+            }
+            st.queue.remove(&key);
+            self.admit(&mut st, &mut admitted);
+        }
+        self.act(admitted, false);
+    }
+
+    /// Forgets the calls that have not started (the connection closed): their callers see an
+    /// `EOFError`, which goes nowhere. Calls running or back from the peer finish.
+    pub(crate) fn close(&self) {
+        let dropped: Vec<Entry> = {
+            let mut st = self.state.lock();
+            st.closed = true;
+            let keys: Vec<u64> = st
+                .queue
+                .iter()
+                .filter(|(_, e)| matches!(e, Entry::Start(_)))
+                .map(|(k, _)| *k)
+                .collect();
+            keys.iter().filter_map(|k| st.queue.remove(k)).collect()
+        };
+        drop(dropped); // Outside the lock: dropping a job drops what it captured.
+    }
+
+    fn submit(self: &Arc<Self>, run: Box<dyn FnOnce() + Send>) {
+        let me = Arc::as_ptr(self) as usize;
+        let reserved = STARTING.with(|s| match s.get() {
+            Some((calls, key)) if calls == me => {
+                s.set(None);
+                Some(key)
+            }
+            _ => None,
+        });
+        let mut admitted = Vec::new();
+        {
+            let mut st = self.state.lock();
+            if st.closed {
+                drop(st);
+                return drop(run);
+            }
+            let key = match reserved {
+                Some(key) if st.queue.contains_key(&key) => key,
+                _ => self.arrivals.fetch_add(1, Ordering::Relaxed),
+            };
+            st.queue.insert(key, Entry::Start(Job { key, run }));
+            self.admit(&mut st, &mut admitted);
+        }
+        self.act(admitted, false);
+    }
+
+    /// Lets waiting calls take the free slots, in arrival order, up to the first request whose
+    /// task has not said yet whether it is a synchronous call.
+    fn admit(&self, st: &mut State, out: &mut Vec<Admitted>) {
+        while st.running < self.limit {
+            let Some(first) = st.queue.first_entry() else {
+                break;
+            };
+            if matches!(first.get(), Entry::Reserved) {
+                break;
+            }
+            st.running += 1;
+            match first.remove() {
+                Entry::Start(job) => out.push(Admitted::Start(job)),
+                Entry::Resume(wake) => out.push(Admitted::Wake(wake)),
+                Entry::Reserved => unreachable!("checked above"),
+            }
+        }
+    }
+
+    /// Acts on what `admit` let through: wakes the calls back from the peer and starts the new
+    /// ones on blocking threads — except the first when `keep_one`, returned for the caller's
+    /// own thread to run.
+    fn act(self: &Arc<Self>, admitted: Vec<Admitted>, mut keep_one: bool) -> Option<Job> {
+        let mut kept = None;
+        for a in admitted {
+            match a {
+                Admitted::Wake(wake) => {
+                    let _ = wake.send(());
+                }
+                Admitted::Start(job) if keep_one => {
+                    keep_one = false;
+                    kept = Some(job);
+                }
+                Admitted::Start(job) => {
+                    let calls = self.clone();
+                    self.handle.spawn_blocking(move || calls.work(job));
+                }
+            }
+        }
+        kept
+    }
+
+    /// Runs `job` (which holds a slot), then every queued call this thread's slot passes to.
+    fn work(self: Arc<Self>, mut job: Job) {
+        loop {
+            CURRENT.with(|c| {
+                *c.borrow_mut() = Some(Held {
+                    calls: self.clone(),
+                    key: job.key,
+                })
+            });
+            (job.run)();
+            CURRENT.with(|c| c.borrow_mut().take());
+            match self.release(true) {
+                Some(next) => job = next,
+                None => return,
+            }
+        }
+    }
+
+    /// Gives up a slot, to the first waiting call if there is one. With `keep_one`, a call to
+    /// start that takes it is returned, for this thread to run.
+    fn release(self: &Arc<Self>, keep_one: bool) -> Option<Job> {
+        let mut admitted = Vec::new();
+        {
+            let mut st = self.state.lock();
+            st.running -= 1;
+            self.admit(&mut st, &mut admitted);
+        }
+        self.act(admitted, keep_one)
+    }
+
+    /// Takes a slot again for the call `key`, back from the peer, blocking this thread until
+    /// it has one; it goes before every call that arrived after it.
+    fn reacquire(self: &Arc<Self>, key: u64) {
+        let (wake, woken) = mpsc::sync_channel(1);
+        let mut admitted = Vec::new();
+        {
+            let mut st = self.state.lock();
+            st.queue.insert(key, Entry::Resume(wake));
+            self.admit(&mut st, &mut admitted);
+        }
+        self.act(admitted, false);
+        let _ = woken.recv();
+    }
+}
+
+/// Runs `fut` to completion if this thread runs a synchronous call, giving the call's slot
+/// to the next waiting call meanwhile; `Err(fut)` on any other thread.
+///
+/// This is how the blocking API waits for the peer from inside a synchronous method: the
+/// future runs on the connection's runtime (this thread only waits), and the slot is free
+/// for other calls — the peer's callbacks into us among them — until the reply is there.
+pub(crate) fn wait_for_peer<F: Future>(fut: F) -> Result<F::Output, F> {
+    let Some(held) = CURRENT.with(|c| c.borrow_mut().take()) else {
+        return Err(fut);
+    };
+    held.calls.release(false);
+    let out = std::panic::catch_unwind(AssertUnwindSafe(|| held.calls.handle.block_on(fut)));
+    held.calls.reacquire(held.key);
+    CURRENT.with(|c| *c.borrow_mut() = Some(held));
+    match out {
+        Ok(v) => Ok(v),
+        Err(p) => std::panic::resume_unwind(p),
+    }
+}
