@@ -96,7 +96,7 @@ pub fn container_kind(type_name: &str) -> ContainerKind {
         return ContainerKind::Mapping;
     }
     // rpyc-rs' own iterators and dict views (`rpyc_netref::views`) iterate like Python's.
-    const OURS: &[&str] = &["iterator", "dict_keys", "dict_values", "dict_items"];
+    const OURS: &[&str] = &["iterator", "dict_view"];
     match (
         type_name.strip_prefix("builtins."),
         type_name.strip_prefix("rpyc_rs."),

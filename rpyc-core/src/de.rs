@@ -49,56 +49,33 @@ impl<'de> de::SeqAccess<'de> for SeqAccess {
     }
 }
 
+/// A map's `(key, value)` pairs from a tuple of 2-tuples.
+fn pairs_of(items: Vec<Value>) -> Result<Vec<(Value, Value)>, ConvertError> {
+    items
+        .into_iter()
+        .map(|pair| {
+            <(Value, Value)>::from_value(pair)
+                .map_err(|_| ConvertError::Custom("map entries must be (key, value) pairs".into()))
+        })
+        .collect()
+}
+
+/// The entries of a map (a fetched [`Dict`] or a tuple of pairs); an error names the key.
 struct MapAccess {
-    it: std::vec::IntoIter<Value>,
-    value: Option<Value>,
-}
-
-impl<'de> de::MapAccess<'de> for MapAccess {
-    type Error = ConvertError;
-    fn next_key_seed<K: de::DeserializeSeed<'de>>(
-        &mut self,
-        seed: K,
-    ) -> Result<Option<K::Value>, ConvertError> {
-        match self.it.next() {
-            Some(pair) => {
-                let (k, v) = <(Value, Value)>::from_value(pair).map_err(|_| {
-                    ConvertError::Custom("map entries must be (key, value) pairs".into())
-                })?;
-                self.value = Some(v);
-                seed.deserialize(k).map(Some)
-            }
-            None => Ok(None),
-        }
-    }
-    fn next_value_seed<V: de::DeserializeSeed<'de>>(
-        &mut self,
-        seed: V,
-    ) -> Result<V::Value, ConvertError> {
-        let v = self
-            .value
-            .take()
-            .ok_or_else(|| ConvertError::Custom("map value without a key".into()))?;
-        seed.deserialize(v)
-    }
-}
-
-/// The entries of a fetched [`Dict`], a value error naming its key.
-struct DictAccess {
     it: std::vec::IntoIter<(Value, Value)>,
     value: Option<(String, Value)>,
 }
 
-impl DictAccess {
+impl MapAccess {
     fn new(pairs: Vec<(Value, Value)>) -> Self {
-        DictAccess {
+        MapAccess {
             it: pairs.into_iter(),
             value: None,
         }
     }
 }
 
-impl<'de> de::MapAccess<'de> for DictAccess {
+impl<'de> de::MapAccess<'de> for MapAccess {
     type Error = ConvertError;
     fn next_key_seed<K: de::DeserializeSeed<'de>>(
         &mut self,
@@ -220,7 +197,7 @@ impl<'de> de::Deserializer<'de> for Value {
             }),
             Value::Ellipsis | Value::NotImplemented => visitor.visit_unit(),
             Value::Object(_) => match Dict::take_pairs(self) {
-                Ok(pairs) => visitor.visit_map(DictAccess::new(pairs)),
+                Ok(pairs) => visitor.visit_map(MapAccess::new(pairs)),
                 Err(v) => Err(ConvertError::Type {
                     expected: "a value".into(),
                     actual: v.type_name().to_string(),
@@ -238,11 +215,8 @@ impl<'de> de::Deserializer<'de> for Value {
 
     fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ConvertError> {
         match Dict::take_pairs(self) {
-            Ok(pairs) => visitor.visit_map(DictAccess::new(pairs)),
-            Err(Value::Tuple(items)) => visitor.visit_map(MapAccess {
-                it: items.into_iter(),
-                value: None,
-            }),
+            Ok(pairs) => visitor.visit_map(MapAccess::new(pairs)),
+            Err(Value::Tuple(items)) => visitor.visit_map(MapAccess::new(pairs_of(items)?)),
             Err(other) => Err(ConvertError::type_mismatch(
                 "tuple of (key, value) pairs",
                 &other,
@@ -258,7 +232,7 @@ impl<'de> de::Deserializer<'de> for Value {
     ) -> Result<V::Value, ConvertError> {
         match Dict::take_pairs(self) {
             // A dict (fetched from the peer): fields by name.
-            Ok(pairs) => visitor.visit_map(DictAccess::new(pairs)),
+            Ok(pairs) => visitor.visit_map(MapAccess::new(pairs)),
             Err(Value::Tuple(items)) => visitor.visit_seq(SeqAccess {
                 it: items.into_iter(),
             }),

@@ -41,7 +41,7 @@ use parking_lot::Mutex;
 use rpyc_core::{RemoteException, Value};
 
 use crate::fetch::{local_iterator, local_next_items};
-use crate::object::{export, Args, BoxFuture, CallContext, CallResult, Member, RemoteObject};
+use crate::object::{Args, CallContext, CallResult, RemoteObject};
 
 /// Which view of a map.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,8 +70,6 @@ pub struct DictView {
     kind: ViewKind,
 }
 
-const VIEW_MEMBERS: [&str; 3] = ["__iter__", "__len__", "__contains__"];
-
 impl DictView {
     /// The view `kind` of `map` (an object whose `__iter__` yields keys and whose
     /// `__getitem__` gives values).
@@ -88,7 +86,7 @@ impl DictView {
         }
         let mut out = Vec::with_capacity(keys.len());
         for k in keys {
-            let v = self.value_of(ctx, k.clone()).await?;
+            let v = self.map_call(ctx, "__getitem__", Some(k.clone())).await?;
             out.push(match self.kind {
                 ViewKind::Items => Value::Tuple(vec![k, v]),
                 _ => v,
@@ -97,92 +95,56 @@ impl DictView {
         Ok(out)
     }
 
-    async fn value_of(&self, ctx: &CallContext, key: Value) -> CallResult {
-        self.map
-            .clone()
-            .call_method("__getitem__", ctx.clone(), Args::new().arg(key))
-            .await
+    /// Calls the map's own `name` (with `arg`, if any).
+    async fn map_call(&self, ctx: &CallContext, name: &str, arg: Option<Value>) -> CallResult {
+        let args = arg.map_or_else(Args::new, |a| Args::new().arg(a));
+        self.map.clone().call_method(name, ctx.clone(), args).await
+    }
+}
+
+#[rpyc_macros::object(name = "rpyc_rs.dict_view", crate = crate)]
+impl DictView {
+    /// `iter(view)`: a fresh iterator over the entries as they are now.
+    #[exposed(name = "__iter__")]
+    async fn iter(&self, ctx: &CallContext) -> Result<ItemIterator, RemoteException> {
+        Ok(ItemIterator::new(self.entries(ctx).await?))
     }
 
+    /// `len(view)`: the map's `__len__`, or the length of one iteration.
+    #[exposed(name = "__len__")]
     async fn len(&self, ctx: &CallContext) -> CallResult {
         if self.map.has_member("__len__") {
-            return self
-                .map
-                .clone()
-                .call_method("__len__", ctx.clone(), Args::new())
-                .await;
+            return self.map_call(ctx, "__len__", None).await;
         }
         Ok(Value::Int(self.entries(ctx).await?.len() as i64))
     }
 
+    /// `x in view`: a key by the map's `__contains__`, a pair by `map[k] == v`, a value by
+    /// iteration.
+    #[exposed(name = "__contains__")]
     async fn contains(&self, ctx: &CallContext, x: Value) -> Result<bool, RemoteException> {
-        match self.kind {
-            ViewKind::Keys if self.map.has_member("__contains__") => Ok(self
-                .map
-                .clone()
-                .call_method("__contains__", ctx.clone(), Args::new().arg(x))
+        match (self.kind, x) {
+            (ViewKind::Keys, x) if self.map.has_member("__contains__") => Ok(self
+                .map_call(ctx, "__contains__", Some(x))
                 .await?
                 .is_truthy()),
-            ViewKind::Items => {
-                let Value::Tuple(kv) = x else {
-                    return Ok(false);
-                };
+            (ViewKind::Items, Value::Tuple(kv)) => {
                 let Ok([k, v]) = <[Value; 2]>::try_from(kv) else {
                     return Ok(false);
                 };
-                match self.value_of(ctx, k).await {
+                match self.map_call(ctx, "__getitem__", Some(k)).await {
                     Ok(found) => Ok(found == v),
                     Err(e) if e.is("KeyError") => Ok(false),
                     Err(e) => Err(e),
                 }
             }
-            _ => Ok(self.entries(ctx).await?.contains(&x)),
-        }
-    }
-}
-
-impl RemoteObject for DictView {
-    fn type_name(&self) -> &str {
-        match self.kind {
-            ViewKind::Keys => "rpyc_rs.dict_keys",
-            ViewKind::Values => "rpyc_rs.dict_values",
-            ViewKind::Items => "rpyc_rs.dict_items",
+            (ViewKind::Items, _) => Ok(false),
+            (_, x) => Ok(self.entries(ctx).await?.contains(&x)),
         }
     }
 
-    fn member_names(&self) -> Vec<String> {
-        VIEW_MEMBERS.iter().map(|s| s.to_string()).collect()
-    }
-
-    fn has_member(&self, name: &str) -> bool {
-        VIEW_MEMBERS.contains(&name)
-    }
-
-    fn get_member(&self, name: &str) -> Option<Member> {
-        self.has_member(name).then_some(Member::Method)
-    }
-
-    fn call_method(
-        self: Arc<Self>,
-        name: &str,
-        ctx: CallContext,
-        mut args: Args,
-    ) -> BoxFuture<CallResult> {
-        let name = name.to_string();
-        Box::pin(async move {
-            match name.as_str() {
-                "__iter__" => Ok(export(ItemIterator::new(self.entries(&ctx).await?))),
-                "__len__" => self.len(&ctx).await,
-                "__contains__" => {
-                    let x: Value = args.take(0, "x")?;
-                    Ok(Value::Bool(self.contains(&ctx, x).await?))
-                }
-                other => Err(RemoteException::no_attribute(self.type_name(), other)),
-            }
-        })
-    }
-
-    fn repr(&self) -> String {
+    #[rpyc(repr)]
+    fn show(&self) -> String {
         format!("<{} view>", self.kind.python_name())
     }
 }
@@ -203,54 +165,15 @@ impl ItemIterator {
     }
 }
 
-impl rpyc_core::IntoValue for ItemIterator {
-    /// The iterator, by reference.
-    fn into_value(self) -> Value {
-        export(self)
-    }
-}
-
-impl rpyc_core::IntoValue for DictView {
-    /// The view, by reference.
-    fn into_value(self) -> Value {
-        export(self)
-    }
-}
-
-const ITER_MEMBERS: [&str; 2] = ["__iter__", "__next__"];
-
-impl RemoteObject for ItemIterator {
-    fn type_name(&self) -> &str {
-        "rpyc_rs.iterator"
-    }
-
-    fn member_names(&self) -> Vec<String> {
-        ITER_MEMBERS.iter().map(|s| s.to_string()).collect()
-    }
-
-    fn has_member(&self, name: &str) -> bool {
-        ITER_MEMBERS.contains(&name)
-    }
-
-    fn get_member(&self, name: &str) -> Option<Member> {
-        self.has_member(name).then_some(Member::Method)
-    }
-
-    fn call_method(
-        self: Arc<Self>,
-        name: &str,
-        _ctx: CallContext,
-        _args: Args,
-    ) -> BoxFuture<CallResult> {
-        let r = match name {
-            "__next__" => self
-                .items
-                .lock()
-                .next()
-                .ok_or_else(RemoteException::stop_iteration),
-            "__iter__" => Ok(crate::object::export_arc(self.clone())),
-            other => Err(RemoteException::no_attribute(self.type_name(), other)),
-        };
-        Box::pin(std::future::ready(r))
+#[rpyc_macros::object(name = "rpyc_rs.iterator", crate = crate)]
+impl ItemIterator {
+    /// The next item; `StopIteration` at the end. (`__iter__`, returning the iterator itself,
+    /// comes from the macro.)
+    #[exposed(name = "__next__", inline)]
+    fn next(&self) -> Result<Value, RemoteException> {
+        self.items
+            .lock()
+            .next()
+            .ok_or_else(RemoteException::stop_iteration)
     }
 }
