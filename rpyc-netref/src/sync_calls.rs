@@ -39,7 +39,7 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 use rpyc_core::RemoteException;
-use tokio::runtime::Handle;
+use tokio::runtime::{Handle, RuntimeFlavor};
 
 use crate::connection::panic_exception;
 use crate::object::{BoxFuture, CallContext, CallResult};
@@ -261,7 +261,38 @@ impl SyncCalls {
             st.queue.insert(key, Entry::Start(Job { key, run }));
             self.admit(&mut st, &mut admitted);
         }
-        self.act(admitted, false);
+        // Admitted at once on a worker of a multi-threaded runtime: run it right here, the
+        // worker's other tasks handed to another thread (`block_in_place`), so the call and
+        // its reply cost no wake-up of another thread.
+        let own = admitted.iter().position(|a| match a {
+            Admitted::Start(job) => reserved == Some(job.key),
+            Admitted::Wake(_) => false,
+        });
+        match own {
+            Some(i) if in_place_allowed() => {
+                let Admitted::Start(job) = admitted.swap_remove(i) else {
+                    unreachable!("found above")
+                };
+                self.act(admitted, false);
+                tokio::task::block_in_place(|| self.run_held(job));
+                self.release(false);
+            }
+            _ => {
+                self.act(admitted, false);
+            }
+        }
+    }
+
+    /// Runs `job` on this thread, which holds its slot.
+    fn run_held(self: &Arc<Self>, job: Job) {
+        CURRENT.with(|c| {
+            *c.borrow_mut() = Some(Held {
+                calls: self.clone(),
+                key: job.key,
+            })
+        });
+        (job.run)();
+        CURRENT.with(|c| c.borrow_mut().take());
     }
 
     /// Lets waiting calls take the free slots, in arrival order, up to the first request whose
@@ -309,14 +340,7 @@ impl SyncCalls {
     /// Runs `job` (which holds a slot), then every queued call this thread's slot passes to.
     fn work(self: Arc<Self>, mut job: Job) {
         loop {
-            CURRENT.with(|c| {
-                *c.borrow_mut() = Some(Held {
-                    calls: self.clone(),
-                    key: job.key,
-                })
-            });
-            (job.run)();
-            CURRENT.with(|c| c.borrow_mut().take());
+            self.run_held(job);
             match self.release(true) {
                 Some(next) => job = next,
                 None => return,
@@ -349,6 +373,13 @@ impl SyncCalls {
         self.act(admitted, false);
         let _ = woken.recv();
     }
+}
+
+/// True when a synchronous call may run on this thread through `block_in_place`: a worker
+/// (or `block_on` thread) of a multi-threaded runtime that runs no synchronous call already.
+fn in_place_allowed() -> bool {
+    Handle::try_current().is_ok_and(|h| h.runtime_flavor() == RuntimeFlavor::MultiThread)
+        && CURRENT.with(|c| c.borrow().is_none())
 }
 
 /// Runs `fut` to completion if this thread runs a synchronous call, giving the call's slot
