@@ -145,8 +145,8 @@
 //! that received it, the worker's other tasks handed to another thread (tokio's
 //! `block_in_place`); one that waited for a slot starts on a blocking thread. On the project's
 //! 2-vCPU VM the benchmark's scenario (1s), `root.block(0)` through an unmarked synchronous
-//! method, took 1.29× the raw TCP round trip against 1.22× for scenario (1)'s inline `add`
-//! in the same run — about 8 µs more per call (a plain `spawn_blocking` hop and back measured
+//! method, took 1.25× the raw TCP round trip against 1.17× for scenario (1)'s inline `add`
+//! in the same run — about 10 µs more per call (a plain `spawn_blocking` hop and back measured
 //! 1.36× against 1.17×, about 25 µs). Mark a hot, cheap method `inline` to save it.
 //!
 //! ## Data attributes
