@@ -352,3 +352,41 @@ async fn nested_sync_callbacks_on_one_thread() -> rpyc::Result<()> {
     assert_eq!(path, expected_path("server", "client", 10));
     Ok(())
 }
+
+/// A `Dispatcher::function` runs off the runtime like a synchronous method; an
+/// `inline_function` answers beside it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dispatcher_functions_follow_the_same_rule() -> rpyc::Result<()> {
+    let gates = Arc::new(Gates::default());
+    let _open = OpenOnDrop(gates.clone());
+    let g = gates.clone();
+    let service = rpyc::dispatch::Dispatcher::new("demo.Gates")
+        .function("wait", move |key: i64| {
+            g.pass(key);
+            key
+        })
+        .inline_function("add", |a: i64, b: i64| a + b)
+        .into_service(&["GATES"]);
+    let (conn, _server) = rpyc::connect_pair_with(service, Config::default()).await;
+    let root = conn.root().await?;
+    let pending: Vec<_> = (0..4)
+        .map(|i| root.async_call_method("wait", (i,)))
+        .collect();
+    wait_until("4 functions run", Duration::from_secs(30), || {
+        gates.started().len() == 4
+    })
+    .await;
+    let sum = within(
+        "add beside the blocked functions",
+        Duration::from_secs(30),
+        async { root.call_method("add", (1, 2)).await },
+    )
+    .await?;
+    assert_eq!(sum, Value::Int(3));
+    assert_eq!(gates.finished(), 0);
+    gates.open_all();
+    for p in pending {
+        within("a function", Duration::from_secs(30), async { p.await }).await?;
+    }
+    Ok(())
+}

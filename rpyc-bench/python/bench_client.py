@@ -24,6 +24,7 @@ Scenarios (what a user of RPyC writes):
 
 ========== ==============================================================
 call       ``conn.root.add(1, 2)``, one at a time (latency, µs)
+call_sync  ``conn.root.block(0)``: a synchronous method of the server (µs)
 ping       ``conn.ping()`` (latency, µs)
 async64    ``rpyc.async_(conn.root.add)(1, 2)``, 64 in flight (calls/s)
 callback   ``conn.root.call(f, 1)``: the server calls the client's ``f`` (µs)
@@ -107,6 +108,10 @@ def latency_scenario(cmd, make_op):
 
 def sc_call(cmd):
     return latency_scenario(cmd, lambda conn: lambda: conn.root.add(1, 2))
+
+
+def sc_call_sync(cmd):
+    return latency_scenario(cmd, lambda conn: lambda: conn.root.block(0))
 
 
 def sc_ping(cmd):
@@ -303,6 +308,7 @@ def sc_idle(cmd, inp, out):
 
 SCENARIOS = {
     "call": sc_call,
+    "call_sync": sc_call_sync,
     "ping": sc_ping,
     "getattr": sc_getattr,
     "callback": sc_callback,

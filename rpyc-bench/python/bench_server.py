@@ -3,7 +3,7 @@
 
 Serves ``BenchService``, the Python equivalent of the members of rpyc-rs's
 ``TEST`` service that the benchmark uses (``add``, ``echo``, ``make_counter``,
-``call(f, *args)`` and the attribute ``the_answer``; the ping scenario is the
+``call(f, *args)``, ``block(seconds)`` and the attribute ``the_answer``; the ping scenario is the
 protocol's own ``conn.ping()``, which needs no service member).
 
 Usage::
@@ -19,6 +19,7 @@ import logging
 import os
 import signal
 import sys
+import time
 
 import rpyc
 from rpyc.utils.server import ThreadedServer
@@ -55,6 +56,10 @@ class BenchService(rpyc.Service):
 
     def exposed_call(self, f, *args):
         return f(*args)
+
+    def exposed_block(self, seconds):
+        time.sleep(seconds)
+        return seconds
 
 
 def main(argv=None):

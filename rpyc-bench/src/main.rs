@@ -54,8 +54,8 @@ struct Cli {
     /// Override the time budget of each measurement of scenarios 1-6 (seconds).
     #[arg(long)]
     seconds: Option<f64>,
-    /// Run only these scenarios (comma-separated): floor, call, ping, async64, callback,
-    /// echo, getattr, concurrent, objects, idle.
+    /// Run only these scenarios (comma-separated): floor, call, call_sync, ping, async64,
+    /// callback, echo, getattr, concurrent, objects, idle.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
     /// Run only these stacks (comma-separated): rs-rs, rs-rs-main, py-py, py-rs, rs-py (and
@@ -279,6 +279,12 @@ const SCNS: &[Scn] = &[
     Scn {
         id: "call",
         label: "(1) root.add(1, 2)",
+        unit: "µs",
+        higher_is_better: false,
+    },
+    Scn {
+        id: "call_sync",
+        label: "(1s) root.block(0): a synchronous method",
         unit: "µs",
         higher_is_better: false,
     },
@@ -799,7 +805,14 @@ async fn run(cli: Cli) -> Res<()> {
     let floor_sock =
         std::env::temp_dir().join(format!("rpyc-bench-floor-{}.sock", std::process::id()));
     let floor_srv = if [
-        "floor", "call", "ping", "async64", "callback", "getattr", "echo",
+        "floor",
+        "call",
+        "call_sync",
+        "ping",
+        "async64",
+        "callback",
+        "getattr",
+        "echo",
     ]
     .iter()
     .any(|f| wanted(&cli, f))
@@ -841,8 +854,11 @@ async fn run(cli: Cli) -> Res<()> {
         }
     };
 
-    let per_call: [(&'static str, Json); 7] = [
+    let per_call: [(&'static str, Json); 8] = [
         ("call", json!({"scenario": "call"})),
+        // The same round trip through a synchronous method not marked inline: the hop to a
+        // blocking thread and back.
+        ("call_sync", json!({"scenario": "call_sync"})),
         ("ping", json!({"scenario": "ping"})),
         (
             "async64",
@@ -876,7 +892,7 @@ async fn run(cli: Cli) -> Res<()> {
             // few ms, see `rsclient::paired`): the machine's wake-up latency drifts within
             // seconds, so only a floor measured in the same window gives a meaningful ratio.
             let pair_floor: &[&'static str] = match (*id, &floor_srv) {
-                ("call" | "ping" | "callback" | "getattr", Some(_)) => &["floor_rt1"],
+                ("call" | "call_sync" | "ping" | "callback" | "getattr", Some(_)) => &["floor_rt1"],
                 ("async64", Some(_)) => &["floor_64_nw", "floor_64_1w"],
                 ("echo_rand" | "echo_zero", Some(_)) => &["floor_echo"],
                 _ => &[],
@@ -1281,8 +1297,8 @@ fn report(ctx: &mut Ctx, stacks: &[Stack], elapsed: Duration, placement: Placeme
                 continue;
             };
             let floor_ratio = match s.id {
-                "call" | "ping" | "getattr" | "callback" | "async64" | "echo_rand"
-                | "echo_zero"
+                "call" | "call_sync" | "ping" | "getattr" | "callback" | "async64"
+                | "echo_rand" | "echo_zero"
                     if st != "floor-tcp" =>
                 {
                     rec.paired((s.id, st), (s.id, "floor-tcp"))
@@ -1352,6 +1368,12 @@ fn report(ctx: &mut Ctx, stacks: &[Stack], elapsed: Duration, placement: Placeme
             ratio("call", "rs-rs", "floor-tcp"),
             "×",
             |r| r <= 1.2,
+        ),
+        target(
+            "(1s) rs→rs synchronous-method call ÷ floor round trip ≤ 1.3",
+            ratio("call_sync", "rs-rs", "floor-tcp"),
+            "×",
+            |r| r <= 1.3,
         ),
         target(
             "(1) rs→rs speed-up over py→py ≥ 3",

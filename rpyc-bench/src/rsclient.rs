@@ -56,7 +56,7 @@ async fn with_conn(cmd: &Json, scenario: &str, conn: &Connection) -> Res<Json> {
     let budget = seconds(cmd, 0.5);
     let warmup = param(cmd, "warmup", 50) as usize;
     Ok(match scenario {
-        "call" | "ping" | "getattr" | "callback" => {
+        "call" | "call_sync" | "ping" | "getattr" | "callback" => {
             let op = LatOp::new(scenario)?;
             let op = &op;
             timed(n, budget, warmup, || op.run(conn, root))
@@ -239,6 +239,8 @@ pub fn random_bytes(n: usize) -> Vec<u8> {
 /// The operation of a latency scenario.
 enum LatOp {
     Call,
+    /// `block(0)`: a synchronous method, run on the server's blocking pool.
+    CallSync,
     Ping,
     GetAttr,
     Callback(Value),
@@ -248,6 +250,7 @@ impl LatOp {
     fn new(scenario: &str) -> Res<LatOp> {
         Ok(match scenario {
             "call" => LatOp::Call,
+            "call_sync" => LatOp::CallSync,
             "ping" => LatOp::Ping,
             "getattr" => LatOp::GetAttr,
             "callback" => {
@@ -260,6 +263,7 @@ impl LatOp {
     async fn run(&self, conn: &Connection, root: &NetRef) -> Res<()> {
         match self {
             LatOp::Call => expect_int(root.call_method("add", (1i64, 2i64)).await?, 3),
+            LatOp::CallSync => expect_int(root.call_method("block", (0i64,)).await?, 0),
             LatOp::Ping => Ok(conn.ping().await?),
             LatOp::GetAttr => expect_int(root.getattr("the_answer").await?, 42),
             LatOp::Callback(f) => expect_int(root.call_method("call", (f.clone(), 1i64)).await?, 1),

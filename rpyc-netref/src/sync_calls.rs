@@ -4,16 +4,20 @@
 //! RPyC users write blocking methods by habit (Python's `ThreadedServer` gives each connection
 //! a thread): a `std::thread::sleep`, a blocking file read, a mutex wait. Run on a runtime
 //! worker, such a method would stall every other request and connection served by that
-//! worker. So a synchronous method runs on the runtime's **blocking-thread pool**
-//! (`spawn_blocking`), under these rules:
+//! worker. So a synchronous method runs where blocking is allowed, under these rules:
 //!
 //! * **At most [`Config::max_sync_calls`] (default 8) synchronous calls of one connection run
 //!   at once.** The connection's further synchronous calls wait in arrival order (the order
-//!   the reader received them) and start as soon as one finishes — on the thread that
-//!   finished, so a queue drains without a new hop. Other connections are not affected: each
-//!   has its own slots, and only the runtime's blocking-thread limit (tokio's
-//!   `max_blocking_threads`, 512 by default) bounds them all; beyond it, calls wait in the
-//!   pool's queue, in arrival order.
+//!   the reader received them: the reader reserves each request's place before handing it to
+//!   its task, so tasks that run out of order never let a later call overtake an earlier one)
+//!   and start as soon as one finishes — on the thread that finished, so a queue drains
+//!   without a new hop. Other connections are not affected: each has its own slots, and only
+//!   the runtime's blocking-thread limit (tokio's `max_blocking_threads`, 512 by default)
+//!   bounds them all; beyond it, calls wait in the pool's queue, in arrival order.
+//! * **Where:** a call that gets a slot at once runs right away on the runtime worker that
+//!   received it, through tokio's `block_in_place` (the worker's other tasks move to another
+//!   thread, so nothing waits for it); a call that waited for a slot, or any call on a
+//!   current-thread runtime, runs on the blocking-thread pool (`spawn_blocking`).
 //! * **A call waiting for its own call into the peer holds no slot.** A synchronous method
 //!   that calls the peer through the blocking API ([`crate::blocking::NetRef`],
 //!   [`crate::blocking::Connection`]) gives its slot to the next waiting call while it waits
@@ -21,11 +25,16 @@
 //!   reply is there. So callbacks nested to any depth never deadlock, whatever the limit.
 //! * Async methods, and synchronous ones declared cheap (`#[exposed(inline)]`,
 //!   [`crate::dispatch::Dispatcher::inline_function`], [`crate::Callback::sync`]), run on the
-//!   runtime as before: no hop, but a blocking body stalls its worker.
+//!   runtime as before: no hop, but a blocking body stalls its worker. The closures of
+//!   `Callback::sync` are meant to be cheap (a client's callbacks: `lambda x: x * 2`), so they
+//!   stay on the runtime; [`crate::Callback::blocking`] is the one for a closure that blocks.
 //!
-//! What the hop costs: a wake-up of a blocking thread and one of the task that sends the
-//! reply, about 10–20 µs on the project's VM against a ~52 µs floor round trip (see the
-//! benchmark's scenario (1s) in the README).
+//! What it costs: running in place saves the two wake-ups of a hop to a blocking thread and
+//! back (one for the blocking thread, one for the task that sends the reply). On the
+//! project's 2-vCPU VM, one call through an unmarked synchronous method (the benchmark's
+//! scenario (1s)) took 1.25× the raw TCP round trip against 1.17× for an inline method in the
+//! same run, about 10 µs more; with a `spawn_blocking` hop and back it was 1.36× against
+//! 1.17×, about 25 µs.
 //!
 //! [`Config::max_sync_calls`]: rpyc_core::Config::max_sync_calls
 
@@ -39,7 +48,7 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 use rpyc_core::RemoteException;
-use tokio::runtime::Handle;
+use tokio::runtime::{Handle, RuntimeFlavor};
 
 use crate::connection::panic_exception;
 use crate::object::{BoxFuture, CallContext, CallResult};
@@ -261,7 +270,38 @@ impl SyncCalls {
             st.queue.insert(key, Entry::Start(Job { key, run }));
             self.admit(&mut st, &mut admitted);
         }
-        self.act(admitted, false);
+        // Admitted at once on a worker of a multi-threaded runtime: run it right here, the
+        // worker's other tasks handed to another thread (`block_in_place`), so the call and
+        // its reply cost no wake-up of another thread.
+        let own = admitted.iter().position(|a| match a {
+            Admitted::Start(job) => reserved == Some(job.key),
+            Admitted::Wake(_) => false,
+        });
+        match own {
+            Some(i) if in_place_allowed() => {
+                let Admitted::Start(job) = admitted.swap_remove(i) else {
+                    unreachable!("found above")
+                };
+                self.act(admitted, false);
+                tokio::task::block_in_place(|| self.run_held(job));
+                self.release(false);
+            }
+            _ => {
+                self.act(admitted, false);
+            }
+        }
+    }
+
+    /// Runs `job` on this thread, which holds its slot.
+    fn run_held(self: &Arc<Self>, job: Job) {
+        CURRENT.with(|c| {
+            *c.borrow_mut() = Some(Held {
+                calls: self.clone(),
+                key: job.key,
+            })
+        });
+        (job.run)();
+        CURRENT.with(|c| c.borrow_mut().take());
     }
 
     /// Lets waiting calls take the free slots, in arrival order, up to the first request whose
@@ -309,14 +349,7 @@ impl SyncCalls {
     /// Runs `job` (which holds a slot), then every queued call this thread's slot passes to.
     fn work(self: Arc<Self>, mut job: Job) {
         loop {
-            CURRENT.with(|c| {
-                *c.borrow_mut() = Some(Held {
-                    calls: self.clone(),
-                    key: job.key,
-                })
-            });
-            (job.run)();
-            CURRENT.with(|c| c.borrow_mut().take());
+            self.run_held(job);
             match self.release(true) {
                 Some(next) => job = next,
                 None => return,
@@ -349,6 +382,13 @@ impl SyncCalls {
         self.act(admitted, false);
         let _ = woken.recv();
     }
+}
+
+/// True when a synchronous call may run on this thread through `block_in_place`: a worker
+/// (or `block_on` thread) of a multi-threaded runtime that runs no synchronous call already.
+fn in_place_allowed() -> bool {
+    Handle::try_current().is_ok_and(|h| h.runtime_flavor() == RuntimeFlavor::MultiThread)
+        && CURRENT.with(|c| c.borrow().is_none())
 }
 
 /// Runs `fut` to completion if this thread runs a synchronous call, giving the call's slot

@@ -90,7 +90,11 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    rpyc_server::exit_code("rpyc-server", rt.block_on(run(cli)))
+    let code = rpyc_server::exit_code("rpyc-server", rt.block_on(run(cli)));
+    // The server has shut down gracefully (in-flight calls had the grace period); do not wait
+    // for a synchronous method that still blocks a thread (`block(30)`, say).
+    rt.shutdown_background();
+    code
 }
 
 async fn run(cli: Cli) -> std::io::Result<()> {

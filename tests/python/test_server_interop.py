@@ -43,6 +43,7 @@ from rpyc.core import brine, consts
 TEST_SERVICE_NAMES = {
     "the_answer", "echo", "add", "divide", "fail", "call", "call_n", "sleep",
     "make_counter", "make_map", "blob", "object_count", "connection_count",
+    "block",
 }
 
 
@@ -500,6 +501,42 @@ def test_sleep_does_not_block_other_connections(conn, addr):
         assert other.root.add(1, 2) == 3
         assert time.monotonic() - start < 1.5
     assert pending.value == 2.0
+
+
+# ===========================================================================
+# block: a synchronous method that blocks its thread
+# ===========================================================================
+
+def test_block_returns_its_argument(conn):
+    assert conn.root.block(0) == 0
+    result = conn.root.block(0.05)
+    assert result == 0.05 and type(result) is float
+
+
+@pytest.mark.parametrize("bad", [-1, 30.5, 10**30, float("nan"), "1", None])
+def test_block_refuses_bad_lengths(conn, bad):
+    with pytest.raises(ValueError):
+        conn.root.block(bad)
+
+
+def test_blocked_clients_do_not_stall_another_client(addr):
+    """More clients inside `block(...)` than the server has worker threads (the
+    server thread blocks in `std::thread::sleep`): another client's calls are
+    answered while every one of them still blocks. Only the order of
+    completion is checked; the blockers' length only has to outlast the other
+    client's two calls."""
+    blockers = [rpyc.connect(*addr) for _ in range(6)]
+    try:
+        pending = [rpyc.async_(c.root.block)(5) for c in blockers]
+        with rpyc.connect(*addr) as other:
+            assert other.root.add(1, 2) == 3          # an inline method
+            assert other.root.echo("x") == "x"        # a synchronous one: its own slots
+            still_blocked = [not r.ready for r in pending]
+        assert all(still_blocked), "add/echo answered only after a blocker finished"
+        assert [r.value for r in pending] == [5] * len(pending)
+    finally:
+        for c in blockers:
+            c.close()
 
 
 def test_many_async_calls_in_flight(conn):
