@@ -41,15 +41,13 @@
 
 pub mod async_result;
 pub mod blocking;
+pub mod connect;
 pub mod connection;
-mod deadlines;
 pub mod dispatch;
 pub mod error;
 pub mod fetch;
-mod handlers;
 pub mod netref;
 pub mod object;
-mod outbox;
 pub mod service;
 pub mod sync_calls;
 mod table;

@@ -69,7 +69,7 @@ pub async fn tls_connect_with(
 ) -> Result<Connection> {
     let name = ServerName::try_from(server_name.to_string())
         .map_err(|e| Error::Protocol(format!("invalid server name {server_name:?}: {e}")))?;
-    let (tcp, shown) = crate::connection::open_tcp(addr).await?;
+    let (tcp, shown) = crate::connect::open_tcp(addr).await?;
     let _ = tcp.set_nodelay(true);
     let local = tcp.peer_addr().is_ok_and(|a| a.ip().is_loopback());
     let stream = TlsConnector::from(tls)
@@ -82,6 +82,6 @@ pub async fn tls_connect_with(
     Ok(Connection::new(
         stream,
         service,
-        crate::connection::local_peer_config(config, local),
+        crate::connect::local_peer_config(config, local),
     ))
 }

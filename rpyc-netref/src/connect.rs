@@ -1,0 +1,100 @@
+//! Opening connections: over TCP ([`connect`], [`connect_with`]), a Unix socket
+//! ([`unix_connect`]), or both ends in this process ([`connect_pair`]). TLS is in
+//! [`crate::tls`]. Above the connection (which only sees a byte stream) and the transport
+//! (`crate::transport`, which tunes the socket).
+
+use std::sync::Arc;
+
+use rpyc_core::Config;
+
+use crate::connection::Connection;
+use crate::error::{Error, Result};
+use crate::service::{Service, VoidService};
+/// Connects to an RPyC server over TCP (no service of our own, default config).
+///
+/// `addr` is anything tokio resolves: `"host:port"`, `("host", port)`, a `SocketAddr`, ….
+/// A failure to connect (refused, unreachable, unresolved) is an [`Error::Connect`] naming
+/// the address and the OS error.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), rpyc::Error> {
+/// let conn = rpyc::connect("127.0.0.1:18861").await?;
+/// let root = conn.root().await?;
+/// let answer: i64 = root.attr("the_answer").await?;
+/// # Ok(()) }
+/// ```
+pub async fn connect(addr: impl tokio::net::ToSocketAddrs + std::fmt::Debug) -> Result<Connection> {
+    connect_with(addr, Arc::new(VoidService), Config::default()).await
+}
+
+/// Connects over TCP serving `service` to the peer, with `config`.
+pub async fn connect_with(
+    addr: impl tokio::net::ToSocketAddrs + std::fmt::Debug,
+    service: Arc<dyn Service>,
+    config: Config,
+) -> Result<Connection> {
+    let (stream, _) = open_tcp(addr).await?;
+    Ok(Connection::from_tcp(stream, service, config))
+}
+
+/// Opens a TCP stream to `addr` (trying every address it resolves to, as
+/// `TcpStream::connect` does); a failure is an [`Error::Connect`] naming `addr`. Also returns
+/// the address as shown in errors.
+pub(crate) async fn open_tcp(
+    addr: impl tokio::net::ToSocketAddrs + std::fmt::Debug,
+) -> Result<(tokio::net::TcpStream, String)> {
+    let shown = shown_addr(&addr);
+    match tokio::net::TcpStream::connect(addr).await {
+        Ok(stream) => Ok((stream, shown)),
+        Err(e) => Err(Error::connect(shown, e)),
+    }
+}
+
+/// An address as the user typed it: `127.0.0.1:18861`, not `"127.0.0.1:18861"`.
+pub(crate) fn shown_addr(addr: &impl std::fmt::Debug) -> String {
+    let s = format!("{addr:?}");
+    match s.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
+        Some(inner) => inner.to_string(),
+        None => s,
+    }
+}
+
+/// Turns compression off for a peer on this machine unless `compress_local` asks for it.
+pub fn local_peer_config(mut config: Config, peer_is_local: bool) -> Config {
+    if peer_is_local && !config.compress_local {
+        config.compress = false;
+    }
+    config
+}
+
+/// Connects to an RPyC server listening on a Unix socket. A failure to connect is an
+/// [`Error::Connect`] naming the socket's path and the OS error.
+#[cfg(unix)]
+pub async fn unix_connect(path: impl AsRef<std::path::Path>) -> Result<Connection> {
+    let path = path.as_ref();
+    let stream = tokio::net::UnixStream::connect(path)
+        .await
+        .map_err(|e| Error::connect(path.display().to_string(), e))?;
+    let (r, w) = stream.into_split();
+    Ok(Connection::from_parts(
+        r,
+        w,
+        Arc::new(VoidService),
+        local_peer_config(Config::default(), true),
+    ))
+}
+
+/// Two connected `Connection`s in one process (over an in-memory duplex stream), both serving
+/// [`VoidService`]. For tests and examples.
+pub async fn connect_pair() -> (Connection, Connection) {
+    connect_pair_with(VoidService, Config::default()).await
+}
+
+/// Two connected `Connection`s in one process: `(client, server)`, the server side serving
+/// `service`, both with `config`.
+pub async fn connect_pair_with<S: Service>(service: S, config: Config) -> (Connection, Connection) {
+    let (a, b) = tokio::io::duplex(256 * 1024);
+    let server = Connection::new(b, Arc::new(service), config.clone());
+    let client = Connection::new(a, Arc::new(VoidService), config);
+    (client, server)
+}

@@ -1,0 +1,128 @@
+//! Our calls waiting for the peer's answer: [`InFlight`] owns their sequence numbers, the
+//! waiters ([`AsyncResult`]s) and their deadlines, as tarpc's in-flight requests do. The
+//! connection starts a call, completes it from the reader, arms its timeout, and fails them all
+//! when it closes; nothing else touches the map.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
+
+use parking_lot::Mutex;
+use tokio_util::sync::CancellationToken;
+
+use super::deadlines::{Armed, Deadlines};
+use crate::async_result::AsyncResult;
+use crate::error::{Error, Result};
+use rpyc_core::Value;
+
+/// The calls of one connection that await a reply.
+#[derive(Default)]
+pub(super) struct InFlight {
+    /// The next sequence number (never reused on a connection, so a late reply can never reach
+    /// a newer call).
+    seq: AtomicI64,
+    /// Waiters by sequence number.
+    pending: Mutex<HashMap<i64, AsyncResult>>,
+    /// Their timeouts (one sweeper per connection).
+    deadlines: Deadlines,
+}
+
+impl InFlight {
+    /// A sequence number for a request that awaits no reply (DEL).
+    pub(super) fn next_seq(&self) -> i64 {
+        self.seq.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Starts a call: its sequence number and the waiter its reply completes.
+    pub(super) fn start(&self) -> (i64, AsyncResult) {
+        let seq = self.next_seq();
+        let res = AsyncResult::new();
+        self.pending.lock().insert(seq, res.clone());
+        (seq, res)
+    }
+
+    /// Completes call `seq` with `result`; false (and `result` dropped) if no such call waits
+    /// (a late reply after a timeout, or a reply to a seq never sent).
+    pub(super) fn complete(&self, seq: i64, result: impl FnOnce() -> Result<Value>) -> bool {
+        let Some(res) = self.pending.lock().remove(&seq) else {
+            return false;
+        };
+        res.complete(result());
+        true
+    }
+
+    /// Gives up call `seq` with `err` (it could not be sent).
+    pub(super) fn fail(&self, seq: i64, err: Error) {
+        if let Some(res) = self.pending.lock().remove(&seq) {
+            res.complete(Err(err));
+        }
+    }
+
+    /// Fails every waiting call (the connection closed).
+    pub(super) fn fail_all(&self, err: impl Fn() -> Error) {
+        let pending: Vec<AsyncResult> = self.pending.lock().drain().map(|(_, r)| r).collect();
+        for r in pending {
+            r.complete(Err(err()));
+        }
+    }
+
+    /// Arms call `seq`'s timeout; disarmed when the guard drops.
+    pub(super) fn arm(&self, seq: i64, timeout: Duration) -> Option<Armed<'_>> {
+        self.deadlines.arm(seq, timeout)
+    }
+
+    /// The sweeper: fails calls whose deadline passed with [`Error::Timeout`], until `cancel`.
+    pub(super) async fn expire(&self, cancel: &CancellationToken) {
+        self.deadlines
+            .run(cancel, |seq, timeout| {
+                self.fail(seq, Error::Timeout(timeout));
+            })
+            .await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_call_completes_once_and_a_late_reply_finds_nothing() {
+        let f = InFlight::default();
+        let (seq, res) = f.start();
+        assert!(f.complete(seq, || Ok(Value::Int(1))));
+        assert!(!f.complete(seq, || Ok(Value::Int(2))));
+        assert_eq!(res.take().unwrap().unwrap(), Value::Int(1));
+        // Sequence numbers never repeat.
+        let (next, _) = f.start();
+        assert!(next > seq);
+        assert!(f.next_seq() > next);
+    }
+
+    #[tokio::test]
+    async fn an_expired_call_fails_with_its_timeout_and_its_reply_is_then_unknown() {
+        let f = std::sync::Arc::new(InFlight::default());
+        let cancel = CancellationToken::new();
+        let sweeper = {
+            let (f, cancel) = (f.clone(), cancel.clone());
+            tokio::spawn(async move { f.expire(&cancel).await })
+        };
+        let (seq, res) = f.start();
+        let armed = f.arm(seq, Duration::from_millis(20));
+        res.wait().await.unwrap();
+        assert!(matches!(res.take(), Some(Err(Error::Timeout(d))) if d == Duration::from_millis(20)));
+        drop(armed);
+        assert!(!f.complete(seq, || Ok(Value::None)));
+        cancel.cancel();
+        sweeper.await.unwrap();
+    }
+
+    #[test]
+    fn closing_fails_every_call() {
+        let f = InFlight::default();
+        let calls: Vec<AsyncResult> = (0..3).map(|_| f.start().1).collect();
+        f.fail_all(|| Error::ConnectionClosed("gone".into()));
+        for r in calls {
+            assert!(matches!(r.take(), Some(Err(Error::ConnectionClosed(_)))));
+        }
+    }
+}

@@ -1,0 +1,211 @@
+//! The reader: frames in arrival order. Replies complete the waiting call; requests have their
+//! references resolved right here, in order (so a DEL never overtakes an earlier use of the same
+//! object), then run on their own task, a panic becoming an exception for the caller. Also the
+//! connection's other two tasks: the writer and the deadline sweeper.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures_util::StreamExt;
+use rpyc_core::frame::{buffered_frame_len, FrameCodec};
+use rpyc_core::message::{Boxed, Message, Request};
+use rpyc_core::{RemoteException, Value};
+use tokio::io::AsyncRead;
+use tokio_util::codec::FramedRead;
+
+use super::outbox::Produce;
+use super::{handlers, ConnInner};
+use crate::error::Error;
+use crate::sync_calls::SyncCalls;
+impl ConnInner {
+    /// Handles one frame; `Ok(true)` if it completed one of our calls (woke its caller), `Err`
+    /// closes the connection.
+    pub(super) fn handle_frame(
+        self: &Arc<Self>,
+        payload: &Bytes,
+    ) -> std::result::Result<bool, String> {
+        let msg = Message::decode(payload, self.config.decode_limits).map_err(|e| e.to_string())?;
+        match msg {
+            Message::Reply { seq, value } => {
+                // Unboxed even when no call waits (it timed out): the references it carries get
+                // proxies, which are dropped at once and released (DEL).
+                let value = self.unbox(value).map_err(Error::Remote);
+                let completed = self.calls.complete(seq, || value);
+                if !completed {
+                    tracing::debug!(conn = self.id, seq, "reply to an unknown request ignored");
+                }
+                Ok(completed)
+            }
+            Message::Exception { seq, payload } => Ok(self
+                .calls
+                .complete(seq, || Err(Error::Remote(payload.into_exception())))),
+            Message::Request { seq, handler, args } => {
+                self.dispatch_request(seq, handler, args);
+                Ok(false)
+            }
+        }
+    }
+
+    pub(super) fn dispatch_request(self: &Arc<Self>, seq: i64, handler: i64, args: Boxed) {
+        let req = match Request::parse(handler, args) {
+            Ok(r) => r,
+            Err(rpyc_core::message::ArgError::UnknownHandler(h)) => {
+                return self.send_reply(
+                    seq,
+                    Err(RemoteException::key_error(Value::Int(h))),
+                    "dispatch",
+                );
+            }
+            Err(rpyc_core::message::ArgError::Type(msg)) => {
+                return self.send_reply(seq, Err(RemoteException::type_error(msg)), "dispatch")
+            }
+        };
+        // Cheap handlers run inline, in order; the rest resolve their references here (in
+        // order) and run on their own task.
+        // A panic in a handler becomes an exception for that caller; the reader lives on.
+        let prepared = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            handlers::prepare(self, req)
+        })) {
+            Ok(p) => p,
+            Err(p) => handlers::Prepared::Done(Err(panic_exception(p.as_ref())), "dispatch"),
+        };
+        match prepared {
+            handlers::Prepared::Done(result, ctx) => self.send_reply(seq, result, ctx),
+            handlers::Prepared::NoReply => {}
+            handlers::Prepared::Spawn(_, ctx)
+                if self.in_flight.load(Ordering::Acquire)
+                    >= self.config.max_concurrent_requests =>
+            {
+                let msg = format!(
+                    "too many concurrent requests on this connection (limit {})",
+                    self.config.max_concurrent_requests
+                );
+                self.send_reply(seq, Err(RemoteException::runtime_error(msg)), ctx);
+            }
+            handlers::Prepared::Spawn(job, ctx) => {
+                let inner = self.clone();
+                self.in_flight.fetch_add(1, Ordering::AcqRel);
+                // Its place among the synchronous calls, taken in arrival order.
+                let place = self.sync_calls.reserve();
+                // Counted as a producer from now on, so the reader leaves the write to it.
+                self.out.enter(false);
+                tokio::spawn(Produce::entered(self.clone(), async move {
+                    let result = run_job(job, &inner.sync_calls, place).await;
+                    inner.send_reply(seq, result, ctx);
+                    if inner.in_flight.fetch_sub(1, Ordering::AcqRel) == 1 {
+                        inner.idle.notify_waiters();
+                    }
+                }));
+            }
+        }
+    }
+}
+
+/// The exception a caller sees when a handler panicked.
+pub(crate) fn panic_exception(p: &(dyn std::any::Any + Send)) -> RemoteException {
+    let msg = p
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into());
+    RemoteException::runtime_error(format!("handler panicked: {msg}"))
+}
+
+/// Runs a handler job, turning a panic (in its synchronous part or in its future) into an
+/// exception. A synchronous method it starts takes the request's `place` among the
+/// connection's synchronous calls.
+async fn run_job(
+    job: handlers::Job,
+    sync_calls: &Arc<SyncCalls>,
+    place: u64,
+) -> std::result::Result<Value, RemoteException> {
+    use futures_util::FutureExt;
+    let fut = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        sync_calls.starting(place, job)
+    })) {
+        Ok(f) => f,
+        Err(p) => return Err(panic_exception(p.as_ref())),
+    };
+    match std::panic::AssertUnwindSafe(fut).catch_unwind().await {
+        Ok(r) => r,
+        Err(p) => Err(panic_exception(p.as_ref())),
+    }
+}
+
+pub(super) async fn reader_task<R: AsyncRead + Send + 'static>(inner: Arc<ConnInner>, reader: R) {
+    let frames = FramedRead::with_capacity(
+        reader,
+        FrameCodec::new(inner.config.frame_limits),
+        16 * 1024,
+    );
+    tokio::pin!(frames);
+    // The reader is a producer while it handles the frames of one read: the replies it queues
+    // (and those of the tasks it starts) go out together when the last of them stops.
+    let mut producing = false;
+    let mut woke = false;
+    let reason = loop {
+        let next = tokio::select! {
+            _ = inner.cancel.cancelled() => break None,
+            f = frames.next() => f,
+        };
+        match next {
+            None => break Some("the peer closed the connection".to_string()),
+            Some(Err(e)) => break Some(format!("read failed: {e}")),
+            Some(Ok(payload)) => {
+                if !producing {
+                    inner.out.enter(true);
+                    producing = true;
+                }
+                // Counted before dispatch: whoever receives this message sees it counted.
+                inner.served.fetch_add(1, Ordering::SeqCst);
+                let r = {
+                    let _scope = inner.out.scope();
+                    inner.handle_frame(&payload)
+                };
+                match r {
+                    Ok(w) => woke |= w,
+                    Err(e) => {
+                        tracing::warn!(conn = inner.id, error = %e, "protocol error, closing the connection");
+                        break Some(format!("protocol error: {e}"));
+                    }
+                }
+                if inner.serve_waiters.load(Ordering::SeqCst) > 0 {
+                    inner.served_notify.notify_waiters();
+                }
+                if buffered_frame_len(frames.read_buffer()).is_some() {
+                    continue;
+                }
+                // A caller we woke usually sends its next request at once: let it run first,
+                // so what we queued (DEL answers) goes out with it instead of costing the peer
+                // a wake-up of its own.
+                let woke_caller = std::mem::take(&mut woke);
+                if woke_caller && inner.out.queued() > 0 {
+                    tokio::task::yield_now().await;
+                }
+                producing = false;
+                // Nothing came of this read (answers to our DELs, say) and nothing else is
+                // going on: acknowledge it now rather than after the delayed-ACK timer.
+                inner.out.exit(!woke_caller);
+            }
+        }
+        // Backpressure: wait while the peer is not reading what we already owe it.
+        inner.out.wait_drained().await;
+    };
+    if producing {
+        inner.out.exit(false);
+    }
+    if let Some(reason) = reason {
+        inner.shutdown(&reason);
+    }
+}
+
+pub(super) async fn deadline_task(inner: Arc<ConnInner>) {
+    inner.calls.expire(&inner.cancel).await;
+}
+
+pub(super) async fn writer_task(inner: Arc<ConnInner>) {
+    if let Err(e) = inner.out.run_writer().await {
+        inner.shutdown(&format!("write failed: {e}"));
+    }
+}

@@ -1,0 +1,207 @@
+//! [`ConnInner`], the state one connection's tasks and handles share, and the sending half of
+//! the protocol: framing requests and replies into the outbox (with RPyC's traceback policy),
+//! closing, and the call context handlers get.
+//!
+//! Handlers (`handlers/`) see the connection only through the `pub(super)` items of this file
+//! and `boxing.rs`: `config()`, `context()`, `unbox()`, `shutdown()`, the local object table
+//! (`table`) and the root object (`root`).
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, AtomicUsize};
+use std::sync::{Arc, OnceLock, Weak};
+
+use parking_lot::Mutex;
+use rpyc_core::message::{Boxed, Handler, Message};
+use rpyc_core::vinegar::ExceptionPayload;
+use rpyc_core::{Config, EncodeError, IdPack, RemoteException, Value};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use super::in_flight::InFlight;
+use super::outbox::Outbox;
+use super::{Connection, HandleGuard};
+use crate::async_result::AsyncResult;
+use crate::error::{Error, Result};
+use crate::netref::NetRefInner;
+use crate::object::{CallContext, RemoteObject};
+use crate::service::Service;
+use crate::sync_calls::SyncCalls;
+use crate::table::ObjectTable;
+/// How a request is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum SendMode {
+    /// The caller waits for the reply right away: write now (it has nothing to batch with).
+    Now,
+    /// Queued for the writer task, which runs once the caller yields (a burst of `async_`
+    /// calls from one task is one write).
+    Queue,
+}
+
+pub(crate) struct ConnInner {
+    pub(super) id: u64,
+    pub(super) config: Config,
+    pub(super) service: Arc<dyn Service>,
+    pub(super) root: Arc<dyn RemoteObject>,
+    /// Our calls awaiting a reply: sequence numbers, waiters, deadlines.
+    pub(super) calls: InFlight,
+    pub(super) table: ObjectTable,
+    pub(super) proxies: Mutex<HashMap<IdPack, Weak<NetRefInner>>>,
+    pub(super) out: Outbox,
+    /// Set once, when the connection closes: why.
+    pub(super) close_reason: OnceLock<String>,
+    pub(super) cancel: CancellationToken,
+    pub(super) guard: OnceLock<Weak<HandleGuard>>,
+    pub(super) remote_root: Mutex<Option<IdPack>>,
+    pub(super) served: AtomicU64,
+    pub(super) served_notify: Notify,
+    /// `serve` calls waiting on `served_notify` (the reader notifies only when there are).
+    pub(super) serve_waiters: AtomicUsize,
+    pub(super) in_flight: AtomicUsize,
+    pub(super) idle: Notify,
+    /// The synchronous calls of the peer: their slots and queue.
+    pub(super) sync_calls: Arc<SyncCalls>,
+}
+
+impl ConnInner {
+    pub(crate) fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub(super) fn connection(self: &Arc<Self>) -> Option<Connection> {
+        let guard = self.guard.get()?.upgrade()?;
+        Some(Connection {
+            inner: self.clone(),
+            _guard: guard,
+        })
+    }
+
+    /// Frames one message into the write queue.
+    pub(super) fn send_frame(
+        &self,
+        encode: impl FnOnce(&mut Vec<u8>) -> Result<(), EncodeError>,
+    ) -> Result<(), EncodeError> {
+        self.out.push(self.config.compress, false, encode)
+    }
+
+    pub(super) fn send_boxed_request(
+        &self,
+        handler: Handler,
+        args: &Boxed,
+        how: SendMode,
+    ) -> (i64, AsyncResult) {
+        if self.is_closed() {
+            return (-1, AsyncResult::completed(Err(self.closed_error())));
+        }
+        let (seq, res) = self.calls.start();
+        // The connection may have closed after the check above: never leave a waiter behind.
+        if self.is_closed() {
+            self.calls.fail(seq, self.closed_error());
+            return (seq, res);
+        }
+        let sent = self
+            .out
+            .push(self.config.compress, how == SendMode::Now, |buf| {
+                Message::encode_request(seq, handler, args, buf)
+            });
+        if let Err(e) = sent {
+            self.calls.fail(seq, e.into());
+        }
+        (seq, res)
+    }
+
+    pub(super) fn send_reply(
+        &self,
+        seq: i64,
+        result: std::result::Result<Value, RemoteException>,
+        context: &str,
+    ) {
+        // Objects in the result stay alive until the reply is queued (see `send_request`).
+        let mut keep = Vec::new();
+        let result: std::result::Result<(), RemoteException> = match result {
+            Ok(v) => match self.box_value(v, &mut keep) {
+                Ok(boxed) => match self.send_frame(|buf| Message::encode_reply(seq, &boxed, buf)) {
+                    Ok(()) => return drop(keep),
+                    Err(e) => Err(RemoteException::value_error(format!(
+                        "cannot send the result: {e}"
+                    ))),
+                },
+                Err(e) => Err(e),
+            },
+            Err(e) => Err(e),
+        };
+        if let Err(mut exc) = result {
+            if self.config.log_exceptions {
+                tracing::debug!(conn = self.id, seq, error = %exc, "request failed");
+            }
+            if !self.config.include_local_traceback {
+                exc.traceback = "<traceback denied>".into();
+            } else if exc.traceback.is_empty() {
+                exc.traceback = format!("Traceback (most recent call last):\n  File \"<rpyc-rs>\", in {context}\n{exc}\n");
+            }
+            let payload = ExceptionPayload::from(exc);
+            if self
+                .send_frame(|buf| Message::encode_exception(seq, &payload, buf))
+                .is_err()
+            {
+                // Only a value that cannot be dumped can fail here: fall back to a plain error.
+                let fallback = ExceptionPayload::Exception(RemoteException::runtime_error(
+                    "unencodable exception",
+                ));
+                let _ = self.send_frame(|buf| Message::encode_exception(seq, &fallback, buf));
+            }
+        }
+    }
+
+    pub(super) fn closed_error(&self) -> Error {
+        Error::ConnectionClosed(
+            self.close_reason
+                .get()
+                .cloned()
+                .unwrap_or_else(|| "closed".into()),
+        )
+    }
+
+    pub(super) fn is_closed(&self) -> bool {
+        self.close_reason.get().is_some()
+    }
+
+    /// Marks the connection closed and releases everything. Idempotent.
+    pub(crate) fn shutdown(self: &Arc<Self>, reason: &str) {
+        if self.close_reason.set(reason.to_string()).is_err() {
+            return;
+        }
+        tracing::debug!(conn = self.id, reason, "connection closed");
+        self.calls
+            .fail_all(|| Error::ConnectionClosed(reason.to_string()));
+        // The last user handle may be what triggered this shutdown (or may go any moment): the
+        // hook then gets a temporary handle, whose drop finds the connection closed.
+        let conn = self.connection().unwrap_or_else(|| Connection {
+            inner: self.clone(),
+            _guard: Arc::new(HandleGuard {
+                inner: Arc::downgrade(self),
+            }),
+        });
+        self.service.on_disconnect(&conn);
+        // Free what the peer held (no DELs for our proxies: the stream is gone), and forget
+        // the synchronous calls that have not started.
+        self.table.clear();
+        self.sync_calls.close();
+        // Last: wake the tasks and `serve_all` (which thus returns after the hook has run).
+        self.cancel.cancel();
+        self.served_notify.notify_waiters();
+        self.out.close();
+    }
+
+    /// The context handed to a handler: fails with `EOFError` once the last handle is gone.
+    pub(crate) fn context(self: &Arc<Self>) -> std::result::Result<CallContext, RemoteException> {
+        self.connection()
+            .map(CallContext::new)
+            .ok_or_else(|| RemoteException::eof_error("connection is closing"))
+    }
+}
+
+impl AsRef<Outbox> for ConnInner {
+    fn as_ref(&self) -> &Outbox {
+        &self.out
+    }
+}
