@@ -360,7 +360,7 @@ async fn dispatcher_functions_follow_the_same_rule() -> rpyc::Result<()> {
     let gates = Arc::new(Gates::default());
     let _open = OpenOnDrop(gates.clone());
     let g = gates.clone();
-    let service = rpyc::dispatch::Dispatcher::new("demo.Gates")
+    let service = rpyc::dispatcher::Dispatcher::new("demo.Gates")
         .function("wait", move |key: i64| {
             g.pass(key);
             key

@@ -327,7 +327,7 @@ async fn map_values_in_one_burst(t: Transport) -> rpyc::Result<()> {
 
 async fn dispatcher_functions_fetch(t: Transport) -> rpyc::Result<()> {
     let make = || {
-        rpyc::dispatch::Dispatcher::new("tests.D")
+        rpyc::dispatcher::Dispatcher::new("tests.D")
             .function("total", |xs: Vec<i64>| xs.iter().sum::<i64>())
             .function("count", |m: HashMap<String, Vec<i64>>| m.len() as i64)
             .into_service(&["D"])

@@ -356,7 +356,7 @@ async fn root_setattr_and_delattr_are_refused(t: Transport) -> rpyc::Result<()> 
 /// what the policy refuses through the attribute path.
 async fn dotted_names_reach_only_exposed_members(t: Transport) -> rpyc::Result<()> {
     let service = || {
-        rpyc::dispatch::Dispatcher::new("lab.Bench")
+        rpyc::dispatcher::Dispatcher::new("lab.Bench")
             .mount("lab", Specimen)
             .into_service(&["BENCH"])
     };

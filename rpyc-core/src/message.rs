@@ -93,6 +93,34 @@ pub enum Handler {
 }
 
 impl Handler {
+    /// The handler's name as RPyC's `consts` spells it after `HANDLE_`, in lower case
+    /// (`"getattr"`, `"callattr"`); shown in the synthetic tracebacks of errors it raises.
+    pub fn name(self) -> &'static str {
+        use Handler::*;
+        match self {
+            Ping => "ping",
+            Close => "close",
+            GetRoot => "getroot",
+            Del => "del",
+            GetAttr => "getattr",
+            SetAttr => "setattr",
+            DelAttr => "delattr",
+            Call => "call",
+            CallAttr => "callattr",
+            Repr => "repr",
+            Str => "str",
+            Hash => "hash",
+            Dir => "dir",
+            Cmp => "cmp",
+            Inspect => "inspect",
+            BuffIter => "buffiter",
+            CtxExit => "ctxexit",
+            InstanceCheck => "instancecheck",
+            Pickle => "pickle",
+            OldSlicing => "oldslicing",
+        }
+    }
+
     /// The handler for an id, if it exists.
     pub fn from_id(id: i64) -> Option<Handler> {
         use Handler::*;

@@ -1,15 +1,19 @@
 //! Opening connections: over TCP ([`connect`], [`connect_with`]), a Unix socket
-//! ([`unix_connect`]), or both ends in this process ([`connect_pair`]). TLS is in
-//! [`crate::tls`]. Above the connection (which only sees a byte stream) and the transport
+//! ([`unix_connect`]), over TLS ([`tls_connect`], also as `rpyc::tls::tls_connect`), or both ends
+//! in this process ([`connect_pair`]). Above the connection (which only sees a byte stream) and the transport
 //! (`crate::transport`, which tunes the socket).
 
 use std::sync::Arc;
 
 use rpyc_core::Config;
 
+use rustls::pki_types::ServerName;
+use tokio_rustls::TlsConnector;
+
 use crate::connection::Connection;
 use crate::error::{Error, Result};
 use crate::service::{Service, VoidService};
+use crate::transport::QuickAckStream;
 /// Connects to an RPyC server over TCP (no service of our own, default config).
 ///
 /// `addr` is anything tokio resolves: `"host:port"`, `("host", port)`, a `SocketAddr`, ….
@@ -59,14 +63,6 @@ pub(crate) fn shown_addr(addr: &impl std::fmt::Debug) -> String {
     }
 }
 
-/// Turns compression off for a peer on this machine unless `compress_local` asks for it.
-pub fn local_peer_config(mut config: Config, peer_is_local: bool) -> Config {
-    if peer_is_local && !config.compress_local {
-        config.compress = false;
-    }
-    config
-}
-
 /// Connects to an RPyC server listening on a Unix socket. A failure to connect is an
 /// [`Error::Connect`] naming the socket's path and the OS error.
 #[cfg(unix)]
@@ -80,7 +76,7 @@ pub async fn unix_connect(path: impl AsRef<std::path::Path>) -> Result<Connectio
         r,
         w,
         Arc::new(VoidService),
-        local_peer_config(Config::default(), true),
+        crate::transport::local_peer_config(Config::default(), true),
     ))
 }
 
@@ -97,4 +93,44 @@ pub async fn connect_pair_with<S: Service>(service: S, config: Config) -> (Conne
     let server = Connection::new(b, Arc::new(service), config.clone());
     let client = Connection::new(a, Arc::new(VoidService), config);
     (client, server)
+}
+
+/// Connects over TLS (verifying the server as `server_name`), with no service of our own.
+///
+/// A failure to connect or a failed handshake is an [`Error::Connect`] naming `addr`.
+pub async fn tls_connect(
+    addr: impl tokio::net::ToSocketAddrs + std::fmt::Debug,
+    server_name: &str,
+    tls: Arc<rustls::ClientConfig>,
+) -> Result<Connection> {
+    tls_connect_with(
+        addr,
+        server_name,
+        tls,
+        Arc::new(VoidService),
+        Config::default(),
+    )
+    .await
+}
+
+/// Connects over TLS serving `service` to the peer, with `config`.
+pub async fn tls_connect_with(
+    addr: impl tokio::net::ToSocketAddrs + std::fmt::Debug,
+    server_name: &str,
+    tls: Arc<rustls::ClientConfig>,
+    service: Arc<dyn Service>,
+    config: Config,
+) -> Result<Connection> {
+    let name = ServerName::try_from(server_name.to_string())
+        .map_err(|e| Error::Protocol(format!("invalid server name {server_name:?}: {e}")))?;
+    let (tcp, shown) = open_tcp(addr).await?;
+    let config = crate::transport::tune_tcp(&tcp, config);
+    let stream = TlsConnector::from(tls)
+        .connect(name, QuickAckStream::new(tcp))
+        .await
+        .map_err(|e| {
+            let why = std::io::Error::new(e.kind(), format!("TLS handshake failed: {e}"));
+            Error::connect(shown, why)
+        })?;
+    Ok(Connection::new(stream, service, config))
 }

@@ -19,31 +19,45 @@
 //!
 //! ## Layout
 //!
+//! Two words first: a [`RemoteObject`] is a **local** object the peer can reach by reference
+//! (a service, a `Counter` you return, a closure); a [`NetRef`] is a proxy of the **peer's**
+//! object. The connection owns both tables: local objects it exports, proxies it imports.
+//!
 //! | module | owns |
 //! |---|---|
-//! | [`connection`] | [`Connection`]: reader/writer tasks, request sending, boxing, close |
-//! | [`netref`] | [`NetRef`], the proxy of a remote object, and its release (HANDLE_DEL) |
+//! | `connect` | opening connections (re-exported at the root, in `connection` and in `tls`): TCP, Unix socket, TLS, in-process pairs |
+//! | [`connection`] | [`Connection`], the handle users hold; its children below |
+//! | `connection::state` | `ConnInner`, the shared state, and sending (requests, replies and their traceback policy, close) |
+//! | `connection::boxing` | RPyC's `_box`/`_unbox`, and the proxy cache (one [`NetRef`] per remote object) |
+//! | `connection::in_flight` | our calls awaiting replies: sequence numbers, waiters, deadlines |
+//! | `connection::deadlines` | the one timer per connection behind request timeouts |
+//! | `connection::reader` | the reader (frames in arrival order, panics isolated), writer and deadline tasks |
+//! | `connection::outbox` | the write queue: who writes, when, batching |
+//! | `connection::handlers` | one module per group of protocol handlers, the [`rpyc_core::Handler`] each answers |
+//! | [`transport`] | below the connection: the write half it writes to, TCP tuning (immediate ACKs), TLS client configuration |
+//! | [`tls`] | RPyC over TLS under one name (`client_config`, `tls_connect`) |
 //! | `table` | the refcounted table of local objects the peer holds |
+//! | [`netref`] | [`NetRef`], the proxy of a remote object, and its release (HANDLE_DEL) |
 //! | [`object`] | [`RemoteObject`] (what a local object exposes), [`Args`], [`Callback`], [`Exported`] |
-//! | [`dispatch`] | [`dispatch::Dispatcher`]: a service composed of named functions and mounted parts |
+//! | [`fetch`] | the content of containers that arrived by reference, in bulk ([`NetRef::fetch`], [`Args::fetch`]) |
+//! | [`views`] | dict views ([`views::DictView`]) and iterators ([`views::ItemIterator`]) for maps served by reference |
+//! | [`dispatcher`] | [`dispatcher::Dispatcher`]: a service composed of named functions and mounted parts (also as `dispatch`) |
 //! | [`service`] | [`Service`]: root object, hooks, names |
 //! | [`sync_calls`] | [`run_blocking`]: where synchronous methods run, the per-connection limit of synchronous calls |
-//! | `handlers` | one module per group of protocol handlers (getattr, call, del, inspect, …) |
 //! | [`blocking`] | a blocking API (Python RPyC's shape) on a shared background runtime |
 //! | [`async_result`] | [`AsyncResult`] for `async_` calls |
 //! | [`error`] | [`Error`] |
-//! | [`fetch`] | the content of containers that arrived by reference, in bulk ([`NetRef::fetch`], [`Args::fetch`]) |
-//! | [`views`] | dict views ([`views::DictView`]) and iterators ([`views::ItemIterator`]) for maps served by reference |
-//! | [`tls`] | RPyC over TLS (`ssl_connect`) |
-//! | [`transport`] | TCP tuning (immediate ACKs) |
+//! | [`testing`] | small services for doctests and tests (`EchoService`) |
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
 pub mod async_result;
 pub mod blocking;
-pub mod connect;
+mod connect;
 pub mod connection;
-pub mod dispatch;
+pub mod dispatcher;
+/// The former path of [`dispatcher`] (`rpyc::dispatcher::Dispatcher` keeps working).
+pub use dispatcher as dispatch;
 pub mod error;
 pub mod fetch;
 pub mod netref;

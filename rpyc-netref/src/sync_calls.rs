@@ -24,7 +24,7 @@
 //!   for the reply, and takes a slot back (before any call that arrived after it) once the
 //!   reply is there. So callbacks nested to any depth never deadlock, whatever the limit.
 //! * Async methods, and synchronous ones declared cheap (`#[exposed(inline)]`,
-//!   [`crate::dispatch::Dispatcher::inline_function`], [`crate::Callback::sync`]), run on the
+//!   [`crate::dispatcher::Dispatcher::inline_function`], [`crate::Callback::sync`]), run on the
 //!   runtime as before: no hop, but a blocking body stalls its worker. The closures of
 //!   `Callback::sync` are meant to be cheap (a client's callbacks: `lambda x: x * 2`), so they
 //!   stay on the runtime; [`crate::Callback::blocking`] is the one for a closure that blocks.
@@ -58,7 +58,7 @@ use crate::object::{BoxFuture, CallContext, CallResult};
 /// result.
 ///
 /// This is what the `#[rpyc::object]` / `#[rpyc::service]` macros generate for a synchronous
-/// method, and what [`crate::Callback::blocking`] and [`crate::dispatch::Dispatcher::function`]
+/// method, and what [`crate::Callback::blocking`] and [`crate::dispatcher::Dispatcher::function`]
 /// do. Use it in a hand-written [`crate::RemoteObject`] whose method may block. `f` gets the
 /// context back; a panic in it becomes a `RuntimeError` for the caller. Inside `f`, call the
 /// peer through the blocking API ([`crate::blocking::NetRef`]): the call then holds no slot

@@ -31,8 +31,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rpyc_core::Config;
-use rpyc_netref::connection::local_peer_config;
-use rpyc_netref::transport::QuickAckStream;
+use rpyc_netref::transport::{local_peer_config, tune_tcp, QuickAckStream};
 use rpyc_netref::{Connection, Service};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
@@ -303,19 +302,14 @@ async fn start_connection(
         // the connection idles keep Python clients (Nagle on) from waiting on our delayed ACK.
         (Stream::Tcp(s), None) => Some(Connection::from_tcp(s, factory(), cfg)),
         (Stream::Tcp(s), Some(acceptor)) => {
-            let _ = s.set_nodelay(true);
-            let local = s.peer_addr().is_ok_and(|a| a.ip().is_loopback());
+            let cfg = tune_tcp(&s, cfg);
             match tokio::time::timeout(
                 TLS_HANDSHAKE_TIMEOUT,
                 acceptor.accept(QuickAckStream::new(s)),
             )
             .await
             {
-                Ok(Ok(tls_stream)) => Some(Connection::new(
-                    tls_stream,
-                    factory(),
-                    local_peer_config(cfg, local),
-                )),
+                Ok(Ok(tls_stream)) => Some(Connection::new(tls_stream, factory(), cfg)),
                 Ok(Err(e)) => {
                     tracing::warn!(peer = %peer, error = %e, "TLS handshake failed");
                     None

@@ -109,7 +109,9 @@ mod tests {
         let (seq, res) = f.start();
         let armed = f.arm(seq, Duration::from_millis(20));
         res.wait().await.unwrap();
-        assert!(matches!(res.take(), Some(Err(Error::Timeout(d))) if d == Duration::from_millis(20)));
+        assert!(
+            matches!(res.take(), Some(Err(Error::Timeout(d))) if d == Duration::from_millis(20))
+        );
         drop(armed);
         assert!(!f.complete(seq, || Ok(Value::None)));
         cancel.cancel();

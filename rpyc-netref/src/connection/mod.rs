@@ -41,9 +41,8 @@ pub(crate) use state::ConnInner;
 
 #[cfg(unix)]
 pub use crate::connect::unix_connect;
-pub use crate::connect::{
-    connect, connect_pair, connect_pair_with, connect_with, local_peer_config,
-};
+pub use crate::connect::{connect, connect_pair, connect_pair_with, connect_with};
+pub use crate::transport::local_peer_config;
 
 use crate::async_result::AsyncResult;
 use crate::error::{Error, Result};
@@ -52,8 +51,9 @@ use crate::object::RemoteObject;
 use crate::service::{Service, ServiceRoot};
 use crate::sync_calls::SyncCalls;
 use crate::table::ObjectTable;
+use crate::transport::{BoxWriter, PlainWriter, TcpWriter};
 use in_flight::InFlight;
-use outbox::{BoxWriter, Outbox, PlainWriter, TcpWriter};
+use outbox::Outbox;
 use reader::{deadline_task, reader_task, writer_task};
 use state::SendMode;
 
@@ -136,9 +136,7 @@ impl Connection {
         service: Arc<dyn Service>,
         config: Config,
     ) -> Connection {
-        let _ = stream.set_nodelay(true);
-        let local = stream.peer_addr().is_ok_and(|a| a.ip().is_loopback());
-        let config = local_peer_config(config, local);
+        let config = crate::transport::tune_tcp(&stream, config);
         let (r, w) = stream.into_split();
         Self::start(r, Box::pin(TcpWriter(w)), service, config)
     }

@@ -26,58 +26,10 @@ use std::time::Duration;
 use parking_lot::{Mutex, MutexGuard};
 use rpyc_core::frame::FrameBuilder;
 use rpyc_core::EncodeError;
-use tokio::io::AsyncWrite;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-/// The stream's write half, owned by whoever is writing (`None` in [`State::io`] meanwhile).
-pub(crate) type BoxWriter = Pin<Box<dyn Writer>>;
-
-/// A stream's write half, which may also acknowledge what was read (TCP).
-pub(crate) trait Writer: AsyncWrite + Send {
-    /// Acknowledges the data received so far at once, if the transport delays ACKs.
-    fn ack_now(&self) {}
-}
-
-/// Any write half, without ACK control.
-pub(crate) struct PlainWriter<W>(pub(crate) Pin<Box<W>>);
-
-impl<W: AsyncWrite + Send> Writer for PlainWriter<W> {}
-
-/// A TCP write half: acknowledging re-arms `TCP_QUICKACK`, which sends a pending ACK now.
-pub(crate) struct TcpWriter(pub(crate) tokio::net::tcp::OwnedWriteHalf);
-
-impl Writer for TcpWriter {
-    fn ack_now(&self) {
-        crate::transport::quickack(self.0.as_ref());
-    }
-}
-
-macro_rules! forward_write {
-    ($t:ty, $field:tt, [$($g:tt)*]) => {
-        impl<$($g)*> AsyncWrite for $t {
-            fn poll_write(
-                mut self: Pin<&mut Self>,
-                cx: &mut Context<'_>,
-                buf: &[u8],
-            ) -> Poll<io::Result<usize>> {
-                Pin::new(&mut self.$field).poll_write(cx, buf)
-            }
-            fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-                Pin::new(&mut self.$field).poll_flush(cx)
-            }
-            fn poll_shutdown(
-                mut self: Pin<&mut Self>,
-                cx: &mut Context<'_>,
-            ) -> Poll<io::Result<()>> {
-                Pin::new(&mut self.$field).poll_shutdown(cx)
-            }
-        }
-    };
-}
-
-forward_write!(PlainWriter<W>, 0, [W: AsyncWrite + Send]);
-forward_write!(TcpWriter, 0, []);
+pub(crate) use crate::transport::BoxWriter;
 
 /// Above this many queued bytes, the reader stops taking new frames until the queue drains: a
 /// peer that sends requests but never reads replies cannot grow our memory.

@@ -68,11 +68,17 @@ impl ConnInner {
             handlers::prepare(self, req)
         })) {
             Ok(p) => p,
-            Err(p) => handlers::Prepared::Done(Err(panic_exception(p.as_ref())), "dispatch"),
+            Err(p) => {
+                return self.send_reply(seq, Err(panic_exception(p.as_ref())), "dispatch");
+            }
         };
         match prepared {
-            handlers::Prepared::Done(result, ctx) => self.send_reply(seq, result, ctx),
+            handlers::Prepared::Done(result, h) => self.send_reply(seq, result, h.name()),
             handlers::Prepared::NoReply => {}
+            handlers::Prepared::Unsupported => {
+                let err = RemoteException::not_implemented_error("unsupported request");
+                self.send_reply(seq, Err(err), "dispatch");
+            }
             handlers::Prepared::Spawn(_, ctx)
                 if self.in_flight.load(Ordering::Acquire)
                     >= self.config.max_concurrent_requests =>
@@ -81,7 +87,7 @@ impl ConnInner {
                     "too many concurrent requests on this connection (limit {})",
                     self.config.max_concurrent_requests
                 );
-                self.send_reply(seq, Err(RemoteException::runtime_error(msg)), ctx);
+                self.send_reply(seq, Err(RemoteException::runtime_error(msg)), ctx.name());
             }
             handlers::Prepared::Spawn(job, ctx) => {
                 let inner = self.clone();
@@ -92,7 +98,7 @@ impl ConnInner {
                 self.out.enter(false);
                 tokio::spawn(Produce::entered(self.clone(), async move {
                     let result = run_job(job, &inner.sync_calls, place).await;
-                    inner.send_reply(seq, result, ctx);
+                    inner.send_reply(seq, result, ctx.name());
                     if inner.in_flight.fetch_sub(1, Ordering::AcqRel) == 1 {
                         inner.idle.notify_waiters();
                     }

@@ -4,6 +4,8 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
+use rpyc_core::message::Handler;
+
 use rpyc_core::policy::{check_attr, Permission};
 use rpyc_core::{RemoteException, Value};
 
@@ -43,7 +45,7 @@ pub(crate) fn getattr(
         Member::Value(v) => v,
         Member::Method => export(BoundMethod { obj, name: real }),
     });
-    Prepared::Done(result, "getattr")
+    Prepared::Done(result, Handler::GetAttr)
 }
 
 /// HANDLE_SETATTR.
@@ -59,7 +61,7 @@ pub(crate) fn setattr(
             .map_err(RemoteException::from)
             .and_then(|real| obj.set_member(&real, value)),
     };
-    Prepared::Done(result.map(|()| Value::None), "setattr")
+    Prepared::Done(result.map(|()| Value::None), Handler::SetAttr)
 }
 
 /// HANDLE_DELATTR.
@@ -70,5 +72,5 @@ pub(crate) fn delattr(inner: &Arc<ConnInner>, obj: Arc<dyn RemoteObject>, name: 
             .map_err(RemoteException::from)
             .and_then(|real| obj.del_member(&real)),
     };
-    Prepared::Done(result.map(|()| Value::None), "delattr")
+    Prepared::Done(result.map(|()| Value::None), Handler::DelAttr)
 }

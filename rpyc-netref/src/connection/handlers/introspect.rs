@@ -2,6 +2,8 @@
 
 use std::sync::Arc;
 
+use rpyc_core::message::Handler;
+
 use rpyc_core::policy::{check_attr, Permission};
 use rpyc_core::{IdPack, RemoteException, Value};
 
@@ -11,12 +13,12 @@ use crate::object::{Args, Exported, Member, RemoteObject};
 
 /// HANDLE_REPR.
 pub(crate) fn repr(obj: Arc<dyn RemoteObject>) -> Prepared {
-    Prepared::Done(Ok(Value::Str(obj.repr())), "repr")
+    Prepared::Done(Ok(Value::Str(obj.repr())), Handler::Repr)
 }
 
 /// HANDLE_STR.
 pub(crate) fn str(obj: Arc<dyn RemoteObject>) -> Prepared {
-    Prepared::Done(Ok(Value::Str(obj.str())), "str")
+    Prepared::Done(Ok(Value::Str(obj.str())), Handler::Str)
 }
 
 fn identity(obj: &Arc<dyn RemoteObject>) -> usize {
@@ -26,7 +28,7 @@ fn identity(obj: &Arc<dyn RemoteObject>) -> usize {
 /// HANDLE_HASH: the object's own hash, else its identity.
 pub(crate) fn hash(obj: Arc<dyn RemoteObject>) -> Prepared {
     let h = obj.hash().unwrap_or_else(|| (identity(&obj) >> 4) as i64);
-    Prepared::Done(Ok(Value::Int(h)), "hash")
+    Prepared::Done(Ok(Value::Int(h)), Handler::Hash)
 }
 
 /// HANDLE_DIR: the names the peer may access under this side's policy (exposed members are
@@ -34,7 +36,7 @@ pub(crate) fn hash(obj: Arc<dyn RemoteObject>) -> Prepared {
 pub(crate) fn dir(inner: &Arc<ConnInner>, obj: Arc<dyn RemoteObject>) -> Prepared {
     let cfg = inner.config();
     if !cfg.allow_getattr {
-        return Prepared::Done(Ok(Value::Tuple(Vec::new())), "dir");
+        return Prepared::Done(Ok(Value::Tuple(Vec::new())), Handler::Dir);
     }
     let prefix = cfg.exposed_prefix.as_str();
     let mut names: Vec<String> = obj
@@ -55,7 +57,7 @@ pub(crate) fn dir(inner: &Arc<ConnInner>, obj: Arc<dyn RemoteObject>) -> Prepare
     names.dedup();
     Prepared::Done(
         Ok(Value::Tuple(names.into_iter().map(Value::Str).collect())),
-        "dir",
+        Handler::Dir,
     )
 }
 
@@ -70,16 +72,19 @@ pub(crate) fn cmp(
     let real = tri!(
         check_attr(inner.config(), &op, Permission::Get, |n| obj.has_member(n))
             .map_err(RemoteException::from),
-        "cmp"
+        Handler::Cmp
     )
     .into_owned();
     if matches!(obj.get_member(&real), Some(Member::Method)) {
-        let ctx = tri!(inner.context(), "cmp");
+        let ctx = tri!(inner.context(), Handler::Cmp);
         let args = Args {
             pos: vec![other],
             kw: Vec::new(),
         };
-        return Prepared::Spawn(Box::new(move || obj.call_method(&real, ctx, args)), "cmp");
+        return Prepared::Spawn(
+            Box::new(move || obj.call_method(&real, ctx, args)),
+            Handler::Cmp,
+        );
     }
     let same = Exported::from_value_ref(&other).is_some_and(|o| identity(o) == identity(&obj));
     let result = match real.as_str() {
@@ -87,13 +92,16 @@ pub(crate) fn cmp(
         "__ne__" => Value::Bool(!same),
         _ => Value::NotImplemented,
     };
-    Prepared::Done(Ok(result), "cmp")
+    Prepared::Done(Ok(result), Handler::Cmp)
 }
 
 /// HANDLE_INSPECT: the protocol methods Python needs to build its proxy class.
 pub(crate) fn inspect(inner: &Arc<ConnInner>, id: &IdPack) -> Prepared {
     let Some(obj) = inner.table.get(id) else {
-        return Prepared::Done(Err(RemoteException::key_error(id.to_value())), "inspect");
+        return Prepared::Done(
+            Err(RemoteException::key_error(id.to_value())),
+            Handler::Inspect,
+        );
     };
     let mut methods = obj.protocol_methods();
     if obj.is_callable() && !methods.iter().any(|m| m == "__call__") {
@@ -103,5 +111,5 @@ pub(crate) fn inspect(inner: &Arc<ConnInner>, id: &IdPack) -> Prepared {
         .into_iter()
         .map(|m| Value::Tuple(vec![Value::Str(m), Value::None]))
         .collect();
-    Prepared::Done(Ok(Value::Tuple(answer)), "inspect")
+    Prepared::Done(Ok(Value::Tuple(answer)), Handler::Inspect)
 }

@@ -2,6 +2,8 @@
 
 use std::sync::Arc;
 
+use rpyc_core::message::Handler;
+
 use rpyc_core::message::Boxed;
 use rpyc_core::{RemoteException, Value};
 
@@ -17,7 +19,7 @@ pub(crate) fn close(inner: &Arc<ConnInner>) -> Prepared {
 
 /// HANDLE_GETROOT: the root service object, by reference.
 pub(crate) fn getroot(inner: &Arc<ConnInner>) -> Prepared {
-    Prepared::Done(Ok(export_arc(inner.root.clone())), "getroot")
+    Prepared::Done(Ok(export_arc(inner.root.clone())), Handler::GetRoot)
 }
 
 /// HANDLE_DEL: the peer released `count` references to one of our objects.
@@ -25,16 +27,16 @@ pub(crate) fn del(inner: &Arc<ConnInner>, obj: Boxed, count: i64) -> Prepared {
     match obj {
         Boxed::Local(id) => {
             if inner.table.decref(&id, count) {
-                Prepared::Done(Ok(Value::None), "del")
+                Prepared::Done(Ok(Value::None), Handler::Del)
             } else {
-                Prepared::Done(Err(RemoteException::key_error(id.to_value())), "del")
+                Prepared::Done(Err(RemoteException::key_error(id.to_value())), Handler::Del)
             }
         }
         _ => Prepared::Done(
             Err(RemoteException::type_error(
                 "DEL needs a reference to an object of the receiver",
             )),
-            "del",
+            Handler::Del,
         ),
     }
 }

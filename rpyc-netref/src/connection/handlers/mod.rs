@@ -9,33 +9,40 @@
 //! |---|---|
 //! | [`lifecycle`] | PING, CLOSE, GETROOT, DEL |
 //! | [`attr`] | GETATTR, SETATTR, DELATTR (access policy applied) |
-//! | [`call`] | CALL, CALLATTR |
+//! | [`call`] | CALL, CALLATTR, CTXEXIT |
 //! | [`introspect`] | REPR, STR, HASH, DIR, CMP, INSPECT |
-//! | [`iter`] | BUFFITER, CTXEXIT, INSTANCECHECK, PICKLE, OLDSLICING |
+//! | [`buffiter`] | BUFFITER |
+//! | [`refused`] | PICKLE, OLDSLICING, INSTANCECHECK |
+//!
+//! Each arm names its handler once, as the [`Handler`] it answers; the error tracebacks show
+//! its `name()`.
 
 use std::sync::Arc;
 
-use rpyc_core::message::{Boxed, Request};
+use rpyc_core::message::{Boxed, Handler, Request};
 use rpyc_core::{RemoteException, Value};
 
 use crate::connection::ConnInner;
 use crate::object::{Args, BoxFuture, CallResult, RemoteObject};
 
 pub(crate) mod attr;
+pub(crate) mod buffiter;
 pub(crate) mod call;
 pub(crate) mod introspect;
-pub(crate) mod iter;
 pub(crate) mod lifecycle;
+pub(crate) mod refused;
 
 /// What the reader does with a request.
 pub(crate) enum Prepared {
     /// Answer now.
-    Done(CallResult, &'static str),
+    Done(CallResult, Handler),
     /// No answer (CLOSE).
     NoReply,
+    /// A request this build does not know (`Request` may grow): `NotImplementedError`.
+    Unsupported,
     /// Run this job on its own task, then answer. The job itself (not only its future) runs
     /// there: a synchronous method body neither stalls nor, if it panics, kills the reader.
-    Spawn(Job, &'static str),
+    Spawn(Job, Handler),
 }
 
 /// A handler's work, started on its own task.
@@ -54,23 +61,32 @@ pub(crate) use tri;
 /// Resolves a request's references and picks how to run it.
 pub(crate) fn prepare(inner: &Arc<ConnInner>, req: Request) -> Prepared {
     match req {
-        Request::Ping { data } => Prepared::Done(inner.unbox(data), "ping"),
+        Request::Ping { data } => Prepared::Done(inner.unbox(data), Handler::Ping),
         Request::Close => lifecycle::close(inner),
         Request::GetRoot => lifecycle::getroot(inner),
         Request::Del { obj, count } => lifecycle::del(inner, obj, count),
         Request::GetAttr { obj, name } => {
-            attr::getattr(inner, tri!(target(inner, obj), "getattr"), name)
+            attr::getattr(inner, tri!(target(inner, obj), Handler::GetAttr), name)
         }
         Request::SetAttr { obj, name, value } => {
-            let obj = tri!(target(inner, obj), "setattr");
-            attr::setattr(inner, obj, &name, tri!(inner.unbox(value), "setattr"))
+            let obj = tri!(target(inner, obj), Handler::SetAttr);
+            attr::setattr(
+                inner,
+                obj,
+                &name,
+                tri!(inner.unbox(value), Handler::SetAttr),
+            )
         }
         Request::DelAttr { obj, name } => {
-            attr::delattr(inner, tri!(target(inner, obj), "delattr"), &name)
+            attr::delattr(inner, tri!(target(inner, obj), Handler::DelAttr), &name)
         }
         Request::Call { obj, args, kwargs } => {
-            let obj = tri!(target(inner, obj), "call");
-            call::call(inner, obj, tri!(call_args(inner, args, kwargs), "call"))
+            let obj = tri!(target(inner, obj), Handler::Call);
+            call::call(
+                inner,
+                obj,
+                tri!(call_args(inner, args, kwargs), Handler::Call),
+            )
         }
         Request::CallAttr {
             obj,
@@ -78,44 +94,34 @@ pub(crate) fn prepare(inner: &Arc<ConnInner>, req: Request) -> Prepared {
             args,
             kwargs,
         } => {
-            let obj = tri!(target(inner, obj), "callattr");
+            let obj = tri!(target(inner, obj), Handler::CallAttr);
             call::callattr(
                 inner,
                 obj,
                 name,
-                tri!(call_args(inner, args, kwargs), "callattr"),
+                tri!(call_args(inner, args, kwargs), Handler::CallAttr),
             )
         }
-        Request::Repr { obj } => introspect::repr(tri!(target(inner, obj), "repr")),
-        Request::Str { obj } => introspect::str(tri!(target(inner, obj), "str")),
-        Request::Hash { obj } => introspect::hash(tri!(target(inner, obj), "hash")),
-        Request::Dir { obj } => introspect::dir(inner, tri!(target(inner, obj), "dir")),
+        Request::Repr { obj } => introspect::repr(tri!(target(inner, obj), Handler::Repr)),
+        Request::Str { obj } => introspect::str(tri!(target(inner, obj), Handler::Str)),
+        Request::Hash { obj } => introspect::hash(tri!(target(inner, obj), Handler::Hash)),
+        Request::Dir { obj } => introspect::dir(inner, tri!(target(inner, obj), Handler::Dir)),
         Request::Cmp { obj, other, op } => {
-            let obj = tri!(target(inner, obj), "cmp");
-            introspect::cmp(inner, obj, tri!(inner.unbox(other), "cmp"), op)
+            let obj = tri!(target(inner, obj), Handler::Cmp);
+            introspect::cmp(inner, obj, tri!(inner.unbox(other), Handler::Cmp), op)
         }
         Request::Inspect { id_pack } => introspect::inspect(inner, &id_pack),
         Request::BuffIter { obj, count } => {
-            iter::buffiter(inner, tri!(target(inner, obj), "buffiter"), count)
+            buffiter::buffiter(inner, tri!(target(inner, obj), Handler::BuffIter), count)
         }
         Request::CtxExit { obj, exc } => {
-            let obj = tri!(target(inner, obj), "ctxexit");
-            iter::ctxexit(inner, obj, tri!(inner.unbox(exc), "ctxexit"))
+            let obj = tri!(target(inner, obj), Handler::CtxExit);
+            call::ctxexit(inner, obj, tri!(inner.unbox(exc), Handler::CtxExit))
         }
-        Request::InstanceCheck { .. } => Prepared::Done(Ok(Value::Bool(false)), "instancecheck"),
-        Request::Pickle { .. } => iter::pickle(inner),
-        Request::OldSlicing { .. } => Prepared::Done(
-            Err(RemoteException::type_error(
-                "old-style slicing is not supported",
-            )),
-            "oldslicing",
-        ),
-        _ => Prepared::Done(
-            Err(RemoteException::not_implemented_error(
-                "unsupported request",
-            )),
-            "dispatch",
-        ),
+        Request::InstanceCheck { .. } => refused::instancecheck(),
+        Request::Pickle { .. } => refused::pickle(inner),
+        Request::OldSlicing { .. } => refused::oldslicing(),
+        _ => Prepared::Unsupported,
     }
 }
 

@@ -13,7 +13,7 @@
 //!
 //! ```
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
-//! use rpyc::dispatch::Dispatcher;
+//! use rpyc::dispatcher::Dispatcher;
 //! use rpyc::{RemoteException, Value};
 //!
 //! let math = Dispatcher::new("demo.Math")
@@ -67,7 +67,7 @@ pub struct Dispatcher {
 /// A closure usable as a [`Dispatcher`] function: any `Fn(A, B, …) -> R` whose parameters
 /// convert from values ([`FromValue`]; `Option<T>` is optional) and whose result is an
 /// [`IntoReturn`] (a value, or a `Result` whose error the caller sees raised).
-pub trait Handler<Params>: Send + Sync + 'static {
+pub trait IntoFunction<Params>: Send + Sync + 'static {
     /// Calls the closure with the call's arguments.
     fn invoke(&self, args: Args, name: &str) -> CallResult;
 
@@ -76,10 +76,14 @@ pub trait Handler<Params>: Send + Sync + 'static {
     fn arg_contents(&self) -> Vec<ArgContent>;
 }
 
+/// The former name of [`IntoFunction`] (before 0.1: `rpyc::dispatch::Handler`).
+#[doc(hidden)]
+pub use IntoFunction as Handler;
+
 macro_rules! handler_impls {
     ($( ($($p:ident $i:tt),*) ),* $(,)?) => {
         $(
-            impl<F, R, $($p),*> Handler<($($p,)*)> for F
+            impl<F, R, $($p),*> IntoFunction<($($p,)*)> for F
             where
                 F: Fn($($p),*) -> R + Send + Sync + 'static,
                 R: IntoReturn,
@@ -123,12 +127,12 @@ impl Dispatcher {
         }
     }
 
-    /// Registers a synchronous function under `name` (see [`Handler`]). It runs on the
+    /// Registers a synchronous function under `name` (see [`IntoFunction`]). It runs on the
     /// blocking-thread pool, like a synchronous `#[exposed]` method, so it may block (see
     /// [`crate::sync_calls`]). Arguments that arrived by reference where a parameter wants a
     /// container (a Python list for a `Vec<T>`) are fetched in bulk first (see
     /// [`crate::fetch`]).
-    pub fn function<P, H: Handler<P>>(mut self, name: &str, f: H) -> Self {
+    pub fn function<P, H: IntoFunction<P>>(mut self, name: &str, f: H) -> Self {
         let function = fetching_function(name, f, |ctx, run| {
             crate::sync_calls::run_blocking(ctx, move |_| run())
         });
@@ -140,7 +144,7 @@ impl Dispatcher {
     /// Registers a cheap synchronous function under `name`: like [`Dispatcher::function`], but
     /// it runs on the runtime (no hop to a blocking thread, like `#[exposed(inline)]`). It must
     /// never block: while it runs, its runtime worker serves nothing else.
-    pub fn inline_function<P, H: Handler<P>>(mut self, name: &str, f: H) -> Self {
+    pub fn inline_function<P, H: IntoFunction<P>>(mut self, name: &str, f: H) -> Self {
         let function = fetching_function(name, f, |_ctx, run| Box::pin(std::future::ready(run())));
         self.entries
             .insert(name.to_string(), Entry::Function(function));
@@ -201,7 +205,7 @@ impl Dispatcher {
 /// once, while the request starts (a synchronous call keeps its place in arrival order).
 fn fetching_function<P, H, R>(name: &str, f: H, run: R) -> Callback
 where
-    H: Handler<P>,
+    H: IntoFunction<P>,
     R: Fn(CallContext, Box<dyn FnOnce() -> CallResult + Send>) -> BoxFuture<CallResult>
         + Send
         + Sync

@@ -23,6 +23,8 @@ use std::task::{Context, Poll};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
+use super::Writer;
+
 /// A TCP stream that acknowledges every read immediately (for wrapping in TLS).
 #[derive(Debug)]
 pub struct QuickAckStream {
@@ -87,3 +89,14 @@ pub(crate) fn quickack(s: &TcpStream) {
 /// Other systems: nothing to do.
 #[cfg(not(any(target_os = "linux", target_os = "android")))]
 pub(crate) fn quickack(_s: &TcpStream) {}
+
+/// A TCP write half: acknowledging re-arms `TCP_QUICKACK`, which sends a pending ACK now.
+pub(crate) struct TcpWriter(pub(crate) tokio::net::tcp::OwnedWriteHalf);
+
+impl Writer for TcpWriter {
+    fn ack_now(&self) {
+        quickack(self.0.as_ref());
+    }
+}
+
+forward_write!(TcpWriter, 0, []);
