@@ -38,7 +38,9 @@
 //! | [`tls`] | RPyC over TLS under one name (`client_config`, `tls_connect`) |
 //! | `table` | the refcounted table of local objects the peer holds |
 //! | [`netref`] | [`NetRef`], the proxy of a remote object, and its release (HANDLE_DEL) |
-//! | [`object`] | [`RemoteObject`] (what a local object exposes), [`Args`], [`Callback`], [`Exported`] |
+//! | [`object`] | [`RemoteObject`] (what a local object exposes), [`CallContext`], [`Exported`] |
+//! | `args` | [`Args`], [`Rest`], [`IntoArgs`]: a call's arguments (also as `object::Args`) |
+//! | `callback` | [`Callback`]: a closure the peer calls (also as `object::Callback`) |
 //! | [`fetch`] | the content of containers that arrived by reference, in bulk ([`NetRef::fetch`], [`Args::fetch`]) |
 //! | [`views`] | dict views ([`views::DictView`]) and iterators ([`views::ItemIterator`]) for maps served by reference |
 //! | [`dispatcher`] | [`dispatcher::Dispatcher`]: a service composed of named functions and mounted parts (also as `dispatch`) |
@@ -51,8 +53,10 @@
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod args;
 pub mod async_result;
 pub mod blocking;
+mod callback;
 mod connect;
 pub mod connection;
 pub mod dispatcher;
