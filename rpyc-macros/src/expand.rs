@@ -306,7 +306,8 @@ fn analyze_fn(
             &format!("`#[{which}]` hooks"),
             "fn(&self, conn: &Connection)",
             errors,
-        ) {
+        ) || !check_hook_borrows_connection(sig, which, errors)
+        {
             continue;
         }
         let slot = if which == "on_connect" {
@@ -596,6 +597,25 @@ fn check_simple(sig: &Signature, n: usize, what: &str, shape: &str, errors: &mut
         ok = false;
     }
     ok
+}
+
+/// A hook's parameter is `&Connection`: the hook borrows the connection, so `Connection` by
+/// value or `&mut Connection` gets an error that says what to write (instead of the compiler's
+/// type mismatch at the macro's call site).
+fn check_hook_borrows_connection(sig: &Signature, which: &str, errors: &mut Errors) -> bool {
+    let Some(FnArg::Typed(pt)) = sig.inputs.iter().nth(1) else {
+        return true;
+    };
+    let how = match special_type(&pt.ty) {
+        Some((name, None)) if name == "Connection" => "not by value",
+        Some((name, Some(true))) if name == "Connection" => "not `&mut`",
+        _ => return true,
+    };
+    errors.spanned(
+        &pt.ty,
+        format!("a `#[{which}]` hook borrows the connection: write `&Connection` ({how})"),
+    );
+    false
 }
 
 /// The last path segment of a type (behind one optional reference) if it has no generics.
