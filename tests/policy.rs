@@ -79,7 +79,6 @@ impl LabService {
     }
 
     /// In the `#[rpyc::service]` block but not exposed: never a member.
-    #[allow(dead_code)]
     fn secret(&self) -> &'static str {
         "the secret"
     }
