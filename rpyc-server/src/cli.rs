@@ -27,7 +27,7 @@ pub fn exit_code(program: &str, result: std::io::Result<()>) -> std::process::Ex
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("{program}: {e}");
+            eprintln!("{program}: {}", rpyc_core::Printable(&e));
             std::process::ExitCode::FAILURE
         }
     }

@@ -255,7 +255,9 @@ impl Server {
                             conn.abort("server shutting down");
                         }
                     }
-                    tracing::info!(peer = %peer, reason = conn.close_reason().unwrap_or_default(), "connection closed");
+                    // The reason may quote the peer: escaped, whatever the log subscriber does.
+                    let reason = rpyc_core::Printable(conn.close_reason().unwrap_or_default());
+                    tracing::info!(peer = %peer, reason = %reason, "connection closed");
                 }
                 counter.0.fetch_sub(1, Ordering::AcqRel);
                 drop(permit);
