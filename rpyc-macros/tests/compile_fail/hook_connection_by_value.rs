@@ -1,3 +1,5 @@
+//! A lifecycle hook takes the connection by value or `&mut`: the error asks for `&Connection`.
+
 use rpyc_netref::Connection;
 
 struct Svc;

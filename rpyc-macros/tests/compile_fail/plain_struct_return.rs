@@ -1,3 +1,6 @@
+//! A method returns a plain struct (not `IntoValue`): the error says to put `#[rpyc::object]` on it
+//! (by reference) or to return `rpyc::Serde<T>` (by value).
+
 struct Point {
     x: i64,
 }
