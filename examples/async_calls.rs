@@ -9,7 +9,7 @@
 
 use std::time::{Duration, Instant};
 
-use rpyc::{AsyncResult, RemoteException};
+use rpyc::{AsyncResult, Printable, RemoteException};
 
 /// A service with a slow method. The server runs each request of a connection on its own
 /// task, so slow calls overlap.
@@ -74,7 +74,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "after wait(): ready={} error={} value={}",
         res.ready(),
         res.error(),
-        res.value().await?.repr()
+        Printable(res.value().await?.repr())
     );
     println!("the callback saw {:?}", rx.await?);
 
@@ -97,7 +97,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let res = root.async_call_method("fail", ("nope",));
     res.wait().await?;
     let err = res.value().await.unwrap_err();
-    println!("error={} -> {err}", res.error());
+    println!("error={} -> {}", res.error(), Printable(&err));
 
     conn.close().await?;
     stop.shutdown();

@@ -12,7 +12,7 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use rpyc::{Args, CallContext, Callback, NetRef, RemoteException, Value};
+use rpyc::{Args, CallContext, Callback, NetRef, Printable, RemoteException, Value};
 
 /// The server side. Functions it receives are `NetRef`s: calling one sends the call back to
 /// the client.
@@ -61,9 +61,9 @@ async fn main() -> Result<(), rpyc::Error> {
     //    or by keyword; a wrong type becomes a `TypeError` on the caller's side.
     let square = Callback::sync(|mut args| args.take::<i64>(0, "x").map(|x| x * x));
     let r = root.call_method("apply", (square.clone(), 7)).await?;
-    println!("apply(square, 7)       = {}", r.repr());
+    println!("apply(square, 7)       = {}", Printable(r.repr()));
     let r = root.call_method("map_range", (square, 5)).await?;
-    println!("map_range(square, 5)   = {}", r.repr());
+    println!("map_range(square, 5)   = {}", Printable(r.repr()));
 
     // 2. Closures can capture state: count progress reports.
     let reports = Arc::new(AtomicUsize::new(0));
@@ -96,7 +96,7 @@ async fn main() -> Result<(), rpyc::Error> {
     let r = root.call_method("apply", (add_ten, 5)).await?;
     println!(
         "apply(add_ten, 5)      = {} (the callback called add(5, 10))",
-        r.repr()
+        Printable(r.repr())
     );
 
     // 4. An error raised in a callback travels to the server and, unhandled there, back to
@@ -111,8 +111,8 @@ async fn main() -> Result<(), rpyc::Error> {
     let err = root.call_method("apply", (picky, -1)).await.unwrap_err();
     println!(
         "apply(picky, -1) raised {}: {}",
-        err.remote().map(|e| e.type_name()).unwrap_or_default(),
-        err.remote().map(|e| e.message()).unwrap_or_default()
+        Printable(err.remote().map(|e| e.type_name()).unwrap_or_default()),
+        Printable(err.remote().map(|e| e.message()).unwrap_or_default())
     );
 
     client.close().await?;

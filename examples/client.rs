@@ -37,7 +37,7 @@ async fn main() -> ExitCode {
     match run(&addr).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("error: {}", rpyc::Printable(&e));
             if matches!(e, rpyc::Error::Connect { .. }) {
                 eprintln!(
                     "is a server running at {addr}? start one with `cargo run -p rpyc-server` \
@@ -54,8 +54,10 @@ async fn run(addr: &str) -> Result<(), rpyc::Error> {
     let conn = rpyc::connect(addr).await?;
     let root = conn.root().await?;
 
+    // Text chosen by the server (names, reprs, error messages) is printed through
+    // `rpyc::Printable`: a hostile server cannot retitle or clear this terminal.
     let name: String = root.call_method("get_service_name", ()).await?.extract()?;
-    println!("connected to {addr}, service {name}");
+    println!("connected to {addr}, service {}", rpyc::Printable(&name));
 
     // Each call is one round trip; results come back as `rpyc::Value`s, converted with
     // `extract` to whatever Rust type fits.
@@ -70,7 +72,9 @@ async fn run(addr: &str) -> Result<(), rpyc::Error> {
 
     // Server-side errors arrive as `rpyc::Error::Remote`, carrying the exception.
     match root.call_method("add", (1, "one")).await {
-        Err(e) if e.is_remote("TypeError") => println!("add(1, \"one\") raised {e}"),
+        Err(e) if e.is_remote("TypeError") => {
+            println!("add(1, \"one\") raised {}", rpyc::Printable(&e))
+        }
         other => println!("add(1, \"one\") -> {other:?}"),
     }
 

@@ -8,7 +8,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use rpyc::{Config, Connection, Error, RemoteException, Value};
+use rpyc::{Config, Connection, Error, Printable, RemoteException, Value};
 
 /// What the worker offers to its master.
 struct WorkerService;
@@ -42,7 +42,7 @@ async fn main() -> Result<(), Error> {
         conn.serve_all().await; // returns when the master closes the connection
         println!(
             "worker: master hung up ({})",
-            conn.close_reason().unwrap_or_default()
+            Printable(conn.close_reason().unwrap_or_default())
         );
         Ok::<(), Error>(())
     });
@@ -64,7 +64,7 @@ async fn main() -> Result<(), Error> {
 
     println!(
         "master: square(12) = {}",
-        worker_root.call_method("square", (12,)).await?
+        Printable(worker_root.call_method("square", (12,)).await?)
     );
 
     // The configured timeout: a distinct error, and the connection stays usable.
@@ -76,7 +76,7 @@ async fn main() -> Result<(), Error> {
     let patient = worker_root.with_timeout(None);
     println!(
         "master: slow(0.5) with no timeout = {}",
-        patient.call_method("slow", (0.5,)).await?
+        Printable(patient.call_method("slow", (0.5,)).await?)
     );
 
     // serve()/poll_all() report whether messages were served (the reader task serves them).
@@ -88,7 +88,10 @@ async fn main() -> Result<(), Error> {
     master.close().await?;
     match worker_root.call_method("square", (2,)).await {
         Err(Error::ConnectionClosed(why)) => {
-            println!("master: after close: connection closed ({why})")
+            println!(
+                "master: after close: connection closed ({})",
+                Printable(why)
+            )
         }
         other => println!("master: unexpected {other:?}"),
     }

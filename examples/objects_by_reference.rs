@@ -11,7 +11,7 @@
 
 use std::sync::Mutex;
 
-use rpyc::{RemoteException, Value};
+use rpyc::{Printable, RemoteException, Value};
 
 /// A bank account, living on the server; clients only ever hold references to it.
 struct Account {
@@ -103,7 +103,11 @@ async fn main() -> Result<(), rpyc::Error> {
         .call_method("open_account", ("ann",))
         .await?
         .extract()?;
-    println!("got {} of type {}", acct.repr().await?, acct.type_name());
+    println!(
+        "got {} of type {}",
+        Printable(acct.repr().await?),
+        Printable(acct.type_name())
+    );
     println!(
         "server objects held by the client: {}",
         server.object_count()
@@ -118,15 +122,15 @@ async fn main() -> Result<(), rpyc::Error> {
     let balance: i64 = acct.call_method("deposit", (100,)).await?.extract()?;
     println!("deposit(100) -> {balance}");
     if let Err(e) = acct.call_method("deposit", (-5,)).await {
-        println!("deposit(-5) raised {e}");
+        println!("deposit(-5) raised {}", Printable(&e));
     }
 
     // setattr goes through the object's hook.
     acct.setattr("owner", "bob").await?;
-    println!("after setattr: {}", acct.repr().await?);
+    println!("after setattr: {}", Printable(acct.repr().await?));
     for (name, value) in [("owner", Value::Int(1)), ("balance", Value::Int(1_000_000))] {
         let err = acct.setattr(name, value).await.unwrap_err();
-        println!("setattr({name:?}) raised {err}");
+        println!("setattr({name:?}) raised {}", Printable(&err));
     }
 
     // Many references, then dropping them all: the server forgets each object once the
@@ -148,7 +152,7 @@ async fn main() -> Result<(), rpyc::Error> {
     println!(
         "after dropping 10 (one still aliased): {}; {} is still usable",
         server.object_count(),
-        alias.repr().await?
+        Printable(alias.repr().await?)
     );
     drop(alias);
     client.ping().await?;

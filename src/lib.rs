@@ -41,7 +41,7 @@
 //!
 //! | path | what | from the crate |
 //! |---|---|---|
-//! | the root | [`connect`], [`unix_connect`], [`Connection`], [`NetRef`], [`Callback`], [`Args`], [`AsyncResult`], [`Service`], [`Error`], and the main value types ([`Value`], [`Config`], [`RemoteException`], …) | `rpyc-netref`, `rpyc-core` |
+//! | the root | [`connect`], [`unix_connect`], [`Connection`], [`NetRef`], [`Callback`], [`Args`], [`AsyncResult`], [`Service`], [`Error`], and the main value types ([`Value`], [`Config`], [`RemoteException`], …), [`Printable`] (a peer's text, safe to print) | `rpyc-netref`, `rpyc-core` |
 //! | [`blocking`] | the same calls without async, in Python's blocking shape | `rpyc-netref` |
 //! | [`tls`] | RPyC over TLS (`ssl_connect`) | `rpyc-netref` |
 //! | [`dispatch`] | a service composed of named closures, without a macro | `rpyc-netref` |
@@ -55,7 +55,7 @@
 pub use rpyc_core as core;
 pub use rpyc_core::{
     from_value, to_value, Config, Content, ConvertError, Dict, FromValue, IntoReturn, IntoValue,
-    RemoteException, Serde, Value,
+    Printable, RemoteException, Serde, Value,
 };
 /// The `#[service]` and `#[object]` attribute macros: their manual.
 #[doc(inline)]

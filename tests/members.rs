@@ -25,7 +25,6 @@ impl Answers {
     const PI_ISH: f64 = 3.25;
 
     /// Not exposed: unreachable.
-    #[allow(dead_code)]
     const HIDDEN: i64 = 7;
 
     #[exposed]

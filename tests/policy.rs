@@ -1,7 +1,8 @@
 //! The access policy, enforced by the owner of an object with its own `Config`, over a real
 //! connection: which names a peer reaches through GETATTR, CALLATTR and CMP, for each
-//! combination of the policy switches; the CVE-2019-16328 guard; non-exposed methods; pickle;
-//! setattr/delattr on the root.
+//! combination of the policy switches; the CVE-2019-16328 guard; CMP with a missing operator;
+//! non-exposed methods; pickle; setattr/delattr on the root; how much of a refused or unknown
+//! name an error repeats.
 
 #[macro_use]
 mod common;
@@ -79,7 +80,6 @@ impl LabService {
     }
 
     /// In the `#[rpyc::service]` block but not exposed: never a member.
-    #[allow(dead_code)]
     fn secret(&self) -> &'static str {
         "the secret"
     }
@@ -199,17 +199,10 @@ async fn policy_table(t: Transport) -> rpyc::Result<()> {
         let cmp = specimen
             .compare(Value::str("_priv"), "__getattribute__")
             .await;
-        if label == "allow_all_attrs" {
-            assert!(
-                is_attribute_error(&cmp) || matches!(cmp, Ok(Value::NotImplemented)),
-                "[{label}] cmp __getattribute__: {cmp:?}"
-            );
-        } else {
-            assert!(
-                is_attribute_error(&cmp),
-                "[{label}] cmp __getattribute__: {cmp:?}"
-            );
-        }
+        assert!(
+            is_attribute_error(&cmp),
+            "[{label}] cmp __getattribute__: {cmp:?}"
+        );
         let cmp = root.compare(Value::str("hello"), "__getattribute__").await;
         if label != "allow_all_attrs" {
             assert!(
@@ -375,8 +368,57 @@ async fn dotted_names_reach_only_exposed_members(t: Transport) -> rpyc::Result<(
     Ok(())
 }
 
+/// CMP as Python answers it for an object without the operator: identity for `__eq__` and
+/// `__ne__`, `NotImplemented` for the other rich comparisons, and `AttributeError` for any
+/// other allowed operator (`__add__` is a safe attribute; Python's `getattr(type(obj), op)`
+/// fails).
+async fn cmp_with_a_missing_operator_is_an_attribute_error(t: Transport) -> rpyc::Result<()> {
+    let (conn, _server) = lab(t, Config::default()).await;
+    let specimen: NetRef = conn.root().await?.call(()).await?.extract()?;
+    assert_eq!(
+        specimen.compare(&specimen, "__eq__").await?,
+        Value::Bool(true)
+    );
+    assert_eq!(specimen.compare(1, "__ne__").await?, Value::Bool(true));
+    assert_eq!(specimen.compare(1, "__lt__").await?, Value::NotImplemented);
+    for op in ["__add__", "__cmp__"] {
+        let r = specimen.compare(1, op).await;
+        assert!(is_attribute_error(&r), "{op}: {r:?}");
+    }
+    Ok(())
+}
+
+/// An unknown or refused name of 1 MiB comes back once, cut to `MAX_ECHOED_NAME` characters
+/// and `…`: the whole exception (message, attributes, traceback) stays small.
+async fn errors_echo_a_long_name_once_and_short(t: Transport) -> rpyc::Result<()> {
+    use rpyc::core::vinegar::MAX_ECHOED_NAME;
+    let (conn, _server) = lab(t, Config::default()).await;
+    let root = conn.root().await?;
+    let unknown = format!("a{}", "x".repeat(1 << 20));
+    let refused = format!("_{}", "x".repeat(1 << 20));
+    let cut = |name: &str| format!("{}…", &name[..MAX_ECHOED_NAME]);
+    let cases = [
+        (root.getattr(&unknown).await, cut(&unknown)),
+        (root.call_method(&unknown, ()).await, cut(&unknown)),
+        (root.getattr(&refused).await, cut(&refused)),
+    ];
+    for (r, shown) in cases {
+        let Err(rpyc::Error::Remote(e)) = r else {
+            panic!("expected a remote AttributeError, got {r:?}")
+        };
+        assert!(e.is("AttributeError"), "{e}");
+        assert_eq!(e.message().matches(&shown).count(), 1, "{}", e.message());
+        assert!(e.attrs.is_empty(), "{:?}", e.attrs);
+        let size = e.message().len() + e.traceback.len();
+        assert!(size < 1024, "{size} bytes of message and traceback");
+    }
+    Ok(())
+}
+
 transport_tests!(
     policy_table,
+    cmp_with_a_missing_operator_is_an_attribute_error,
+    errors_echo_a_long_name_once_and_short,
     dotted_names_reach_only_exposed_members,
     dir_follows_the_policy,
     non_exposed_methods_are_unreachable,

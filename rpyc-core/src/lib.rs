@@ -17,6 +17,7 @@
 //! | [`config`] | [`Config`]: every `DEFAULT_CONFIG` key of rpyc 6, plus limits |
 //! | [`policy`] | the attribute access check (`_check_attr`) |
 //! | [`error`] | error enums for each layer |
+//! | [`printable`] | [`Printable`]: a peer's text with its terminal control characters escaped, for printing |
 //!
 //! ```
 //! use rpyc::core::{brine, message::{Boxed, Message}, Value};
@@ -38,6 +39,7 @@ pub mod error;
 pub mod frame;
 pub mod message;
 pub mod policy;
+pub mod printable;
 pub mod ser;
 pub mod value;
 pub mod vinegar;
@@ -48,6 +50,7 @@ pub use convert::{FromValue, IntoReturn, IntoValue, Serde};
 pub use de::from_value;
 pub use error::{ConvertError, DecodeError, EncodeError, Error, FrameError, ProtocolError};
 pub use message::{Boxed, Handler, IdPack, Message, Request};
+pub use printable::Printable;
 pub use ser::to_value;
 pub use value::{Object, Opaque, Value};
 pub use vinegar::{ExceptionPayload, RemoteException};

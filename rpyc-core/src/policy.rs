@@ -18,7 +18,7 @@
 use std::borrow::Cow;
 
 use crate::config::Config;
-use crate::vinegar::RemoteException;
+use crate::vinegar::{echoed_name, RemoteException};
 
 /// Which master switch guards an access.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,9 +31,10 @@ pub enum Permission {
     Del,
 }
 
-/// The access was refused; becomes `AttributeError("cannot access '<name>'")`.
+/// The access was refused; becomes `AttributeError("cannot access '<name>'")`, the name
+/// echoed once and cut to [`MAX_ECHOED_NAME`](crate::vinegar::MAX_ECHOED_NAME) characters.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("cannot access '{name}'")]
+#[error("cannot access '{}'", echoed_name(name))]
 pub struct AccessDenied {
     /// The name asked for.
     pub name: String,
@@ -41,7 +42,7 @@ pub struct AccessDenied {
 
 impl From<AccessDenied> for RemoteException {
     fn from(e: AccessDenied) -> Self {
-        RemoteException::attribute_error(e.to_string()).with_attr("name", e.name)
+        RemoteException::attribute_error(e.to_string())
     }
 }
 
@@ -163,5 +164,16 @@ mod tests {
         let e = check_attr(&Config::default(), "secret", Permission::Get, |_| false).unwrap_err();
         let exc: RemoteException = e.into();
         assert_eq!(exc.to_string(), "AttributeError: cannot access 'secret'");
+        assert!(exc.attrs.is_empty());
+    }
+
+    #[test]
+    fn a_refused_long_name_is_echoed_once_and_short() {
+        let long = "_".repeat(1 << 20);
+        let e = check_attr(&Config::default(), &long, Permission::Get, |_| false).unwrap_err();
+        let exc: RemoteException = e.into();
+        let cut = "_".repeat(crate::vinegar::MAX_ECHOED_NAME);
+        assert_eq!(exc.message(), format!("cannot access '{cut}…'"));
+        assert!(exc.to_value().repr().len() < 300);
     }
 }

@@ -22,6 +22,28 @@ use crate::value::Value;
 /// The int payload meaning StopIteration.
 pub const EXC_STOP_ITERATION: i64 = 1;
 
+/// How many characters of a name sent by the peer an error message repeats (then `…`).
+pub const MAX_ECHOED_NAME: usize = 100;
+
+/// `name` as an error message repeats it: whole up to [`MAX_ECHOED_NAME`] characters, else
+/// its first [`MAX_ECHOED_NAME`] characters and `…`. Errors that quote a name the peer chose
+/// (an unknown or refused attribute) use it, so the answer stays short whatever was asked.
+///
+/// ```
+/// use rpyc::core::vinegar::{echoed_name, MAX_ECHOED_NAME};
+/// assert_eq!(echoed_name("add"), "add");
+/// let long = "é".repeat(1000);
+/// let shown = echoed_name(&long);
+/// assert_eq!(shown.chars().count(), MAX_ECHOED_NAME + 1);
+/// assert!(shown.ends_with('…'));
+/// ```
+pub fn echoed_name(name: &str) -> std::borrow::Cow<'_, str> {
+    match name.char_indices().nth(MAX_ECHOED_NAME) {
+        None => std::borrow::Cow::Borrowed(name),
+        Some((cut, _)) => std::borrow::Cow::Owned(format!("{}…", &name[..cut])),
+    }
+}
+
 /// A decoded EXCEPTION body.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ExceptionPayload {
@@ -159,17 +181,24 @@ impl RemoteException {
     }
 
     /// Python's `AttributeError` for a missing member:
-    /// `'{type_name}' object has no attribute '{name}'`, with `e.name` set to `name`.
+    /// `'{type_name}' object has no attribute '{name}'`.
+    ///
+    /// The name comes from the peer, so it is echoed once (in the message; no `e.name`
+    /// attribute repeats it) and cut to [`MAX_ECHOED_NAME`] characters: a 1 MiB name gets a
+    /// short answer, not a long one.
     ///
     /// ```
-    /// use rpyc::core::{vinegar::RemoteException, Value};
+    /// use rpyc::core::vinegar::RemoteException;
     /// let e = RemoteException::no_attribute("Root", "nope");
     /// assert_eq!(e.to_string(), "AttributeError: 'Root' object has no attribute 'nope'");
-    /// assert_eq!(e.attr("name"), Some(&Value::str("nope")));
+    /// let long = "x".repeat(1 << 20);
+    /// assert!(RemoteException::no_attribute("Root", &long).message().len() < 200);
     /// ```
     pub fn no_attribute(type_name: &str, name: &str) -> Self {
-        Self::attribute_error(format!("'{type_name}' object has no attribute '{name}'"))
-            .with_attr("name", name)
+        Self::attribute_error(format!(
+            "'{type_name}' object has no attribute '{}'",
+            echoed_name(name)
+        ))
     }
 
     /// `StopIteration()`.
@@ -383,8 +412,29 @@ mod tests {
         assert!(e.is("AttributeError"));
         assert_eq!(e.module, "builtins");
         assert_eq!(e.message(), "'Root' object has no attribute 'missing'");
-        assert_eq!(e.attrs, vec![("name".to_string(), Value::str("missing"))]);
+        assert!(e.attrs.is_empty());
         assert_eq!(RemoteException::from_value(e.to_value()).unwrap(), e);
+    }
+
+    /// A 1 MiB name is echoed once, cut to `MAX_ECHOED_NAME` characters: the encoded
+    /// exception stays small.
+    #[test]
+    fn no_attribute_echoes_a_long_name_once_and_short() {
+        let long = format!("{}tail", "n".repeat(1 << 20));
+        let e = RemoteException::no_attribute("Root", &long);
+        let cut = format!("{}…", "n".repeat(MAX_ECHOED_NAME));
+        assert_eq!(
+            e.message(),
+            format!("'Root' object has no attribute '{cut}'")
+        );
+        let mut bytes = Vec::new();
+        e.encode(&mut bytes).unwrap();
+        assert!(bytes.len() < 300, "{} bytes", bytes.len());
+        assert_eq!(echoed_name("short"), "short");
+        assert_eq!(
+            echoed_name(&"a".repeat(MAX_ECHOED_NAME)),
+            "a".repeat(MAX_ECHOED_NAME)
+        );
     }
 
     /// The direct encoder writes exactly the bytes of encoding `to_value()`, also for args and

@@ -228,15 +228,48 @@ fn analyze(imp: &mut ItemImpl, kind: Kind, errors: &mut Errors) -> Option<Model>
         match item {
             ImplItem::Fn(f) => {
                 let attrs = attrs::take_method_attrs(&mut f.attrs, errors);
+                if !used_by_the_macro(&attrs, &unraw(&f.sig.ident)) {
+                    allow_dead_code(&mut f.attrs);
+                }
                 analyze_fn(f, attrs, kind, &mut model, &mut taken, errors);
             }
-            ImplItem::Const(c) => analyze_const(c, &mut model, &mut taken, errors),
+            ImplItem::Const(c) => {
+                let member = analyze_const(c, &mut model, &mut taken, errors);
+                if !member {
+                    allow_dead_code(&mut c.attrs);
+                }
+            }
             ImplItem::Type(t) => attrs::reject_on_non_method(&mut t.attrs, errors),
             ImplItem::Macro(m) => attrs::reject_on_non_method(&mut m.attrs, errors),
             _ => {}
         }
     }
     ok.then_some(model)
+}
+
+/// Whether the generated code calls this method: a member (marked or named `exposed_…`), a
+/// lifecycle hook or a `#[rpyc(...)]` protocol hook.
+fn used_by_the_macro(attrs: &MethodAttrs, fn_name: &str) -> bool {
+    attrs.exposed.is_some()
+        || registered_names(fn_name, None).is_some()
+        || attrs.on_connect.is_some()
+        || attrs.on_disconnect.is_some()
+        || !attrs.specials.is_empty()
+}
+
+/// Marks an item of the block that is not a member `#[allow(dead_code)]`.
+///
+/// Leaving a method or constant of a `#[service]`/`#[object]` block unmarked is how it is kept
+/// out of the remote surface (a member switched off, a helper kept beside the members); that
+/// is a decision, not an oversight, so it gets no `dead_code` warning (and the block needs no
+/// `#[allow(dead_code)]` of its own). Helpers in another `impl` block are linted as usual.
+fn allow_dead_code(attrs: &mut Vec<syn::Attribute>) {
+    let already = attrs.iter().any(|a| {
+        a.path().is_ident("allow") && a.meta.to_token_stream().to_string().contains("dead_code")
+    });
+    if !already {
+        attrs.push(syn::parse_quote!(#[allow(dead_code)]));
+    }
 }
 
 fn analyze_fn(
@@ -306,7 +339,8 @@ fn analyze_fn(
             &format!("`#[{which}]` hooks"),
             "fn(&self, conn: &Connection)",
             errors,
-        ) {
+        ) || !check_hook_borrows_connection(sig, which, errors)
+        {
             continue;
         }
         let slot = if which == "on_connect" {
@@ -450,12 +484,13 @@ fn analyze_fn(
 /// An associated constant: a data attribute if it is `#[exposed]` or named `exposed_…` (RPyC's
 /// `exposed_answer = 42`). An upper-case name is exposed in lower case
 /// (`THE_ANSWER` → `the_answer`), as a Python attribute would be named.
+/// Returns false when it is not a member at all (see [`allow_dead_code`]).
 fn analyze_const(
     c: &mut syn::ImplItemConst,
     model: &mut Model,
     taken: &mut HashMap<String, Ident>,
     errors: &mut Errors,
-) {
+) -> bool {
     let exposed = attrs::take_const_attrs(&mut c.attrs, errors);
     let ident_name = unraw(&c.ident);
     let python_name = if ident_name.chars().any(|ch| ch.is_ascii_lowercase()) {
@@ -464,10 +499,10 @@ fn analyze_const(
         ident_name.to_ascii_lowercase()
     };
     let Some((names, _)) = registered_names(&python_name, exposed.as_ref()) else {
-        return;
+        return false;
     };
     if !register(&names, &c.ident, &c.ident.to_token_stream(), taken, errors) {
-        return;
+        return true;
     }
     model.members.push(MemberEntry {
         names,
@@ -476,6 +511,7 @@ fn analyze_const(
             ty_span: c.ty.span(),
         },
     });
+    true
 }
 
 /// Claims member names for `owner`; reports a clash (at `span`) and returns false if one is
@@ -596,6 +632,25 @@ fn check_simple(sig: &Signature, n: usize, what: &str, shape: &str, errors: &mut
         ok = false;
     }
     ok
+}
+
+/// A hook's parameter is `&Connection`: the hook borrows the connection, so `Connection` by
+/// value or `&mut Connection` gets an error that says what to write (instead of the compiler's
+/// type mismatch at the macro's call site).
+fn check_hook_borrows_connection(sig: &Signature, which: &str, errors: &mut Errors) -> bool {
+    let Some(FnArg::Typed(pt)) = sig.inputs.iter().nth(1) else {
+        return true;
+    };
+    let how = match special_type(&pt.ty) {
+        Some((name, None)) if name == "Connection" => "not by value",
+        Some((name, Some(true))) if name == "Connection" => "not `&mut`",
+        _ => return true,
+    };
+    errors.spanned(
+        &pt.ty,
+        format!("a `#[{which}]` hook borrows the connection: write `&Connection` ({how})"),
+    );
+    false
 }
 
 /// The last path segment of a type (behind one optional reference) if it has no generics.

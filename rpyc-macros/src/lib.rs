@@ -102,6 +102,10 @@
 //! `#[exposed]` on a method already named `exposed_foo` registers `exposed_foo` and `foo`. Two
 //! members registering the same name is a compile error.
 //!
+//! An unmarked method or constant of the block gets `#[allow(dead_code)]`: leaving it unmarked
+//! is how it is kept off the remote surface, so an unused one is not reported. Put helpers you
+//! want linted in a separate `impl` block.
+//!
 //! ## Exposed methods
 //!
 //! The receiver must be `&self` (objects are shared behind an `Arc`; keep state in a `Mutex`,

@@ -123,7 +123,6 @@ impl Counter {
     }
 
     /// Not exposed: must not be a member.
-    #[allow(dead_code)]
     fn secret(&self) -> i64 {
         42
     }

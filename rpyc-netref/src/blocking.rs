@@ -156,6 +156,15 @@ impl NetRef {
         self.inner.type_name()
     }
 
+    /// A handle with its own request timeout, as [`crate::NetRef::with_timeout`]: `Some(d)`
+    /// fails this handle's calls with [`Error::Timeout`] after `d`, `None` waits forever. The
+    /// object and its lifetime are shared with `self`; other handles keep their timeout.
+    pub fn with_timeout(&self, timeout: Option<std::time::Duration>) -> NetRef {
+        NetRef {
+            inner: self.inner.with_timeout(timeout),
+        }
+    }
+
     /// Reads attribute `name`.
     pub fn getattr(&self, name: &str) -> Result<Value> {
         let (r, name) = (self.inner.clone(), name.to_string());
@@ -191,6 +200,18 @@ impl NetRef {
         block(async move { r.repr().await })
     }
 
+    /// `str(obj)`.
+    pub fn str(&self) -> Result<String> {
+        let r = self.inner.clone();
+        block(async move { r.str().await })
+    }
+
+    /// `dir(obj)`: the names the remote object lists.
+    pub fn dir(&self) -> Result<Vec<String>> {
+        let r = self.inner.clone();
+        block(async move { r.dir().await })
+    }
+
     /// `len(obj)`.
     pub fn len(&self) -> Result<usize> {
         let r = self.inner.clone();
@@ -206,6 +227,24 @@ impl NetRef {
     pub fn getitem(&self, key: impl IntoValue) -> Result<Value> {
         let (r, k) = (self.inner.clone(), key.into_value());
         block(async move { r.getitem(k).await })
+    }
+
+    /// `obj[key] = value`.
+    pub fn setitem(&self, key: impl IntoValue, value: impl IntoValue) -> Result<()> {
+        let (r, k, v) = (self.inner.clone(), key.into_value(), value.into_value());
+        block(async move { r.setitem(k, v).await })
+    }
+
+    /// `del obj[key]`.
+    pub fn delitem(&self, key: impl IntoValue) -> Result<()> {
+        let (r, k) = (self.inner.clone(), key.into_value());
+        block(async move { r.delitem(k).await })
+    }
+
+    /// `key in obj`.
+    pub fn contains(&self, key: impl IntoValue) -> Result<bool> {
+        let (r, k) = (self.inner.clone(), key.into_value());
+        block(async move { r.contains(k).await })
     }
 
     /// Iterates the object to the end and collects the items.

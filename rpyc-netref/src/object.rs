@@ -142,14 +142,16 @@ pub trait RemoteObject: Send + Sync + 'static {
     fn set_member(&self, name: &str, value: Value) -> Result<(), RemoteException> {
         let _ = value;
         Err(RemoteException::attribute_error(format!(
-            "can't set attribute '{name}'"
+            "can't set attribute '{}'",
+            rpyc_core::vinegar::echoed_name(name)
         )))
     }
 
     /// Deletes a member after the policy allowed it. Default: `AttributeError`.
     fn del_member(&self, name: &str) -> Result<(), RemoteException> {
         Err(RemoteException::attribute_error(format!(
-            "can't delete attribute '{name}'"
+            "can't delete attribute '{}'",
+            rpyc_core::vinegar::echoed_name(name)
         )))
     }
 

@@ -90,7 +90,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let code = rpyc_server::exit_code("rpyc-server", rt.block_on(run(cli)));
+    let code = rpyc_server::cli::exit_code("rpyc-server", rt.block_on(run(cli)));
     // The server has shut down gracefully (in-flight calls had the grace period); do not wait
     // for a synchronous method that still blocks a thread (`block(30)`, say).
     rt.shutdown_background();
@@ -104,7 +104,7 @@ async fn run(cli: Cli) -> std::io::Result<()> {
         #[cfg(not(unix))]
         Some(_) => return Err(std::io::Error::other("unix sockets are not supported here")),
         None => {
-            let host = rpyc_server::unbracket(&cli.host);
+            let host = rpyc_server::cli::unbracket(&cli.host);
             Server::bind((host, cli.port)).await?
         }
     };
@@ -125,7 +125,7 @@ async fn run(cli: Cli) -> std::io::Result<()> {
         (None, Some(p)) => p.display().to_string(),
         (None, None) => String::new(),
     };
-    rpyc_server::announce_and_stop_on_signal(&shown, server.shutdown_handle())?;
+    rpyc_server::cli::announce_and_stop_on_signal(&shown, server.shutdown_handle())?;
     match cli.service {
         ServiceName::Calc => server.serve(CalculatorService::new).await,
         ServiceName::Test => {

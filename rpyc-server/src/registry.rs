@@ -12,7 +12,9 @@
 //! | `LIST` | `((filter_host,),)` | service names, or `None` when listing is disabled |
 //!
 //! Python's `UDPRegistryClient`/`TCPRegistryClient` work against [`RegistryServer`], and
-//! [`RegistryClient`] works against Python's `rpyc_registry.py`.
+//! [`RegistryClient`] works against Python's `rpyc_registry.py`. The loop that keeps a
+//! [`Server`](crate::Server) registered while it serves (`Server::register_with`) lives here
+//! too, beside the client it drives.
 //!
 //! ```
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
@@ -44,7 +46,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio_util::sync::CancellationToken;
 
-use crate::server::ShutdownHandle;
+use crate::shutdown::ShutdownHandle;
 
 /// The registry's default port (UDP and TCP).
 pub const REGISTRY_PORT: u16 = 18811;
@@ -386,6 +388,31 @@ impl RegistryClient {
                 .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "malformed LIST answer")),
         }
     }
+}
+
+/// RPyC's registration loop: register now, then every 60 s (every second after a failure);
+/// unregister when the server stops.
+pub(crate) async fn keep_registered(
+    reg: RegistryClient,
+    aliases: Vec<String>,
+    port: u16,
+    stop: CancellationToken,
+) {
+    let names: Vec<&str> = aliases.iter().map(String::as_str).collect();
+    loop {
+        let pause = match reg.register(&names, port).await {
+            Ok(true) => REREGISTER_INTERVAL,
+            Ok(false) | Err(_) => {
+                tracing::warn!(port, "registry did not acknowledge the registration");
+                Duration::from_secs(1)
+            }
+        };
+        tokio::select! {
+            _ = tokio::time::sleep(pause) => {}
+            _ = stop.cancelled() => break,
+        }
+    }
+    let _ = reg.unregister(port).await;
 }
 
 #[cfg(test)]

@@ -39,7 +39,9 @@ use tokio_util::sync::CancellationToken;
 
 use tokio_rustls::TlsAcceptor;
 
-use crate::registry::{RegistryClient, REREGISTER_INTERVAL};
+use crate::registry::{keep_registered, RegistryClient};
+// Kept here too, so `rpyc_server::server::ShutdownHandle` still names it.
+pub use crate::shutdown::ShutdownHandle;
 
 /// How many connections a server has open; cheap to clone and share with services.
 #[derive(Debug, Clone, Default)]
@@ -57,21 +59,6 @@ pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
 
 /// How long in-flight calls may run at shutdown unless told otherwise.
 pub const DEFAULT_GRACE: Duration = Duration::from_secs(5);
-
-/// Stops a running server (graceful: in-flight calls get the grace period to finish).
-#[derive(Debug, Clone)]
-pub struct ShutdownHandle(CancellationToken);
-
-impl ShutdownHandle {
-    pub(crate) fn from_token(token: CancellationToken) -> Self {
-        ShutdownHandle(token)
-    }
-
-    /// Asks the server to shut down; `serve` returns once every connection is closed.
-    pub fn shutdown(&self) {
-        self.0.cancel();
-    }
-}
 
 enum Listener {
     Tcp(tokio::net::TcpListener),
@@ -196,7 +183,7 @@ impl Server {
 
     /// A handle that stops the server.
     pub fn shutdown_handle(&self) -> ShutdownHandle {
-        ShutdownHandle(self.shutdown.clone())
+        ShutdownHandle::from_token(self.shutdown.clone())
     }
 
     /// Serves until shut down, with a fresh service from `factory` for each connection.
@@ -267,7 +254,9 @@ impl Server {
                             conn.abort("server shutting down");
                         }
                     }
-                    tracing::info!(peer = %peer, reason = conn.close_reason().unwrap_or_default(), "connection closed");
+                    // The reason may quote the peer: escaped, whatever the log subscriber does.
+                    let reason = rpyc_core::Printable(conn.close_reason().unwrap_or_default());
+                    tracing::info!(peer = %peer, reason = %reason, "connection closed");
                 }
                 counter.0.fetch_sub(1, Ordering::AcqRel);
                 drop(permit);
@@ -335,31 +324,6 @@ async fn start_connection(
 
 /// How long a client has to complete the TLS handshake.
 const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// RPyC's registration loop: register now, then every 60 s (every second after a failure);
-/// unregister when the server stops.
-async fn keep_registered(
-    reg: RegistryClient,
-    aliases: Vec<String>,
-    port: u16,
-    stop: CancellationToken,
-) {
-    let names: Vec<&str> = aliases.iter().map(String::as_str).collect();
-    loop {
-        let pause = match reg.register(&names, port).await {
-            Ok(true) => REREGISTER_INTERVAL,
-            Ok(false) | Err(_) => {
-                tracing::warn!(port, "registry did not acknowledge the registration");
-                Duration::from_secs(1)
-            }
-        };
-        tokio::select! {
-            _ = tokio::time::sleep(pause) => {}
-            _ = stop.cancelled() => break,
-        }
-    }
-    let _ = reg.unregister(port).await;
-}
 
 enum Stream {
     Tcp(tokio::net::TcpStream),

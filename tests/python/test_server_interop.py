@@ -823,6 +823,23 @@ def test_cmp_cannot_reach_getattribute(conn):
         conn.sync_request(consts.HANDLE_CMP, conn.root, "secret", "__getattr__")
 
 
+def test_cmp_with_a_missing_operator_raises_attribute_error(conn):
+    """An allowed operator the object lacks: AttributeError, as Python's server raises;
+    a rich comparison it lacks: NotImplemented, as Python's `object` answers."""
+    with pytest.raises(AttributeError):
+        conn.sync_request(consts.HANDLE_CMP, conn.root, 1, "__add__")
+    assert conn.sync_request(consts.HANDLE_CMP, conn.root, 1, "__lt__") is NotImplemented
+
+
+@pytest.mark.parametrize("name", ["a" * (1 << 20), "_" * (1 << 20)], ids=["unknown", "refused"])
+def test_error_echoes_a_long_name_once_and_short(conn, name):
+    """A 1 MiB name comes back once, cut to 100 characters and an ellipsis."""
+    with pytest.raises(AttributeError) as info:
+        conn.sync_request(consts.HANDLE_GETATTR, conn.root, name)
+    assert info.value.args[0].count(name[:100] + "\u2026") == 1
+    assert len(str(info.value)) < 2000
+
+
 def test_dir_lists_only_exposed_names(conn):
     names = dir(conn.root)
     missing = TEST_SERVICE_NAMES - set(names)

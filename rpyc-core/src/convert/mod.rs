@@ -32,6 +32,15 @@ use crate::value::Value;
 use crate::vinegar::RemoteException;
 
 /// Converts a Rust value into a [`Value`].
+///
+/// A type of one's own gets it from `#[rpyc::object]` (the peer receives a proxy) or through
+/// [`Serde`] (the peer receives a copy); the compiler's error for a missing impl says so.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be sent to an RPyC peer: it does not implement `rpyc::IntoValue`",
+    label = "not convertible to an RPyC value",
+    note = "to send it by reference (the peer gets a proxy whose methods it calls), put `#[rpyc::object]` on an `impl` block of the type",
+    note = "to send a copy by value, derive `serde::Serialize` and wrap it: return `rpyc::Serde<T>` (`rpyc::Serde(value)`)"
+)]
 pub trait IntoValue {
     /// Performs the conversion.
     fn into_value(self) -> Value;
@@ -328,6 +337,13 @@ impl IntoValue for &[u8] {
 
 /// What a service method may return: any [`IntoValue`] type, or a `Result` of one whose error
 /// converts into a [`RemoteException`] (which the caller then sees raised).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be returned to an RPyC peer: it does not implement `rpyc::IntoReturn`",
+    label = "return a type rpyc can send (`rpyc::IntoValue`), or a `Result` of one",
+    note = "to send it by reference (the peer gets a proxy whose methods it calls), put `#[rpyc::object]` on an `impl` block of the type",
+    note = "to send a copy by value, derive `serde::Serialize` and wrap it: return `rpyc::Serde<T>` (`rpyc::Serde(value)`)",
+    note = "in a `Result<T, E>`, `E` must convert into `rpyc::RemoteException`"
+)]
 pub trait IntoReturn {
     /// Performs the conversion.
     fn into_return(self) -> Result<Value, RemoteException>;

@@ -58,11 +58,11 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    rpyc_server::exit_code("rpyc-registry", rt.block_on(run(cli)))
+    rpyc_server::cli::exit_code("rpyc-registry", rt.block_on(run(cli)))
 }
 
 async fn run(cli: Cli) -> std::io::Result<()> {
-    let host = rpyc_server::unbracket(&cli.host);
+    let host = rpyc_server::cli::unbracket(&cli.host);
     let server = match cli.mode {
         Mode::Udp => RegistryServer::bind_udp((host, cli.port)).await?,
         Mode::Tcp => RegistryServer::bind_tcp((host, cli.port)).await?,
@@ -71,7 +71,7 @@ async fn run(cli: Cli) -> std::io::Result<()> {
         .allow_listing(cli.listing)
         .pruning_timeout(Duration::from_secs_f64(cli.timeout.max(0.0)));
     let addr = server.local_addr();
-    rpyc_server::announce_and_stop_on_signal(
+    rpyc_server::cli::announce_and_stop_on_signal(
         &format!("{}:{}", addr.ip(), addr.port()),
         server.shutdown_handle(),
     )?;

@@ -62,7 +62,9 @@ pub(crate) fn dir(inner: &Arc<ConnInner>, obj: Arc<dyn RemoteObject>) -> Prepare
 }
 
 /// HANDLE_CMP: `op` must pass the policy (the CVE-2019-16328 guard); an object without the
-/// method compares by identity for `__eq__`/`__ne__` and answers `NotImplemented` otherwise.
+/// method compares by identity for `__eq__`/`__ne__`, answers `NotImplemented` for the other
+/// rich comparisons (as Python's `object` does) and raises `AttributeError` for any other
+/// operator (Python's `getattr(type(obj), op)` fails the same way).
 pub(crate) fn cmp(
     inner: &Arc<ConnInner>,
     obj: Arc<dyn RemoteObject>,
@@ -88,11 +90,12 @@ pub(crate) fn cmp(
     }
     let same = Exported::from_value_ref(&other).is_some_and(|o| identity(o) == identity(&obj));
     let result = match real.as_str() {
-        "__eq__" => Value::Bool(same),
-        "__ne__" => Value::Bool(!same),
-        _ => Value::NotImplemented,
+        "__eq__" => Ok(Value::Bool(same)),
+        "__ne__" => Ok(Value::Bool(!same)),
+        "__lt__" | "__le__" | "__gt__" | "__ge__" => Ok(Value::NotImplemented),
+        _ => Err(RemoteException::no_attribute(obj.type_name(), &op)),
     };
-    Prepared::Done(Ok(result), Handler::Cmp)
+    Prepared::Done(result, Handler::Cmp)
 }
 
 /// HANDLE_INSPECT: the protocol methods Python needs to build its proxy class.
