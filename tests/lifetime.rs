@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::{connect_default, wait_until, Transport};
-use rpyc::{AsyncResult, CallContext, Callback, NetRef, RemoteObject, Value};
+use rpyc::{AsyncResult, CallContext, Callback, LocalObject, NetRef, Value};
 
 /// A widget the server hands out by reference; counts the live ones.
 struct Widget {
@@ -45,7 +45,7 @@ impl Widget {
 struct FactoryService {
     live: Arc<AtomicUsize>,
     /// One object shared by every call of `keeper` (not counted in `live`).
-    keeper: Arc<dyn RemoteObject>,
+    keeper: Arc<dyn LocalObject>,
 }
 
 impl FactoryService {

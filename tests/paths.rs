@@ -9,6 +9,8 @@ use rpyc::dispatch::{Dispatcher, Handler};
 use rpyc::tls::{client_config, tls_connect, tls_connect_with};
 #[allow(unused_imports)]
 use rpyc::transport::QuickAckStream;
+#[allow(unused_imports)]
+use rpyc::{object::RemoteObject, RemoteObject as OldName};
 
 #[tokio::test]
 async fn old_and_new_paths_name_the_same_items() {
@@ -28,6 +30,12 @@ async fn old_and_new_paths_name_the_same_items() {
         takes(h)
     }
     takes_old(|x: i64| x);
+    // `RemoteObject` is the former name of `LocalObject`.
+    fn local<T: rpyc::LocalObject>() {}
+    fn old_name<T: RemoteObject>() {
+        local::<T>()
+    }
+    old_name::<rpyc::testing::EchoService>();
     let cfg = local_peer_config(rpyc::Config::default(), true);
     assert!(!cfg.compress);
     assert_eq!(

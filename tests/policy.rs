@@ -12,8 +12,8 @@ use std::sync::Arc;
 use common::{connect_full, Transport};
 use rpyc::core::message::Handler;
 use rpyc::{
-    Args, BoxFuture, CallContext, CallResult, Config, Connection, IntoValue, Member, NetRef,
-    RemoteException, RemoteObject, Value,
+    Args, BoxFuture, CallContext, CallResult, Config, Connection, IntoValue, LocalObject, Member,
+    NetRef, RemoteException, Value,
 };
 
 /// A hand-written object with one member of each kind the policy tells apart.
@@ -21,7 +21,7 @@ struct Specimen;
 
 const SPECIMEN_MEMBERS: [&str; 4] = ["exposed_foo", "bar", "_priv", "__len__"];
 
-impl RemoteObject for Specimen {
+impl LocalObject for Specimen {
     fn type_name(&self) -> &str {
         "lab.Specimen"
     }

@@ -195,7 +195,7 @@ fn analyze(imp: &mut ItemImpl, kind: Kind, errors: &mut Errors) -> Option<Model>
             trait_path,
             format!(
                 "`#[{attr}]` must be placed on an inherent impl block (`impl Type {{ ... }}`), not on a \
-                 trait impl: it generates the `RemoteObject` impl itself"
+                 trait impl: it generates the `LocalObject` impl itself"
             ),
         );
         ok = false;
@@ -1002,7 +1002,7 @@ fn generate(imp: &ItemImpl, model: &Model, args: &MacroArgs, kind: Kind) -> Toke
                 let body = gen_invoke(
                     c,
                     krate,
-                    quote!(<Self as #krate::RemoteObject>::call_method(self, #first, ctx, args)),
+                    quote!(<Self as #krate::LocalObject>::call_method(self, #first, ctx, args)),
                 );
                 Some(quote! { #(#names)|* => { #body } })
             }
@@ -1024,7 +1024,7 @@ fn generate(imp: &ItemImpl, model: &Model, args: &MacroArgs, kind: Kind) -> Toke
                     #(#method_arms)*
                     _ => {
                         let __rpyc_err = #p::RemoteException::no_attribute(
-                            <Self as #krate::RemoteObject>::type_name(&*self),
+                            <Self as #krate::LocalObject>::type_name(&*self),
                             name,
                         );
                         ::std::boxed::Box::pin(::core::future::ready(::core::result::Result::Err(__rpyc_err)))
@@ -1038,7 +1038,7 @@ fn generate(imp: &ItemImpl, model: &Model, args: &MacroArgs, kind: Kind) -> Toke
         let body = gen_invoke(
             c,
             krate,
-            quote!(<Self as #krate::RemoteObject>::call(self, ctx, args)),
+            quote!(<Self as #krate::LocalObject>::call(self, ctx, args)),
         );
         quote! {
             #[allow(unused_mut, unused_variables)]
@@ -1149,7 +1149,7 @@ fn generate(imp: &ItemImpl, model: &Model, args: &MacroArgs, kind: Kind) -> Toke
 
     quote! {
         #[automatically_derived]
-        impl #krate::RemoteObject for #ty {
+        impl #krate::LocalObject for #ty {
             fn type_name(&self) -> &str {
                 #type_name
             }

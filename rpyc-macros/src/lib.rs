@@ -3,7 +3,7 @@
 //! This crate is re-exported by `rpyc` as `rpyc::object` and `rpyc::service`; use it through
 //! that facade. Two attribute macros are provided:
 //!
-//! * [`macro@object`] implements `RemoteObject` (the trait of everything the peer reaches by
+//! * [`macro@object`] implements `LocalObject` (the trait of everything the peer reaches by
 //!   reference) and `IntoValue` (so returning the type from a method sends it by reference);
 //! * [`macro@service`] does the same and also implements `Service` (the root object of a
 //!   connection, with its name, aliases and connection hooks).
@@ -227,12 +227,12 @@
 //!
 //! | key | signature | implements |
 //! |---|---|---|
-//! | `call` | like an exposed method | `RemoteObject::call` (the object is callable: `obj(...)`) |
+//! | `call` | like an exposed method | `LocalObject::call` (the object is callable: `obj(...)`) |
 //! | `repr` | `fn(&self) -> String` (any `Into<String>`) | `repr(obj)`; also `str(obj)` unless a `str` hook exists |
 //! | `str` | `fn(&self) -> String` | `str(obj)` |
 //! | `hash` | `fn(&self) -> i64` (any `Into<i64>`) | `hash(obj)` |
-//! | `setattr` | `fn(&self, name: &str, value: Value) -> Result<(), E>` (or `value: &Value`) | `RemoteObject::rpyc_setattr`, like Python's `_rpyc_setattr` |
-//! | `delattr` | `fn(&self, name: &str) -> Result<(), E>` | `RemoteObject::rpyc_delattr`, like Python's `_rpyc_delattr` |
+//! | `setattr` | `fn(&self, name: &str, value: Value) -> Result<(), E>` (or `value: &Value`) | `LocalObject::rpyc_setattr`, like Python's `_rpyc_setattr` |
+//! | `delattr` | `fn(&self, name: &str) -> Result<(), E>` | `LocalObject::rpyc_delattr`, like Python's `_rpyc_delattr` |
 //!
 //! `E` is any `Into<RemoteException>`. The `setattr` and `delattr` hooks replace the access
 //! policy check for those operations entirely (as in RPyC), so validate `name` yourself.
@@ -243,6 +243,15 @@
 //! `#[on_connect]` and `#[on_disconnect]` (at most one each) mark a method
 //! `fn(&self, conn: &Connection)` as `Service::on_connect` / `Service::on_disconnect`. Hooks are
 //! not members and cannot be exposed.
+//!
+//! # Layout of this crate
+//!
+//! | module | owns |
+//! |---|---|
+//! | `lib.rs` | the two attribute macros and this manual |
+//! | `args` | the outer arguments (`name`, `aliases`, `crate`, `mapping`, `fields`) |
+//! | `attrs` | the inert helper attributes (`#[exposed]`, `#[rpyc(...)]`, hooks): parsing and stripping |
+//! | `expand` | analysis of the impl block and generation of the trait impls |
 //!
 //! # Compile errors
 //!
@@ -262,7 +271,7 @@ use proc_macro::TokenStream;
 
 use args::Kind;
 
-/// Implements `RemoteObject` and `IntoValue` for the type of an inherent impl block.
+/// Implements `LocalObject` and `IntoValue` for the type of an inherent impl block.
 ///
 /// Syntax: `#[object]`, `#[object(name = "pkg.Type")]`, `#[object(crate = ::rpyc_netref)]`, or
 /// both arguments. Inside the block, methods are made members with `#[exposed]`,

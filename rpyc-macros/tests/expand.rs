@@ -6,8 +6,8 @@ use std::sync::{Arc, Mutex};
 
 use rpyc_core::{FromValue, IntoValue, RemoteException, Value};
 use rpyc_netref::{
-    connect_pair, connect_pair_with, Args, CallContext, Connection, Exported, Member, NetRef,
-    RemoteObject, Rest, Service,
+    connect_pair, connect_pair_with, Args, CallContext, Connection, Exported, LocalObject, Member,
+    NetRef, Rest, Service,
 };
 
 #[derive(Default)]
@@ -228,14 +228,14 @@ struct PlainService;
 #[rpyc_macros::service(crate = "::rpyc_netref")]
 impl PlainService {}
 
-fn names(obj: &dyn RemoteObject) -> Vec<String> {
+fn names(obj: &dyn LocalObject) -> Vec<String> {
     let mut n = obj.member_names();
     n.sort();
     n
 }
 
 async fn call(
-    obj: Arc<dyn RemoteObject>,
+    obj: Arc<dyn LocalObject>,
     ctx: &CallContext,
     name: &str,
     args: Args,
@@ -335,7 +335,7 @@ fn hooks_and_edge_cases() {
     assert!(b.rpyc_delattr("x").is_none());
 
     let n = Named;
-    assert_eq!(RemoteObject::type_name(&n), "expand.Named");
+    assert_eq!(LocalObject::type_name(&n), "expand.Named");
     assert_eq!(n.repr(), "Named!");
     assert_eq!(n.str(), "Named!");
     assert_eq!(
@@ -376,7 +376,7 @@ fn services() {
         connects: Default::default(),
         disconnects: Default::default(),
     };
-    assert_eq!(RemoteObject::type_name(&svc), "expand.CalculatorService");
+    assert_eq!(LocalObject::type_name(&svc), "expand.CalculatorService");
     assert_eq!(svc.service_aliases(), ["CALCULATOR"]);
     assert_eq!(
         names(&svc),
@@ -402,7 +402,7 @@ async fn call_method_directly() {
     let (client, _server) = connect_pair().await;
     let ctx = CallContext::new(client.clone());
     let c: Arc<Counter> = Arc::new(Counter::default());
-    let obj: Arc<dyn RemoteObject> = c.clone();
+    let obj: Arc<dyn LocalObject> = c.clone();
 
     assert_eq!(
         call(obj.clone(), &ctx, "exposed_incr", Args::new())

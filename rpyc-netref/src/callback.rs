@@ -7,7 +7,7 @@ use std::sync::Arc;
 use rpyc_core::{IntoReturn, IntoValue, Value};
 
 use crate::args::Args;
-use crate::object::{export, BoxFuture, CallContext, CallResult, RemoteObject};
+use crate::object::{export, BoxFuture, CallContext, CallResult, LocalObject};
 
 type CallbackFn = dyn Fn(CallContext, Args) -> BoxFuture<CallResult> + Send + Sync;
 
@@ -111,7 +111,7 @@ impl IntoValue for Callback {
     }
 }
 
-impl RemoteObject for Callback {
+impl LocalObject for Callback {
     fn type_name(&self) -> &str {
         // A builtin name_pack: Python proxies it with its own function class, no INSPECT.
         "builtins.function"

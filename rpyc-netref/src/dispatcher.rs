@@ -46,14 +46,14 @@ use rpyc_core::{FromValue, IntoReturn, IntoValue, RemoteException, Value};
 
 use crate::fetch::ArgContent;
 use crate::object::{
-    export_arc, Args, BoxFuture, CallContext, CallResult, Callback, Member, RemoteObject,
+    export_arc, Args, BoxFuture, CallContext, CallResult, Callback, LocalObject, Member,
 };
 use crate::service::{default_service_name, Service};
 
 enum Entry {
     Function(Callback),
     Value(Value),
-    Mount(Arc<dyn RemoteObject>),
+    Mount(Arc<dyn LocalObject>),
 }
 
 /// A service (or object) built from named parts.
@@ -174,7 +174,7 @@ impl Dispatcher {
 
     /// Mounts a sub-dispatcher or any object under `prefix`: reachable as the attribute
     /// `prefix`, and its members as `prefix.member`.
-    pub fn mount(mut self, prefix: &str, part: impl RemoteObject) -> Self {
+    pub fn mount(mut self, prefix: &str, part: impl LocalObject) -> Self {
         self.entries
             .insert(prefix.to_string(), Entry::Mount(Arc::new(part)));
         self
@@ -190,7 +190,7 @@ impl Dispatcher {
     /// Splits `a.b` into the mounted part `a` and the real name of its exposed member `b`
     /// (`exposed_b`; for a mounted dispatcher `b` may itself be dotted). Only exposed members
     /// are reachable this way, whatever the part's other members are.
-    fn mounted(&self, name: &str) -> Option<(&Arc<dyn RemoteObject>, String)> {
+    fn mounted(&self, name: &str) -> Option<(&Arc<dyn LocalObject>, String)> {
         let (head, rest) = name.split_once('.')?;
         match self.entries.get(head) {
             Some(Entry::Mount(part)) => Some((part, format!("exposed_{rest}"))),
@@ -230,7 +230,7 @@ where
     Callback::from_fn(call).named(name)
 }
 
-impl RemoteObject for Dispatcher {
+impl LocalObject for Dispatcher {
     fn type_name(&self) -> &str {
         &self.type_name
     }

@@ -26,7 +26,7 @@ use rpyc_core::{Content, ConvertError, Dict, FromValue, RemoteException, Value};
 
 use crate::error::{Error, Result};
 use crate::netref::NetRef;
-use crate::object::{Args, CallContext, Exported, RemoteObject};
+use crate::object::{Args, CallContext, Exported, LocalObject};
 
 /// Items asked for in each BUFFITER when a whole container is wanted.
 pub const FETCH_BATCH: usize = 1024;
@@ -207,7 +207,7 @@ enum Source {
     /// The peer's object.
     Remote(NetRef),
     /// One of our own objects, sent back to us.
-    Local(Arc<dyn RemoteObject>),
+    Local(Arc<dyn LocalObject>),
 }
 
 impl Source {
@@ -284,8 +284,8 @@ pub(crate) async fn read_remote(r: &NetRef, budget: &Budget) -> Result<Vec<Value
 /// The iterator of a local object: itself if it has `__next__`, else what `__iter__` returns.
 pub(crate) async fn local_iterator(
     ctx: &CallContext,
-    obj: Arc<dyn RemoteObject>,
-) -> std::result::Result<Arc<dyn RemoteObject>, RemoteException> {
+    obj: Arc<dyn LocalObject>,
+) -> std::result::Result<Arc<dyn LocalObject>, RemoteException> {
     if obj.has_member("__next__") {
         return Ok(obj);
     }
@@ -309,7 +309,7 @@ pub(crate) async fn local_iterator(
 /// Up to `count` items from a local iterator (`__next__` until `StopIteration`).
 pub(crate) async fn local_next_items(
     ctx: &CallContext,
-    it: &Arc<dyn RemoteObject>,
+    it: &Arc<dyn LocalObject>,
     count: usize,
 ) -> std::result::Result<Vec<Value>, RemoteException> {
     let mut items = Vec::new();

@@ -19,7 +19,7 @@
 //!
 //! ## Layout
 //!
-//! Two words first: a [`RemoteObject`] is a **local** object the peer can reach by reference
+//! Two words first: a [`LocalObject`] is a **local** object the peer can reach by reference
 //! (a service, a `Counter` you return, a closure); a [`NetRef`] is a proxy of the **peer's**
 //! object. The connection owns both tables: local objects it exports, proxies it imports.
 //!
@@ -38,7 +38,7 @@
 //! | [`tls`] | RPyC over TLS under one name (`client_config`, `tls_connect`) |
 //! | `table` | the refcounted table of local objects the peer holds |
 //! | [`netref`] | [`NetRef`], the proxy of a remote object, and its release (HANDLE_DEL) |
-//! | [`object`] | [`RemoteObject`] (what a local object exposes), [`CallContext`], [`Exported`] |
+//! | [`object`] | [`LocalObject`] (what a local object exposes), [`CallContext`], [`Exported`] |
 //! | `args` | [`Args`], [`Rest`], [`IntoArgs`]: a call's arguments (also as `object::Args`) |
 //! | `callback` | [`Callback`]: a closure the peer calls (also as `object::Callback`) |
 //! | [`fetch`] | the content of containers that arrived by reference, in bulk ([`NetRef::fetch`], [`Args::fetch`]) |
@@ -82,7 +82,7 @@ pub use error::{Error, Result};
 pub use netref::NetRef;
 pub use object::{
     export, export_arc, Args, BoxFuture, CallContext, CallResult, Callback, Exported, IntoArgs,
-    Member, RemoteObject, Rest,
+    LocalObject, Member, RemoteObject, Rest,
 };
 pub use service::{default_service_name, Service, VoidService};
 pub use sync_calls::run_blocking;

@@ -1,9 +1,9 @@
-//! Local objects that the peer reaches by reference: the [`RemoteObject`] trait, the
+//! Local objects that the peer reaches by reference: the [`LocalObject`] trait, the
 //! [`CallContext`] of a call, and by-reference exports ([`Exported`]). Call arguments are in
 //! `args.rs`, closures the peer calls in `callback.rs`.
 //!
 //! A service root, a `Counter` returned by a method, a closure passed as a callback: each is a
-//! `RemoteObject`. The connection applies the access policy (`rpyc::core::policy`) before it
+//! `LocalObject`. The connection applies the access policy (`rpyc::core::policy`) before it
 //! asks an object for a member, so an object only lists its members; it never decides who may
 //! see them. Members are named as RPyC names them: a method `exposed_add` is reached as `add`
 //! or `exposed_add`; dunders such as `__len__` or `__getitem__` are members too, reachable
@@ -14,11 +14,11 @@
 //!
 //! ```
 //! use std::sync::Arc;
-//! use rpyc::{Args, BoxFuture, CallContext, Member, RemoteObject};
+//! use rpyc::{Args, BoxFuture, CallContext, Member, LocalObject};
 //! use rpyc::{RemoteException, Value};
 //!
 //! struct Greeter;
-//! impl RemoteObject for Greeter {
+//! impl LocalObject for Greeter {
 //!     fn type_name(&self) -> &str { "demo.Greeter" }
 //!     fn member_names(&self) -> Vec<String> { vec!["exposed_greet".into()] }
 //!     fn get_member(&self, name: &str) -> Option<Member> {
@@ -85,12 +85,16 @@ impl fmt::Debug for CallContext {
     }
 }
 
+/// The former name of [`LocalObject`] (renamed: it is the trait of objects that live on *this*
+/// side; [`crate::NetRef`] is the peer's). Kept so that existing code compiles.
+pub use self::LocalObject as RemoteObject;
+
 /// An object the peer can reach by reference.
 ///
 /// Only `type_name` is required; an object with members lists them (`member_names`,
 /// `get_member`, and `call_method` for methods). Everything else has RPyC's defaults (not callable, attributes read-only,
 /// `repr` like `<demo.Greeter object>`).
-pub trait RemoteObject: Send + Sync + 'static {
+pub trait LocalObject: Send + Sync + 'static {
     /// The dotted type name sent as the `name_pack` of the object's id (e.g. `"calc.Counter"`).
     fn type_name(&self) -> &str;
 
@@ -133,7 +137,7 @@ pub trait RemoteObject: Send + Sync + 'static {
         Box::pin(async move { Err(err) })
     }
 
-    /// True if [`RemoteObject::call`] is implemented (adds `__call__` to INSPECT answers).
+    /// True if [`LocalObject::call`] is implemented (adds `__call__` to INSPECT answers).
     fn is_callable(&self) -> bool {
         false
     }
@@ -163,7 +167,7 @@ pub trait RemoteObject: Send + Sync + 'static {
     }
 
     /// Like RPyC's `_rpyc_setattr`: when it returns `Some`, it replaces the policy check and
-    /// [`RemoteObject::set_member`]. Default `None`.
+    /// [`LocalObject::set_member`]. Default `None`.
     fn rpyc_setattr(&self, name: &str, value: &Value) -> Option<Result<(), RemoteException>> {
         let _ = (name, value);
         None
@@ -205,30 +209,30 @@ pub trait RemoteObject: Send + Sync + 'static {
     }
 }
 
-/// A local object sent by reference: wrap any [`RemoteObject`] to put it in a [`Value`].
+/// A local object sent by reference: wrap any [`LocalObject`] to put it in a [`Value`].
 ///
 /// Exporting the same `Arc` twice gives the peer the same reference (Python's `is` holds).
 #[derive(Clone)]
-pub struct Exported(pub(crate) Arc<dyn RemoteObject>);
+pub struct Exported(pub(crate) Arc<dyn LocalObject>);
 
 impl Exported {
     /// Wraps an object for sending by reference.
-    pub fn new<T: RemoteObject>(obj: T) -> Exported {
+    pub fn new<T: LocalObject>(obj: T) -> Exported {
         Exported(Arc::new(obj))
     }
 
     /// Wraps a shared object (keeps its identity).
-    pub fn from_arc(obj: Arc<dyn RemoteObject>) -> Exported {
+    pub fn from_arc(obj: Arc<dyn LocalObject>) -> Exported {
         Exported(obj)
     }
 
     /// The wrapped object.
-    pub fn object(&self) -> &Arc<dyn RemoteObject> {
+    pub fn object(&self) -> &Arc<dyn LocalObject> {
         &self.0
     }
 
     /// The local object a value holds by reference, if it holds one.
-    pub fn from_value_ref(v: &Value) -> Option<&Arc<dyn RemoteObject>> {
+    pub fn from_value_ref(v: &Value) -> Option<&Arc<dyn LocalObject>> {
         v.as_object()
             .and_then(|o| o.downcast_ref::<Exported>())
             .map(Exported::object)
@@ -260,22 +264,22 @@ impl IntoValue for Exported {
 }
 
 /// Puts any object in a [`Value`], by reference.
-pub fn export<T: RemoteObject>(obj: T) -> Value {
+pub fn export<T: LocalObject>(obj: T) -> Value {
     Exported::new(obj).into_value()
 }
 
 /// Puts a shared object in a [`Value`], by reference, keeping its identity.
-pub fn export_arc(obj: Arc<dyn RemoteObject>) -> Value {
+pub fn export_arc(obj: Arc<dyn LocalObject>) -> Value {
     Exported(obj).into_value()
 }
 
 /// A method bound to its object, what GETATTR of a method returns (`builtins.method`).
 pub(crate) struct BoundMethod {
-    pub(crate) obj: Arc<dyn RemoteObject>,
+    pub(crate) obj: Arc<dyn LocalObject>,
     pub(crate) name: String,
 }
 
-impl RemoteObject for BoundMethod {
+impl LocalObject for BoundMethod {
     fn type_name(&self) -> &str {
         "builtins.method"
     }

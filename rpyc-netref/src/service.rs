@@ -1,6 +1,6 @@
 //! Services: the root object each side exposes, with RPyC's naming and hooks.
 //!
-//! A [`Service`] is a [`RemoteObject`] plus connection hooks and a name. The connection wraps it
+//! A [`Service`] is a [`LocalObject`] plus connection hooks and a name. The connection wraps it
 //! in a root that also answers `get_service_name()` / `get_service_aliases()` and refuses
 //! setattr/delattr (`AttributeError("access denied")`), exactly like `rpyc.Service`.
 
@@ -9,13 +9,13 @@ use std::sync::Arc;
 use rpyc_core::{RemoteException, Value};
 
 use crate::connection::Connection;
-use crate::object::{Args, BoxFuture, CallContext, CallResult, Member, RemoteObject};
+use crate::object::{Args, BoxFuture, CallContext, CallResult, LocalObject, Member};
 
 /// The root object of a connection, with lifecycle hooks.
 ///
-/// Implement [`RemoteObject`] (usually with `#[rpyc::service]`) and then `Service`; every
+/// Implement [`LocalObject`] (usually with `#[rpyc::service]`) and then `Service`; every
 /// method here has a default.
-pub trait Service: RemoteObject {
+pub trait Service: LocalObject {
     /// Runs when a connection using this service starts (before any traffic).
     fn on_connect(&self, conn: &Connection) {
         let _ = conn;
@@ -55,7 +55,7 @@ pub fn default_service_name(type_name: &str) -> String {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct VoidService;
 
-impl RemoteObject for VoidService {
+impl LocalObject for VoidService {
     fn type_name(&self) -> &str {
         "rpyc_rs.VoidService"
     }
@@ -71,7 +71,7 @@ pub(crate) struct ServiceRoot {
 const NAME: &str = "exposed_get_service_name";
 const ALIASES: &str = "exposed_get_service_aliases";
 
-impl RemoteObject for ServiceRoot {
+impl LocalObject for ServiceRoot {
     fn type_name(&self) -> &str {
         self.service.type_name()
     }

@@ -59,7 +59,7 @@ use crate::object::{BoxFuture, CallContext, CallResult};
 ///
 /// This is what the `#[rpyc::object]` / `#[rpyc::service]` macros generate for a synchronous
 /// method, and what [`crate::Callback::blocking`] and [`crate::dispatcher::Dispatcher::function`]
-/// do. Use it in a hand-written [`crate::RemoteObject`] whose method may block. `f` gets the
+/// do. Use it in a hand-written [`crate::LocalObject`] whose method may block. `f` gets the
 /// context back; a panic in it becomes a `RuntimeError` for the caller. Inside `f`, call the
 /// peer through the blocking API ([`crate::blocking::NetRef`]): the call then holds no slot
 /// while it waits for the peer's reply.
@@ -67,11 +67,11 @@ use crate::object::{BoxFuture, CallContext, CallResult};
 /// ```
 /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
 /// use std::sync::Arc;
-/// use rpyc::{run_blocking, Args, BoxFuture, CallContext, CallResult, Member, RemoteObject};
+/// use rpyc::{run_blocking, Args, BoxFuture, CallContext, CallResult, Member, LocalObject};
 /// use rpyc::Value;
 ///
 /// struct Disk;
-/// impl RemoteObject for Disk {
+/// impl LocalObject for Disk {
 ///     fn type_name(&self) -> &str { "demo.Disk" }
 ///     fn member_names(&self) -> Vec<String> { vec!["exposed_size".into()] }
 ///     fn get_member(&self, name: &str) -> Option<Member> {

@@ -12,10 +12,10 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 use rpyc_core::IdPack;
 
-use crate::object::RemoteObject;
+use crate::object::LocalObject;
 
 struct Entry {
-    obj: Arc<dyn RemoteObject>,
+    obj: Arc<dyn LocalObject>,
     id: IdPack,
     count: i64,
     pinned: bool,
@@ -44,24 +44,24 @@ fn class_id(name: &str) -> i128 {
     ((h >> 1) | 1) as i128
 }
 
-fn ptr_key(obj: &Arc<dyn RemoteObject>) -> usize {
+fn ptr_key(obj: &Arc<dyn LocalObject>) -> usize {
     Arc::as_ptr(obj) as *const () as usize
 }
 
 impl ObjectTable {
     /// Records one by-reference send of `obj` and returns its id pack, or `None` when the table
     /// already holds `limit` objects.
-    pub(crate) fn export(&self, obj: &Arc<dyn RemoteObject>, limit: usize) -> Option<IdPack> {
+    pub(crate) fn export(&self, obj: &Arc<dyn LocalObject>, limit: usize) -> Option<IdPack> {
         self.insert(obj, limit, false)
     }
 
     /// Exports the root object, pinned for the life of the connection.
-    pub(crate) fn export_pinned(&self, obj: &Arc<dyn RemoteObject>) -> IdPack {
+    pub(crate) fn export_pinned(&self, obj: &Arc<dyn LocalObject>) -> IdPack {
         self.insert(obj, usize::MAX, true)
             .unwrap_or_else(|| IdPack::new(obj.type_name(), class_id(obj.type_name()), 0))
     }
 
-    fn insert(&self, obj: &Arc<dyn RemoteObject>, limit: usize, pinned: bool) -> Option<IdPack> {
+    fn insert(&self, obj: &Arc<dyn LocalObject>, limit: usize, pinned: bool) -> Option<IdPack> {
         let mut t = self.inner.lock();
         let key = ptr_key(obj);
         if let Some(&id) = t.by_ptr.get(&key) {
@@ -92,7 +92,7 @@ impl ObjectTable {
     }
 
     /// The object an id pack names, if the table holds it (the whole id pack must match).
-    pub(crate) fn get(&self, id: &IdPack) -> Option<Arc<dyn RemoteObject>> {
+    pub(crate) fn get(&self, id: &IdPack) -> Option<Arc<dyn LocalObject>> {
         let n = u64::try_from(id.instance_id).ok()?;
         let t = self.inner.lock();
         t.by_id
@@ -144,8 +144,8 @@ mod tests {
     #[test]
     fn refcounting_like_rpyc() {
         let t = ObjectTable::default();
-        let a: Arc<dyn RemoteObject> = Arc::new(VoidService);
-        let b: Arc<dyn RemoteObject> = Arc::new(VoidService);
+        let a: Arc<dyn LocalObject> = Arc::new(VoidService);
+        let b: Arc<dyn LocalObject> = Arc::new(VoidService);
         let ida = t.export(&a, 10).unwrap();
         assert_eq!(t.export(&a, 10).unwrap(), ida, "same object, same id");
         let idb = t.export(&b, 10).unwrap();

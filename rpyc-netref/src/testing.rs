@@ -6,7 +6,7 @@ use std::sync::Arc;
 use rpyc_core::{RemoteException, Value};
 
 use crate::netref::NetRef;
-use crate::object::{Args, BoxFuture, CallContext, CallResult, Member, RemoteObject};
+use crate::object::{Args, BoxFuture, CallContext, CallResult, LocalObject, Member};
 use crate::service::Service;
 
 /// The service behind the crate's examples (service name `ECHO`).
@@ -20,7 +20,7 @@ const MEMBERS: [&str; 4] = [
     "exposed_call",
 ];
 
-impl RemoteObject for EchoService {
+impl LocalObject for EchoService {
     fn type_name(&self) -> &str {
         "rpyc_rs.EchoService"
     }

@@ -41,7 +41,7 @@ use parking_lot::Mutex;
 use rpyc_core::{RemoteException, Value};
 
 use crate::fetch::{local_iterator, local_next_items};
-use crate::object::{Args, CallContext, CallResult, RemoteObject};
+use crate::object::{Args, CallContext, CallResult, LocalObject};
 
 /// Which view of a map.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,14 +66,14 @@ impl ViewKind {
 
 /// A live view of a map object, as Python's `dict.keys()`, `dict.values()`, `dict.items()`.
 pub struct DictView {
-    map: Arc<dyn RemoteObject>,
+    map: Arc<dyn LocalObject>,
     kind: ViewKind,
 }
 
 impl DictView {
     /// The view `kind` of `map` (an object whose `__iter__` yields keys and whose
     /// `__getitem__` gives values).
-    pub fn new(map: Arc<dyn RemoteObject>, kind: ViewKind) -> DictView {
+    pub fn new(map: Arc<dyn LocalObject>, kind: ViewKind) -> DictView {
         DictView { map, kind }
     }
 

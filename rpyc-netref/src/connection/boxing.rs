@@ -10,7 +10,7 @@ use rpyc_core::{IdPack, IntoValue, Object, RemoteException, Value};
 
 use super::ConnInner;
 use crate::netref::NetRefInner;
-use crate::object::{Exported, RemoteObject};
+use crate::object::{Exported, LocalObject};
 impl ConnInner {
     /// Boxes a value for sending (RPyC's `_box`): plain data by value, local objects by
     /// reference (counted in the table), the peer's own objects as label 3. The objects are
@@ -63,7 +63,7 @@ impl ConnInner {
 
     pub(super) fn export(
         &self,
-        obj: &Arc<dyn RemoteObject>,
+        obj: &Arc<dyn LocalObject>,
     ) -> std::result::Result<Boxed, RemoteException> {
         self.table
             .export(obj, self.config.max_exported_objects)

@@ -47,7 +47,7 @@ pub use crate::transport::local_peer_config;
 use crate::async_result::AsyncResult;
 use crate::error::{Error, Result};
 use crate::netref::NetRef;
-use crate::object::RemoteObject;
+use crate::object::LocalObject;
 use crate::service::{Service, ServiceRoot};
 use crate::sync_calls::SyncCalls;
 use crate::table::ObjectTable;
@@ -150,7 +150,7 @@ impl Connection {
     where
         R: AsyncRead + Send + 'static,
     {
-        let root: Arc<dyn RemoteObject> = Arc::new(ServiceRoot {
+        let root: Arc<dyn LocalObject> = Arc::new(ServiceRoot {
             service: service.clone(),
         });
         let id = NEXT_CONN_ID.fetch_add(1, Ordering::Relaxed);

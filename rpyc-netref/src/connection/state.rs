@@ -23,7 +23,7 @@ use super::{Connection, HandleGuard};
 use crate::async_result::AsyncResult;
 use crate::error::{Error, Result};
 use crate::netref::NetRefInner;
-use crate::object::{CallContext, RemoteObject};
+use crate::object::{CallContext, LocalObject};
 use crate::service::Service;
 use crate::sync_calls::SyncCalls;
 use crate::table::ObjectTable;
@@ -41,7 +41,7 @@ pub(crate) struct ConnInner {
     pub(super) id: u64,
     pub(super) config: Config,
     pub(super) service: Arc<dyn Service>,
-    pub(super) root: Arc<dyn RemoteObject>,
+    pub(super) root: Arc<dyn LocalObject>,
     /// Our calls awaiting a reply: sequence numbers, waiters, deadlines.
     pub(super) calls: InFlight,
     pub(super) table: ObjectTable,

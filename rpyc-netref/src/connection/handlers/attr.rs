@@ -11,13 +11,13 @@ use rpyc_core::{RemoteException, Value};
 
 use super::Prepared;
 use crate::connection::ConnInner;
-use crate::object::{export, BoundMethod, Member, RemoteObject};
+use crate::object::{export, BoundMethod, LocalObject, Member};
 
 /// Resolves `name` on `obj` for reading: the override, or the policy then the member table.
 /// Returns the real member name (`name` itself when the policy keeps it) and what it is.
 pub(crate) fn lookup(
     inner: &ConnInner,
-    obj: &Arc<dyn RemoteObject>,
+    obj: &Arc<dyn LocalObject>,
     name: String,
 ) -> Result<(String, Member), RemoteException> {
     if let Some(r) = obj.rpyc_getattr(&name) {
@@ -36,11 +36,7 @@ pub(crate) fn lookup(
 }
 
 /// HANDLE_GETATTR: a data member's value, or a bound method by reference.
-pub(crate) fn getattr(
-    inner: &Arc<ConnInner>,
-    obj: Arc<dyn RemoteObject>,
-    name: String,
-) -> Prepared {
+pub(crate) fn getattr(inner: &Arc<ConnInner>, obj: Arc<dyn LocalObject>, name: String) -> Prepared {
     let result = lookup(inner, &obj, name).map(|(real, member)| match member {
         Member::Value(v) => v,
         Member::Method => export(BoundMethod { obj, name: real }),
@@ -51,7 +47,7 @@ pub(crate) fn getattr(
 /// HANDLE_SETATTR.
 pub(crate) fn setattr(
     inner: &Arc<ConnInner>,
-    obj: Arc<dyn RemoteObject>,
+    obj: Arc<dyn LocalObject>,
     name: &str,
     value: Value,
 ) -> Prepared {
@@ -65,7 +61,7 @@ pub(crate) fn setattr(
 }
 
 /// HANDLE_DELATTR.
-pub(crate) fn delattr(inner: &Arc<ConnInner>, obj: Arc<dyn RemoteObject>, name: &str) -> Prepared {
+pub(crate) fn delattr(inner: &Arc<ConnInner>, obj: Arc<dyn LocalObject>, name: &str) -> Prepared {
     let result = match obj.rpyc_delattr(name) {
         Some(r) => r,
         None => check_attr(inner.config(), name, Permission::Del, |n| obj.has_member(n))

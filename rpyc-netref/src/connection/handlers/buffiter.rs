@@ -9,11 +9,11 @@ use rpyc_core::Value;
 use super::{tri, Prepared};
 use crate::connection::ConnInner;
 use crate::fetch::{local_iterator, local_next_items};
-use crate::object::RemoteObject;
+use crate::object::LocalObject;
 
 /// HANDLE_BUFFITER: up to `count` items from an iterator (`__next__`), or from a fresh
 /// iterator of an iterable (`__iter__`), like `tuple(islice(obj, count))`.
-pub(crate) fn buffiter(inner: &Arc<ConnInner>, obj: Arc<dyn RemoteObject>, count: i64) -> Prepared {
+pub(crate) fn buffiter(inner: &Arc<ConnInner>, obj: Arc<dyn LocalObject>, count: i64) -> Prepared {
     let ctx = tri!(inner.context(), Handler::BuffIter);
     let count = count.clamp(0, 1 << 20) as usize;
     Prepared::Spawn(

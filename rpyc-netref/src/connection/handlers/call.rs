@@ -9,11 +9,11 @@ use rpyc_core::{RemoteException, Value};
 use super::{attr, tri, Prepared};
 use crate::connection::ConnInner;
 use crate::netref::NetRef;
-use crate::object::{Args, Exported, Member, RemoteObject};
+use crate::object::{Args, Exported, LocalObject, Member};
 
 /// HANDLE_CALL: call the object itself (no attribute policy, as in RPyC: whoever holds a
 /// reference may call it).
-pub(crate) fn call(inner: &Arc<ConnInner>, obj: Arc<dyn RemoteObject>, args: Args) -> Prepared {
+pub(crate) fn call(inner: &Arc<ConnInner>, obj: Arc<dyn LocalObject>, args: Args) -> Prepared {
     let ctx = tri!(inner.context(), Handler::Call);
     Prepared::Spawn(Box::new(move || obj.call(ctx, args)), Handler::Call)
 }
@@ -21,7 +21,7 @@ pub(crate) fn call(inner: &Arc<ConnInner>, obj: Arc<dyn RemoteObject>, args: Arg
 /// HANDLE_CALLATTR: `getattr` under the policy, then call — one round trip.
 pub(crate) fn callattr(
     inner: &Arc<ConnInner>,
-    obj: Arc<dyn RemoteObject>,
+    obj: Arc<dyn LocalObject>,
     name: String,
     args: Args,
 ) -> Prepared {
@@ -60,7 +60,7 @@ fn call_value(v: Value, ctx: crate::object::CallContext, args: Args) -> Prepared
 
 /// HANDLE_CTXEXIT: `obj.__exit__(exc, None, None)` under the policy, as Python's handler (a
 /// GETATTR then a call) — exactly a CALLATTR.
-pub(crate) fn ctxexit(inner: &Arc<ConnInner>, obj: Arc<dyn RemoteObject>, exc: Value) -> Prepared {
+pub(crate) fn ctxexit(inner: &Arc<ConnInner>, obj: Arc<dyn LocalObject>, exc: Value) -> Prepared {
     let args = Args {
         pos: vec![exc, Value::None, Value::None],
         kw: Vec::new(),

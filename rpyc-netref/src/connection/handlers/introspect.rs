@@ -9,31 +9,31 @@ use rpyc_core::{IdPack, RemoteException, Value};
 
 use super::{tri, Prepared};
 use crate::connection::ConnInner;
-use crate::object::{Args, Exported, Member, RemoteObject};
+use crate::object::{Args, Exported, LocalObject, Member};
 
 /// HANDLE_REPR.
-pub(crate) fn repr(obj: Arc<dyn RemoteObject>) -> Prepared {
+pub(crate) fn repr(obj: Arc<dyn LocalObject>) -> Prepared {
     Prepared::Done(Ok(Value::Str(obj.repr())), Handler::Repr)
 }
 
 /// HANDLE_STR.
-pub(crate) fn str(obj: Arc<dyn RemoteObject>) -> Prepared {
+pub(crate) fn str(obj: Arc<dyn LocalObject>) -> Prepared {
     Prepared::Done(Ok(Value::Str(obj.str())), Handler::Str)
 }
 
-fn identity(obj: &Arc<dyn RemoteObject>) -> usize {
+fn identity(obj: &Arc<dyn LocalObject>) -> usize {
     Arc::as_ptr(obj) as *const () as usize
 }
 
 /// HANDLE_HASH: the object's own hash, else its identity.
-pub(crate) fn hash(obj: Arc<dyn RemoteObject>) -> Prepared {
+pub(crate) fn hash(obj: Arc<dyn LocalObject>) -> Prepared {
     let h = obj.hash().unwrap_or_else(|| (identity(&obj) >> 4) as i64);
     Prepared::Done(Ok(Value::Int(h)), Handler::Hash)
 }
 
 /// HANDLE_DIR: the names the peer may access under this side's policy (exposed members are
 /// listed without their prefix). Unlike Python's server, private names are not revealed.
-pub(crate) fn dir(inner: &Arc<ConnInner>, obj: Arc<dyn RemoteObject>) -> Prepared {
+pub(crate) fn dir(inner: &Arc<ConnInner>, obj: Arc<dyn LocalObject>) -> Prepared {
     let cfg = inner.config();
     if !cfg.allow_getattr {
         return Prepared::Done(Ok(Value::Tuple(Vec::new())), Handler::Dir);
@@ -67,7 +67,7 @@ pub(crate) fn dir(inner: &Arc<ConnInner>, obj: Arc<dyn RemoteObject>) -> Prepare
 /// operator (Python's `getattr(type(obj), op)` fails the same way).
 pub(crate) fn cmp(
     inner: &Arc<ConnInner>,
-    obj: Arc<dyn RemoteObject>,
+    obj: Arc<dyn LocalObject>,
     other: Value,
     op: String,
 ) -> Prepared {

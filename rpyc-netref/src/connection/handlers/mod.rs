@@ -23,7 +23,7 @@ use rpyc_core::message::{Boxed, Handler, Request};
 use rpyc_core::{RemoteException, Value};
 
 use crate::connection::ConnInner;
-use crate::object::{Args, BoxFuture, CallResult, RemoteObject};
+use crate::object::{Args, BoxFuture, CallResult, LocalObject};
 
 pub(crate) mod attr;
 pub(crate) mod buffiter;
@@ -126,7 +126,7 @@ pub(crate) fn prepare(inner: &Arc<ConnInner>, req: Request) -> Prepared {
 }
 
 /// The local object a request targets (it must be one of ours, sent back as label 3).
-fn target(inner: &Arc<ConnInner>, obj: Boxed) -> Result<Arc<dyn RemoteObject>, RemoteException> {
+fn target(inner: &Arc<ConnInner>, obj: Boxed) -> Result<Arc<dyn LocalObject>, RemoteException> {
     if let Boxed::Local(id) = &obj {
         // The usual case: straight from the table.
         return inner
