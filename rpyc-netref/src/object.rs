@@ -2,6 +2,10 @@
 //! [`CallContext`] of a call, and by-reference exports ([`Exported`]). Call arguments are in
 //! `args.rs`, closures the peer calls in `callback.rs`.
 //!
+//! One import points back up at the connection, on purpose: a [`CallContext`] holds the
+//! [`Connection`] the call arrived on, because in symmetric RPC an object that is called must be
+//! able to call the peer back. It is the only such loop in the crate.
+//!
 //! A service root, a `Counter` returned by a method, a closure passed as a callback: each is a
 //! `LocalObject`. The connection applies the access policy (`rpyc::core::policy`) before it
 //! asks an object for a member, so an object only lists its members; it never decides who may

@@ -8,6 +8,23 @@
 //!
 //! A scenario is an `async fn name(t: Transport) -> rpyc::Result<()>`; `transport_tests!(name)`
 //! turns it into the tests `name::pair`, `name::tcp` and `name::unix`.
+//!
+//! What each test file of the facade covers (scenario names, mapped to the modules they test):
+//!
+//! | file | covers |
+//! |---|---|
+//! | `root_and_calls.rs`, `values.rs` | `connection` (requests, replies), `connection::boxing`, `netref`, core conversions |
+//! | `lifetime.rs` | `table`, `netref` (release), `connection::boxing` (proxy cache) |
+//! | `callbacks.rs`, `async_calls.rs` | `callback`, `async_result`, `connection::in_flight` |
+//! | `lifecycle.rs`, `panics.rs` | `connection` (close, serve), `connection::reader` (panic isolation) |
+//! | `policy.rs` | `connection::handlers::attr`, `rpyc_core::policy`, `dispatcher` |
+//! | `fetch.rs`, `members.rs` | `fetch`, `views`, the macros' members |
+//! | `blocking.rs`, `blocking_methods.rs` | `blocking`, `sync_calls` |
+//! | `python_server.rs`, `python_client.rs`, `python/` | interop with Python rpyc both ways |
+//! | `readme.rs`, `doc_paths.rs`, `paths.rs`, `connect_errors.rs` | the README's commands, doc paths, kept paths, `connect` |
+//!
+//! `rpyc-netref/tests/reader.rs` talks raw bytes to the reader; unit tests sit beside
+//! `connection/outbox.rs` and `connection/in_flight.rs`.
 #![allow(dead_code)]
 
 use std::future::Future;
