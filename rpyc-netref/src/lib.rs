@@ -28,7 +28,8 @@
 //! | `connect` | opening connections (re-exported at the root, in `connection` and in `tls`): TCP, Unix socket, TLS, in-process pairs |
 //! | [`connection`] | [`Connection`], the handle users hold; its children below |
 //! | `connection::state` | `ConnInner`, the shared state, and sending (requests, replies and their traceback policy, close) |
-//! | `connection::boxing` | RPyC's `_box`/`_unbox`, and the proxy cache (one [`NetRef`] per remote object) |
+//! | `connection::boxing` | RPyC's `_box`/`_unbox`: values out by value or by reference, references in as proxies |
+//! | `connection::proxies` | the proxy cache: at most one live [`NetRef`] per remote object |
 //! | `connection::in_flight` | our calls awaiting replies: sequence numbers, waiters, deadlines |
 //! | `connection::deadlines` | the one timer per connection behind request timeouts |
 //! | `connection::reader` | the reader (frames in arrival order, panics isolated), writer and deadline tasks |

@@ -3,30 +3,12 @@
 //!
 //! The peer here is raw bytes over an in-memory stream, framed with `rpyc::core`.
 
-use bytes::Bytes;
-use rpyc::core::brine::Limits;
-use rpyc::core::frame::FrameBuilder;
+mod wire;
+
 use rpyc::core::message::{Boxed, Handler, Message};
 use rpyc::core::{Config, Value};
-use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
-
-/// Frames one request into `out`.
-fn request(out: &mut Vec<u8>, seq: i64, handler: Handler, args: Boxed) {
-    let mut fb = FrameBuilder::begin(out);
-    Message::encode_request(seq, handler, &args, fb.payload()).unwrap();
-    fb.finish(false).unwrap();
-}
-
-/// Reads one frame and decodes it.
-async fn read_message(s: &mut DuplexStream) -> Message {
-    let mut header = [0u8; 5];
-    s.read_exact(&mut header).await.unwrap();
-    let len = u32::from_be_bytes(header[..4].try_into().unwrap()) as usize;
-    let mut payload = vec![0u8; len + 1];
-    s.read_exact(&mut payload).await.unwrap();
-    payload.pop(); // the trailing newline
-    Message::decode(&Bytes::from(payload), Limits::default()).unwrap()
-}
+use tokio::io::{AsyncWriteExt, DuplexStream};
+use wire::{read_message, request};
 
 fn server(stream: DuplexStream) -> rpyc::Connection {
     let service = std::sync::Arc::new(rpyc::testing::EchoService);

@@ -1,9 +1,10 @@
 //! RPyC's `_box` / `_unbox`: values to send become brine values or object references (local
 //! objects counted in the table, the peer's own objects sent back by id); references received
-//! become [`NetRef`](crate::NetRef) proxies, one per remote object (the proxy cache).
+//! become [`NetRef`](crate::NetRef) proxies, one per remote object (through the proxy cache,
+//! `proxies.rs`).
 
-use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Arc, Weak};
+use std::sync::atomic::AtomicI64;
+use std::sync::Arc;
 
 use rpyc_core::message::Boxed;
 use rpyc_core::{IdPack, IntoValue, Object, RemoteException, Value};
@@ -102,23 +103,15 @@ impl ConnInner {
         self: &Arc<Self>,
         id: IdPack,
     ) -> std::result::Result<Arc<NetRefInner>, RemoteException> {
-        let mut proxies = self.proxies.lock();
-        if let Some(existing) = proxies.get(&id).and_then(Weak::upgrade) {
-            existing.received.fetch_add(1, Ordering::Relaxed);
-            return Ok(existing);
-        }
-        let conn = self
-            .connection()
-            .ok_or_else(|| RemoteException::eof_error("connection is closing"))?;
-        let inner = Arc::new(NetRefInner {
-            conn,
-            id: id.clone(),
-            received: AtomicI64::new(1),
-        });
-        if proxies.len() > 1024 && proxies.len().is_power_of_two() {
-            proxies.retain(|_, w| w.strong_count() > 0);
-        }
-        proxies.insert(id, Arc::downgrade(&inner));
-        Ok(inner)
+        self.proxies.received(id, |id| {
+            let conn = self
+                .connection()
+                .ok_or_else(|| RemoteException::eof_error("connection is closing"))?;
+            Ok(Arc::new(NetRefInner {
+                conn,
+                id,
+                received: AtomicI64::new(1),
+            }))
+        })
     }
 }

@@ -16,7 +16,6 @@
 //! either side closes it. Closing fails every pending call with [`Error::ConnectionClosed`] and
 //! frees both object tables.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
@@ -33,6 +32,7 @@ mod deadlines;
 pub(crate) mod handlers;
 mod in_flight;
 pub(crate) mod outbox;
+mod proxies;
 mod reader;
 mod state;
 
@@ -54,6 +54,7 @@ use crate::table::ObjectTable;
 use crate::transport::{BoxWriter, PlainWriter, TcpWriter};
 use in_flight::InFlight;
 use outbox::Outbox;
+use proxies::ProxyCache;
 use reader::{deadline_task, reader_task, writer_task};
 use state::SendMode;
 
@@ -166,7 +167,7 @@ impl Connection {
             root,
             calls: InFlight::default(),
             table: ObjectTable::default(),
-            proxies: Mutex::new(HashMap::new()),
+            proxies: ProxyCache::default(),
             out: Outbox::new(writer, cancel.clone()),
             close_reason: OnceLock::new(),
             cancel,
@@ -224,12 +225,7 @@ impl Connection {
 
     /// How many live proxies of remote objects this side holds.
     pub fn proxy_count(&self) -> usize {
-        self.inner
-            .proxies
-            .lock()
-            .values()
-            .filter(|w| w.strong_count() > 0)
-            .count()
+        self.inner.proxies.live()
     }
 
     /// The peer's root object (`conn.root`): one HANDLE_GETROOT, cached while a reference to it
@@ -240,7 +236,7 @@ impl Connection {
         }
         let cached = self.inner.remote_root.lock().clone();
         if let Some(id) = cached {
-            if let Some(inner) = self.inner.proxies.lock().get(&id).and_then(Weak::upgrade) {
+            if let Some(inner) = self.inner.proxies.get(&id) {
                 return Ok(NetRef::from_inner(inner));
             }
         }
@@ -425,12 +421,7 @@ impl Connection {
     /// Releases a proxy (called when the last clone of a `NetRef` drops): one DEL carrying every
     /// reference received, sent without waiting.
     pub(crate) fn release_proxy(&self, id: &IdPack, count: i64) {
-        {
-            let mut p = self.inner.proxies.lock();
-            if p.get(id).is_some_and(|w| w.strong_count() == 0) {
-                p.remove(id);
-            }
-        }
+        self.inner.proxies.forget_dead(id);
         if self.is_closed() {
             return;
         }

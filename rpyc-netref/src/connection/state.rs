@@ -2,11 +2,11 @@
 //! the protocol: framing requests and replies into the outbox (with RPyC's traceback policy),
 //! closing, and the call context handlers get.
 //!
-//! Handlers (`handlers/`) see the connection only through the `pub(super)` items of this file
-//! and `boxing.rs`: `config()`, `context()`, `unbox()`, `shutdown()`, the local object table
-//! (`table`) and the root object (`root`).
+//! Handlers (`handlers/`) see the connection only through this set, the one surface they may
+//! use: `config()`, `context()` (the call context), `unbox()` (`boxing.rs`),
+//! `shutdown()`, the local object table (`table`) and the root object (`root`). Everything
+//! else here is the connection's own.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize};
 use std::sync::{Arc, OnceLock, Weak};
 
@@ -19,10 +19,10 @@ use tokio_util::sync::CancellationToken;
 
 use super::in_flight::InFlight;
 use super::outbox::Outbox;
+use super::proxies::ProxyCache;
 use super::{Connection, HandleGuard};
 use crate::async_result::AsyncResult;
 use crate::error::{Error, Result};
-use crate::netref::NetRefInner;
 use crate::object::{CallContext, LocalObject};
 use crate::service::Service;
 use crate::sync_calls::SyncCalls;
@@ -37,26 +37,42 @@ pub(super) enum SendMode {
     Queue,
 }
 
+/// The state of one connection, shared by its tasks, its handles and every proxy it made.
 pub(crate) struct ConnInner {
+    /// This connection's number within the process (logs, `Connection::id`).
     pub(super) id: u64,
+    /// The configuration it was made with: limits and the access policy.
     pub(super) config: Config,
+    /// The service this side serves (its hooks run on connect and disconnect).
     pub(super) service: Arc<dyn Service>,
+    /// The service's root object, pinned in `table` for the connection's life (GETROOT).
     pub(super) root: Arc<dyn LocalObject>,
     /// Our calls awaiting a reply: sequence numbers, waiters, deadlines.
     pub(super) calls: InFlight,
+    /// Our objects the peer holds references to, by id, with their counts (DEL decrements).
     pub(super) table: ObjectTable,
-    pub(super) proxies: Mutex<HashMap<IdPack, Weak<NetRefInner>>>,
+    /// The peer's objects we hold proxies of, one proxy per id.
+    pub(super) proxies: ProxyCache,
+    /// The framed bytes waiting to be written, and who writes them (`outbox.rs`).
     pub(super) out: Outbox,
     /// Set once, when the connection closes: why.
     pub(super) close_reason: OnceLock<String>,
+    /// Cancelled at shutdown: stops the reader, writer and deadline tasks.
     pub(super) cancel: CancellationToken,
+    /// The guard shared by the user's handles: when the last handle drops, the connection
+    /// closes. Weak, so the state never keeps the connection open by itself.
     pub(super) guard: OnceLock<Weak<HandleGuard>>,
+    /// The id of the peer's root once fetched (its proxy lives in `proxies` while held).
     pub(super) remote_root: Mutex<Option<IdPack>>,
+    /// How many requests the reader has taken in (what `serve` waits to grow).
     pub(super) served: AtomicU64,
+    /// Wakes `serve` callers when `served` grows, and `serve_all` at shutdown.
     pub(super) served_notify: Notify,
     /// `serve` calls waiting on `served_notify` (the reader notifies only when there are).
     pub(super) serve_waiters: AtomicUsize,
+    /// The peer's requests being handled now (`Connection::in_flight`).
     pub(super) in_flight: AtomicUsize,
+    /// Notified when `in_flight` drops to zero (`Connection::wait_idle`).
     pub(super) idle: Notify,
     /// The synchronous calls of the peer: their slots and queue.
     pub(super) sync_calls: Arc<SyncCalls>,

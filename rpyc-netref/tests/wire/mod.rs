@@ -1,0 +1,43 @@
+//! Raw RPyC frames for the wire-level tests of this crate: the test plays the peer with bytes
+//! framed by `rpyc::core`, and our [`rpyc::Connection`] is on the other end of an in-memory
+//! stream.
+#![allow(dead_code)]
+
+use bytes::Bytes;
+use rpyc::core::brine::Limits;
+use rpyc::core::frame::FrameBuilder;
+use rpyc::core::message::{Boxed, Handler, Message};
+use tokio::io::{AsyncReadExt, DuplexStream};
+
+/// Frames one request into `out`.
+pub fn request(out: &mut Vec<u8>, seq: i64, handler: Handler, args: Boxed) {
+    let mut fb = FrameBuilder::begin(out);
+    Message::encode_request(seq, handler, &args, fb.payload()).unwrap();
+    fb.finish(false).unwrap();
+}
+
+/// Frames one reply into `out`.
+pub fn reply(out: &mut Vec<u8>, seq: i64, value: Boxed) {
+    let mut fb = FrameBuilder::begin(out);
+    Message::encode_reply(seq, &value, fb.payload()).unwrap();
+    fb.finish(false).unwrap();
+}
+
+/// Reads one frame and decodes it.
+pub async fn read_message(s: &mut DuplexStream) -> Message {
+    let mut header = [0u8; 5];
+    s.read_exact(&mut header).await.unwrap();
+    let len = u32::from_be_bytes(header[..4].try_into().unwrap()) as usize;
+    let mut payload = vec![0u8; len + 1];
+    s.read_exact(&mut payload).await.unwrap();
+    payload.pop(); // the trailing newline
+    Message::decode(&Bytes::from(payload), Limits::default()).unwrap()
+}
+
+/// Reads one request and returns its seq, handler id and arguments.
+pub async fn read_request(s: &mut DuplexStream) -> (i64, i64, Boxed) {
+    match read_message(s).await {
+        Message::Request { seq, handler, args } => (seq, handler, args),
+        other => panic!("expected a request, got {other:?}"),
+    }
+}
