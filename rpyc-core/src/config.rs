@@ -175,6 +175,9 @@ pub struct Config {
     /// rpyc-rs: most objects this side keeps exported to the peer at once; beyond it, requests
     /// that would export more fail with `MemoryError`. Default 1,000,000.
     pub max_exported_objects: usize,
+    /// rpyc-rs: most objects every connection of the process together keeps exported (each
+    /// connection's config checks its own exports against this total). Default 4,000,000.
+    pub max_exported_objects_total: usize,
     /// rpyc-rs: most requests of the peer handled at once on one connection; beyond it, new
     /// requests fail at once with `RuntimeError` (replies keep flowing, so callbacks never
     /// deadlock). Default 10,000.
@@ -220,6 +223,7 @@ impl Default for Config {
             frame_limits: FrameLimits::default(),
             decode_limits: Limits::default(),
             max_exported_objects: 1_000_000,
+            max_exported_objects_total: 4_000_000,
             max_concurrent_requests: 10_000,
             max_sync_calls: 8,
         }
@@ -273,6 +277,7 @@ impl ConfigBuilder {
         frame_limits: FrameLimits,
         decode_limits: Limits,
         max_exported_objects: usize,
+        max_exported_objects_total: usize,
         max_concurrent_requests: usize,
         max_sync_calls: usize,
         connid: Option<String>,

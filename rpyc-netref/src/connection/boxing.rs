@@ -12,6 +12,7 @@ use rpyc_core::{IdPack, IntoValue, Object, RemoteException, Value};
 use super::ConnInner;
 use crate::netref::NetRefInner;
 use crate::object::{Exported, LocalObject};
+use crate::table::ExportLimits;
 impl ConnInner {
     /// Boxes a value for sending (RPyC's `_box`): plain data by value, local objects by
     /// reference (counted in the table), the peer's own objects as label 3. The objects are
@@ -66,15 +67,19 @@ impl ConnInner {
         &self,
         obj: &Arc<dyn LocalObject>,
     ) -> std::result::Result<Boxed, RemoteException> {
+        let limits = ExportLimits {
+            per_connection: self.config.max_exported_objects,
+            total: self.config.max_exported_objects_total,
+        };
         self.table
-            .export(obj, self.config.max_exported_objects)
+            .export(obj, limits)
             .map(Boxed::Remote)
             .ok_or_else(|| {
                 RemoteException::builtin(
                     "MemoryError",
                     format!(
-                        "too many exported objects (limit {})",
-                        self.config.max_exported_objects
+                        "too many exported objects (limits: {} on this connection, {} in the process)",
+                        limits.per_connection, limits.total
                     ),
                 )
             })

@@ -25,10 +25,20 @@ fn identity(obj: &Arc<dyn LocalObject>) -> usize {
     Arc::as_ptr(obj) as *const () as usize
 }
 
-/// HANDLE_HASH: the object's own hash, else its identity.
+/// HANDLE_HASH: the object's own hash, else [`identity_hash`].
 pub(crate) fn hash(obj: Arc<dyn LocalObject>) -> Prepared {
-    let h = obj.hash().unwrap_or_else(|| (identity(&obj) >> 4) as i64);
+    let h = obj.hash().unwrap_or_else(|| identity_hash(&obj));
     Prepared::Done(Ok(Value::Int(h)), Handler::Hash)
+}
+
+/// The hash of an object without one of its own: its identity under a keyed hash whose key is
+/// random per process, so it is stable for the object's life (as Python expects of `hash`) and
+/// tells the peer nothing about where the object lives in memory.
+fn identity_hash(obj: &Arc<dyn LocalObject>) -> i64 {
+    use std::hash::BuildHasher;
+    static KEY: std::sync::OnceLock<std::collections::hash_map::RandomState> =
+        std::sync::OnceLock::new();
+    KEY.get_or_init(Default::default).hash_one(identity(obj)) as i64
 }
 
 /// HANDLE_DIR: the names the peer may access under this side's policy (exposed members are

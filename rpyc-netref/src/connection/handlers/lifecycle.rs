@@ -22,8 +22,13 @@ pub(crate) fn getroot(inner: &Arc<ConnInner>) -> Prepared {
     Prepared::Done(Ok(export_arc(inner.root.clone())), Handler::GetRoot)
 }
 
-/// HANDLE_DEL: the peer released `count` references to one of our objects.
+/// HANDLE_DEL: the peer released `count` references to one of our objects. A count below 1
+/// is refused (Python's peers always send at least 1).
 pub(crate) fn del(inner: &Arc<ConnInner>, obj: Boxed, count: i64) -> Prepared {
+    if count < 1 {
+        let msg = format!("DEL needs a count of at least 1, got {count}");
+        return Prepared::Done(Err(RemoteException::value_error(msg)), Handler::Del);
+    }
     match obj {
         Boxed::Local(id) => {
             if inner.table.decref(&id, count) {
