@@ -189,6 +189,28 @@ pub struct Config {
     /// finish. A call waiting for its own call into the peer (a callback) does not count.
     /// Default 8; `0` is taken as 1.
     pub max_sync_calls: usize,
+    /// rpyc-rs: the output budget of one connection, in bytes framed for the peer and not yet
+    /// taken by it. While a connection owes more, it reads no further frame and starts no new
+    /// request of the peer, until the peer reads. Default 32 MiB.
+    pub max_queued_output: usize,
+    /// rpyc-rs: the output budget of every connection of the process together; while the
+    /// process owes more, no connection starts a new request. Default 1 GiB.
+    pub max_queued_output_total: usize,
+    /// rpyc-rs: a peer that is owed output and takes no byte of it for this long is closed.
+    /// `None` never closes. Default 60 s.
+    pub write_timeout: Option<Duration>,
+    /// rpyc-rs: once a frame has begun to arrive, at least [`Config::frame_progress_bytes`] of
+    /// it (or all the rest) must arrive within each such period, else the connection closes.
+    /// The clock stops while this side is not reading (its own output backpressure). `None`
+    /// waits for ever. Default 10 s.
+    pub frame_progress_timeout: Option<Duration>,
+    /// rpyc-rs: the bytes of a frame in progress that must arrive per
+    /// [`Config::frame_progress_timeout`]. Default 4 KiB.
+    pub frame_progress_bytes: usize,
+    /// rpyc-rs: a connection with nothing going on (no frame arriving, no request running, no
+    /// call of ours awaiting a reply, nothing owed) for this long is closed. Default `None`:
+    /// idle connections are never cut (a Python client may stay idle for hours).
+    pub idle_timeout: Option<Duration>,
 }
 
 impl Default for Config {
@@ -226,6 +248,12 @@ impl Default for Config {
             max_exported_objects_total: 4_000_000,
             max_concurrent_requests: 10_000,
             max_sync_calls: 8,
+            max_queued_output: 32 << 20,
+            max_queued_output_total: 1 << 30,
+            write_timeout: Some(Duration::from_secs(60)),
+            frame_progress_timeout: Some(Duration::from_secs(10)),
+            frame_progress_bytes: 4096,
+            idle_timeout: None,
         }
     }
 }
@@ -280,6 +308,12 @@ impl ConfigBuilder {
         max_exported_objects_total: usize,
         max_concurrent_requests: usize,
         max_sync_calls: usize,
+        max_queued_output: usize,
+        max_queued_output_total: usize,
+        write_timeout: Option<Duration>,
+        frame_progress_timeout: Option<Duration>,
+        frame_progress_bytes: usize,
+        idle_timeout: Option<Duration>,
         connid: Option<String>,
         credentials: Option<String>,
         endpoints: Option<(String, String)>,

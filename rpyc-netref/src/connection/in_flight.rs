@@ -1,7 +1,8 @@
 //! Our calls waiting for the peer's answer: [`InFlight`] owns their sequence numbers, the
 //! waiters ([`AsyncResult`]s) and their deadlines, as tarpc's in-flight requests do. The
 //! connection starts a call, completes it from the reader, arms its timeout, and fails them all
-//! when it closes; nothing else touches the map.
+//! when it closes — or as soon as the peer has stopped sending (EOF), when no reply can come:
+//! from then on a new call fails at once. Nothing else touches the map.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -21,10 +22,17 @@ pub(super) struct InFlight {
     /// The next sequence number (never reused on a connection, so a late reply can never reach
     /// a newer call).
     seq: AtomicI64,
-    /// Waiters by sequence number.
-    pending: Mutex<HashMap<i64, AsyncResult>>,
+    /// Waiters by sequence number, and why no more can wait once that is known.
+    pending: Mutex<Pending>,
     /// Their timeouts (one sweeper per connection).
     deadlines: Deadlines,
+}
+
+#[derive(Default)]
+struct Pending {
+    waiting: HashMap<i64, AsyncResult>,
+    /// Set when no reply can come any more (the peer stopped sending): the error new calls get.
+    ended: Option<String>,
 }
 
 impl InFlight {
@@ -37,14 +45,20 @@ impl InFlight {
     pub(super) fn start(&self) -> (i64, AsyncResult) {
         let seq = self.next_seq();
         let res = AsyncResult::new();
-        self.pending.lock().insert(seq, res.clone());
+        let mut p = self.pending.lock();
+        match &p.ended {
+            Some(reason) => res.complete(Err(Error::ConnectionClosed(reason.clone()))),
+            None => {
+                p.waiting.insert(seq, res.clone());
+            }
+        }
         (seq, res)
     }
 
     /// Completes call `seq` with `result`; false (and `result` dropped) if no such call waits
     /// (a late reply after a timeout, or a reply to a seq never sent).
     pub(super) fn complete(&self, seq: i64, result: impl FnOnce() -> Result<Value>) -> bool {
-        let Some(res) = self.pending.lock().remove(&seq) else {
+        let Some(res) = self.pending.lock().waiting.remove(&seq) else {
             return false;
         };
         res.complete(result());
@@ -53,17 +67,38 @@ impl InFlight {
 
     /// Gives up call `seq` with `err` (it could not be sent).
     pub(super) fn fail(&self, seq: i64, err: Error) {
-        if let Some(res) = self.pending.lock().remove(&seq) {
+        if let Some(res) = self.pending.lock().waiting.remove(&seq) {
             res.complete(Err(err));
         }
     }
 
     /// Fails every waiting call (the connection closed).
     pub(super) fn fail_all(&self, err: impl Fn() -> Error) {
-        let pending: Vec<AsyncResult> = self.pending.lock().drain().map(|(_, r)| r).collect();
+        let pending: Vec<AsyncResult> = self
+            .pending
+            .lock()
+            .waiting
+            .drain()
+            .map(|(_, r)| r)
+            .collect();
         for r in pending {
             r.complete(Err(err()));
         }
+    }
+
+    /// No reply can come any more (`reason`): fails every waiting call with
+    /// [`Error::ConnectionClosed`], and every call started from now on.
+    pub(super) fn end(&self, reason: &str) {
+        self.pending
+            .lock()
+            .ended
+            .get_or_insert_with(|| reason.to_string());
+        self.fail_all(|| Error::ConnectionClosed(reason.to_string()));
+    }
+
+    /// How many calls wait for a reply.
+    pub(super) fn waiting(&self) -> usize {
+        self.pending.lock().waiting.len()
     }
 
     /// Arms call `seq`'s timeout; disarmed when the guard drops.
@@ -116,6 +151,21 @@ mod tests {
         assert!(!f.complete(seq, || Ok(Value::None)));
         cancel.cancel();
         sweeper.await.unwrap();
+    }
+
+    #[test]
+    fn after_the_end_a_new_call_fails_at_once() {
+        let f = InFlight::default();
+        let (_, before) = f.start();
+        assert_eq!(f.waiting(), 1);
+        f.end("the peer closed the connection");
+        let (_, after) = f.start();
+        for r in [before, after] {
+            assert!(
+                matches!(r.take(), Some(Err(Error::ConnectionClosed(m))) if m.contains("peer closed"))
+            );
+        }
+        assert_eq!(f.waiting(), 0);
     }
 
     #[test]

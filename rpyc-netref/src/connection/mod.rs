@@ -28,6 +28,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 mod boxing;
+mod budget;
 mod deadlines;
 pub(crate) mod handlers;
 mod in_flight;
@@ -35,6 +36,7 @@ pub(crate) mod outbox;
 mod proxies;
 mod reader;
 mod state;
+mod watchdog;
 
 pub(crate) use reader::panic_exception;
 pub(crate) use state::ConnInner;
@@ -52,6 +54,7 @@ use crate::service::{Service, ServiceRoot};
 use crate::sync_calls::SyncCalls;
 use crate::table::ObjectTable;
 use crate::transport::{BoxWriter, PlainWriter, TcpWriter};
+use budget::OutputBudget;
 use in_flight::InFlight;
 use outbox::Outbox;
 use proxies::ProxyCache;
@@ -160,6 +163,8 @@ impl Connection {
         }
         let cancel = CancellationToken::new();
         let sync_calls = SyncCalls::new(config.max_sync_calls);
+        let budget = OutputBudget::new(config.max_queued_output, config.max_queued_output_total);
+        let out = Outbox::new(writer, cancel.clone(), budget, config.write_timeout);
         let inner = Arc::new(ConnInner {
             id,
             config,
@@ -168,7 +173,7 @@ impl Connection {
             calls: InFlight::default(),
             table: ObjectTable::default(),
             proxies: ProxyCache::default(),
-            out: Outbox::new(writer, cancel.clone()),
+            out,
             close_reason: OnceLock::new(),
             cancel,
             guard: OnceLock::new(),

@@ -29,11 +29,9 @@ use rpyc_core::EncodeError;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-pub(crate) use crate::transport::BoxWriter;
+use super::budget::OutputBudget;
 
-/// Above this many queued bytes, the reader stops taking new frames until the queue drains: a
-/// peer that sends requests but never reads replies cannot grow our memory.
-pub(crate) const WRITE_HIGH_WATER: usize = 32 << 20;
+pub(crate) use crate::transport::BoxWriter;
 
 /// Batches at or above this size count as large (their buffer is kept for the next one).
 const LARGE_BATCH: usize = 1 << 16;
@@ -78,8 +76,10 @@ pub(crate) struct Outbox {
     state: Mutex<State>,
     /// Wakes the writer task.
     ready: Notify,
-    /// Wakes a reader waiting for the queue to drain (backpressure).
-    drained: Notify,
+    /// What the peer is owed: charged per frame queued, paid per byte written.
+    budget: OutputBudget,
+    /// Closes a peer that takes no byte of what it is owed for this long.
+    write_timeout: Option<Duration>,
     /// Cancelled when the connection closes: the writer flushes what is queued (for at most
     /// [`CLOSE_FLUSH`]), shuts the stream down and stops.
     closing: CancellationToken,
@@ -94,8 +94,14 @@ thread_local! {
 }
 
 impl Outbox {
-    /// An outbox writing to `io`, closing when `closing` is cancelled.
-    pub(crate) fn new(io: BoxWriter, closing: CancellationToken) -> Outbox {
+    /// An outbox writing to `io` under `budget`, closing when `closing` is cancelled; a peer
+    /// that takes nothing for `write_timeout` fails the writer.
+    pub(crate) fn new(
+        io: BoxWriter,
+        closing: CancellationToken,
+        budget: OutputBudget,
+        write_timeout: Option<Duration>,
+    ) -> Outbox {
         Outbox {
             state: Mutex::new(State {
                 buf: Vec::with_capacity(8192),
@@ -107,15 +113,16 @@ impl Outbox {
                 unacked: false,
             }),
             ready: Notify::new(),
-            drained: Notify::new(),
+            budget,
+            write_timeout,
             closing,
         }
     }
 
-    /// Wakes the writer task and any reader held back, after `closing` was cancelled.
+    /// Wakes the writer task after `closing` was cancelled (waiters for the budget watch
+    /// `closing` themselves).
     pub(crate) fn close(&self) {
         self.ready.notify_one();
-        self.drained.notify_waiters();
     }
 
     fn is_closing(&self) -> bool {
@@ -136,12 +143,14 @@ impl Outbox {
         encode: impl FnOnce(&mut Vec<u8>) -> Result<(), EncodeError>,
     ) -> Result<(), EncodeError> {
         let mut st = self.state.lock();
+        let before = st.buf.len();
         let mut fb = FrameBuilder::begin(&mut st.buf);
         if let Err(e) = encode(fb.payload()) {
             fb.abort();
             return Err(e);
         }
         fb.finish(compress)?;
+        self.budget.charge(st.buf.len() - before);
         if now && st.io.is_some() {
             // Even inside a producer: the request goes out before the caller arms its timeout.
             self.write_now(st);
@@ -163,18 +172,20 @@ impl Outbox {
         self.state.lock().buf.len()
     }
 
-    /// Waits while the queue is above the high-water mark (the peer is not reading what we
-    /// owe it), or until the connection closes.
+    /// Bytes owed to the peer: queued, or taken for a write the peer has not accepted yet.
+    pub(crate) fn owed(&self) -> usize {
+        self.budget.owed()
+    }
+
+    /// Whether this connection (or the process) owes more than its output budget.
+    pub(crate) fn over_budget(&self) -> bool {
+        self.budget.over()
+    }
+
+    /// Waits while this connection or the process owes more than its budget (the peer is not
+    /// reading what it is owed), or until the connection closes.
     pub(crate) async fn wait_drained(&self) {
-        while self.queued() >= WRITE_HIGH_WATER && !self.is_closing() {
-            let drained = self.drained.notified();
-            tokio::pin!(drained);
-            drained.as_mut().enable();
-            if self.queued() < WRITE_HIGH_WATER || self.is_closing() {
-                return;
-            }
-            drained.await;
-        }
+        self.budget.admit(&self.closing).await;
     }
 
     /// A producer starts running; `read` if it starts because data was read (the reader).
@@ -236,9 +247,6 @@ impl Outbox {
             return;
         };
         drop(st);
-        if local.len() >= WRITE_HIGH_WATER {
-            self.drained.notify_waiters();
-        }
         let mut cx = Context::from_waker(Waker::noop());
         let mut off = 0;
         let mut done = true;
@@ -253,6 +261,7 @@ impl Outbox {
                 }
             }
         }
+        self.budget.paid(off);
         let flushed = done && matches!(io.as_mut().poll_flush(&mut cx), Poll::Ready(Ok(())));
         let mut st = self.state.lock();
         if off < local.len() {
@@ -327,19 +336,15 @@ impl Outbox {
                     continue;
                 }
             };
-            if local.len() >= WRITE_HIGH_WATER {
-                self.drained.notify_waiters();
-            }
-            let write = async {
-                io.write_all(&local).await?;
-                io.flush().await
-            };
-            tokio::pin!(write);
-            // Once the connection closes, never hang on a peer that stopped reading.
-            let r = tokio::select! {
-                r = &mut write => r,
-                _ = self.closing.cancelled() => {
-                    tokio::time::timeout(CLOSE_FLUSH, &mut write).await.unwrap_or(Ok(()))
+            let r = {
+                let write = self.write_all(&mut io, &local);
+                tokio::pin!(write);
+                // Once the connection closes, never hang on a peer that stopped reading.
+                tokio::select! {
+                    r = &mut write => r,
+                    _ = self.closing.cancelled() => {
+                        tokio::time::timeout(CLOSE_FLUSH, &mut write).await.unwrap_or(Ok(()))
+                    }
                 }
             };
             self.give_back(io, local);
@@ -347,6 +352,46 @@ impl Outbox {
         };
         let _ = tokio::time::timeout(CLOSE_FLUSH, io.shutdown()).await;
         Ok(())
+    }
+}
+
+impl Outbox {
+    /// Writes `data` whole, paying the budget as the peer takes it; fails if the peer takes no
+    /// byte for the write timeout while it is owed some.
+    async fn write_all(&self, io: &mut BoxWriter, data: &[u8]) -> io::Result<()> {
+        use tokio::io::AsyncWriteExt;
+        let mut off = 0;
+        while off < data.len() {
+            let n = self.stall_guard(io.write(&data[off..])).await?;
+            if n == 0 {
+                return Err(io::ErrorKind::WriteZero.into());
+            }
+            self.budget.paid(n);
+            off += n;
+        }
+        self.stall_guard(io.flush()).await
+    }
+
+    /// Runs one write step; if it cannot finish at once, under the write timeout (a timer is
+    /// armed only then, so a socket that takes the bytes costs none).
+    async fn stall_guard<T>(&self, step: impl Future<Output = io::Result<T>>) -> io::Result<T> {
+        tokio::pin!(step);
+        if let Poll::Ready(r) = futures_util::poll!(step.as_mut()) {
+            return r;
+        }
+        let Some(limit) = self.write_timeout else {
+            return step.await;
+        };
+        tokio::time::timeout(limit, step).await.unwrap_or_else(|_| {
+            Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!(
+                    "the peer took no bytes for {} s while owed {} bytes",
+                    limit.as_secs_f64(),
+                    self.owed()
+                ),
+            ))
+        })
     }
 }
 
@@ -470,7 +515,9 @@ mod tests {
     fn outbox() -> (Arc<Outbox>, Mock, CancellationToken) {
         let mock = Mock::default();
         let closing = CancellationToken::new();
-        let ob = Arc::new(Outbox::new(Box::pin(mock.clone()), closing.clone()));
+        let budget = OutputBudget::new(usize::MAX, usize::MAX);
+        let ob = Outbox::new(Box::pin(mock.clone()), closing.clone(), budget, None);
+        let ob = Arc::new(ob);
         (ob, mock, closing)
     }
 

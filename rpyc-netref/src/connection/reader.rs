@@ -5,6 +5,7 @@
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::StreamExt;
@@ -15,6 +16,7 @@ use tokio::io::AsyncRead;
 use tokio_util::codec::FramedRead;
 
 use super::outbox::Produce;
+use super::watchdog::{CountingRead, Seen, Watchdog};
 use super::{handlers, ConnInner};
 use crate::error::Error;
 use crate::sync_calls::SyncCalls;
@@ -97,6 +99,11 @@ impl ConnInner {
                 // Counted as a producer from now on, so the reader leaves the write to it.
                 self.out.enter(false);
                 tokio::spawn(Produce::entered(self.clone(), async move {
+                    // Admission again at the start: requests read in one burst do not all
+                    // start while the first ones' replies already fill the budget.
+                    if inner.out.over_budget() {
+                        inner.out.wait_drained().await;
+                    }
                     let result = run_job(job, &inner.sync_calls, place).await;
                     inner.send_reply(seq, result, ctx.name());
                     if inner.in_flight.fetch_sub(1, Ordering::AcqRel) == 1 {
@@ -141,22 +148,47 @@ async fn run_job(
 
 pub(super) async fn reader_task<R: AsyncRead + Send + 'static>(inner: Arc<ConnInner>, reader: R) {
     let frames = FramedRead::with_capacity(
-        reader,
+        CountingRead::new(Box::pin(reader)),
         FrameCodec::new(inner.config.frame_limits),
         16 * 1024,
     );
     tokio::pin!(frames);
+    let mut watchdog = Watchdog::new(&inner.config);
+    let period = watchdog.period();
+    let tick = tokio::time::sleep(period.unwrap_or(Duration::MAX));
+    tokio::pin!(tick);
     // The reader is a producer while it handles the frames of one read: the replies it queues
     // (and those of the tasks it starts) go out together when the last of them stops.
     let mut producing = false;
     let mut woke = false;
     let reason = loop {
+        // Admission: while the peer is owed more than the output budget, no frame is taken in
+        // (and so no request starts) until it reads. Our own clock stops meanwhile.
+        if inner.out.over_budget() {
+            if std::mem::take(&mut producing) {
+                inner.out.exit(false);
+            }
+            inner.out.wait_drained().await;
+            watchdog.restart();
+        }
         let next = tokio::select! {
             _ = inner.cancel.cancelled() => break None,
             f = frames.next() => f,
+            _ = &mut tick, if period.is_some() => {
+                let seen = Seen {
+                    read: frames.get_ref().read(),
+                    buffered: frames.read_buffer(),
+                    busy: inner.busy(),
+                };
+                if let Err(reason) = watchdog.tick(seen) {
+                    break Some(reason);
+                }
+                tick.as_mut().reset(tokio::time::Instant::now() + period.unwrap_or_default());
+                continue;
+            }
         };
         match next {
-            None => break Some("the peer closed the connection".to_string()),
+            None => break Some(inner.peer_finished().await),
             Some(Err(e)) => break Some(format!("read failed: {e}")),
             Some(Ok(payload)) => {
                 if !producing {
@@ -195,14 +227,48 @@ pub(super) async fn reader_task<R: AsyncRead + Send + 'static>(inner: Arc<ConnIn
                 inner.out.exit(!woke_caller);
             }
         }
-        // Backpressure: wait while the peer is not reading what we already owe it.
-        inner.out.wait_drained().await;
     };
     if producing {
         inner.out.exit(false);
     }
     if let Some(reason) = reason {
         inner.shutdown(&reason);
+    }
+}
+
+impl ConnInner {
+    /// Whether anything is going on: requests of the peer running, calls of ours waiting for
+    /// a reply, or output owed.
+    fn busy(&self) -> bool {
+        self.in_flight.load(Ordering::Acquire) > 0
+            || self.calls.waiting() > 0
+            || self.out.owed() > 0
+    }
+
+    /// The peer has stopped sending (EOF; it may still read, as after a half-close). Our calls
+    /// to it fail at once (no reply can come); the requests it sent are finished and their
+    /// replies written before the connection closes, as Python's server does. Returns the
+    /// reason to close with.
+    async fn peer_finished(&self) -> String {
+        const REASON: &str = "the peer closed the connection";
+        self.calls.end(REASON);
+        loop {
+            let idle = self.idle.notified();
+            tokio::pin!(idle);
+            idle.as_mut().enable();
+            if self.in_flight.load(Ordering::Acquire) == 0 {
+                break;
+            }
+            tokio::select! {
+                _ = idle => {}
+                _ = self.cancel.cancelled() => return REASON.into(),
+            }
+        }
+        // Everything owed goes out (a peer that takes nothing is cut by the write timeout).
+        while self.out.owed() > 0 && !self.cancel.is_cancelled() {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        REASON.into()
     }
 }
 

@@ -187,8 +187,7 @@ impl ConnInner {
             return;
         }
         tracing::debug!(conn = self.id, reason, "connection closed");
-        self.calls
-            .fail_all(|| Error::ConnectionClosed(reason.to_string()));
+        self.calls.end(reason);
         // The last user handle may be what triggered this shutdown (or may go any moment): the
         // hook then gets a temporary handle, whose drop finds the connection closed.
         let conn = self.connection().unwrap_or_else(|| Connection {

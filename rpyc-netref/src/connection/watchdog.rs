@@ -1,0 +1,234 @@
+//! The reader's watchdog: deadlines on what the peer sends.
+//!
+//! * **Frame progress.** Once a frame has begun to arrive, at least
+//!   `Config::frame_progress_bytes` of it (or all the rest) must arrive within each
+//!   `Config::frame_progress_timeout`, else the connection closes: a peer cannot hold a
+//!   connection slot, and the memory of a half frame, by trickling bytes. The clock stops
+//!   while the reader itself has stopped reading (output backpressure), so it never cuts a
+//!   peer that we made wait.
+//! * **Idle** (off by default, `Config::idle_timeout`): a connection with nothing going on —
+//!   no frame arriving, no request of the peer running, no call of ours awaiting a reply,
+//!   nothing owed — for that long is closed.
+//!
+//! The watchdog looks at the stream on a tick of the shorter of the two periods; with neither
+//! configured there is no tick at all. A tick costs nothing per frame: the bytes that arrived
+//! are counted by [`CountingRead`] below the frame decoder.
+
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use rpyc_core::frame::HEADER_LEN;
+use rpyc_core::Config;
+use tokio::io::{AsyncRead, ReadBuf};
+use tokio::time::Instant;
+
+/// A byte stream that counts what it reads.
+pub(super) struct CountingRead<R> {
+    inner: R,
+    read: u64,
+}
+
+impl<R> CountingRead<R> {
+    /// Counts the bytes read from `inner`.
+    pub(super) fn new(inner: R) -> Self {
+        CountingRead { inner, read: 0 }
+    }
+
+    /// Bytes read so far.
+    pub(super) fn read(&self) -> u64 {
+        self.read
+    }
+}
+
+impl<R: AsyncRead + Unpin> AsyncRead for CountingRead<R> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let before = buf.filled().len();
+        let r = Pin::new(&mut self.inner).poll_read(cx, buf);
+        self.read += (buf.filled().len() - before) as u64;
+        r
+    }
+}
+
+/// What the connection is doing when the watchdog looks.
+pub(super) struct Seen<'a> {
+    /// Bytes read from the stream so far.
+    pub(super) read: u64,
+    /// Bytes of an incomplete frame held by the decoder (empty: no frame in progress).
+    pub(super) buffered: &'a [u8],
+    /// Whether requests are running, calls of ours wait, or output is owed.
+    pub(super) busy: bool,
+}
+
+/// The deadlines of one connection's reader.
+pub(super) struct Watchdog {
+    progress: Option<(Duration, usize)>,
+    idle: Option<Duration>,
+    /// The frame in progress at the last tick: bytes read then, and bytes it still lacked.
+    window: Option<(u64, usize)>,
+    /// The last moment something was going on.
+    last_busy: Instant,
+}
+
+impl Watchdog {
+    /// The deadlines `config` asks for.
+    pub(super) fn new(config: &Config) -> Self {
+        Watchdog {
+            progress: config
+                .frame_progress_timeout
+                .map(|t| (t, config.frame_progress_bytes.max(1))),
+            idle: config.idle_timeout,
+            window: None,
+            last_busy: Instant::now(),
+        }
+    }
+
+    /// How often to look, if at all.
+    pub(super) fn period(&self) -> Option<Duration> {
+        match (self.progress.map(|p| p.0), self.idle) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// The reader did not read for a while (its own backpressure) or a frame just completed:
+    /// the frame clock starts again.
+    pub(super) fn restart(&mut self) {
+        self.window = None;
+        self.last_busy = Instant::now();
+    }
+
+    /// Looks at the connection at a tick; `Err(reason)` closes it.
+    pub(super) fn tick(&mut self, seen: Seen<'_>) -> Result<(), String> {
+        let now = Instant::now();
+        if !seen.buffered.is_empty() || seen.busy {
+            self.last_busy = now;
+        }
+        if let Some((period, min_bytes)) = self.progress {
+            let window = (!seen.buffered.is_empty()).then(|| (seen.read, lacking(seen.buffered)));
+            if let (Some((read_then, lacked)), Some(_)) = (self.window, window) {
+                let arrived = seen.read.saturating_sub(read_then);
+                let needed = min_bytes.min(lacked) as u64;
+                if arrived < needed {
+                    return Err(format!(
+                        "frame stalled: {arrived} bytes in {} s (at least {needed} needed)",
+                        period.as_secs_f64()
+                    ));
+                }
+            }
+            self.window = window;
+        }
+        if let Some(idle) = self.idle {
+            if now.duration_since(self.last_busy) >= idle {
+                return Err(format!("idle for {} s", idle.as_secs_f64()));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Bytes still lacking from the frame that `buffered` begins (unknown length before the
+/// header is whole: counted as the rest of the header plus one).
+fn lacking(buffered: &[u8]) -> usize {
+    match buffered.first_chunk::<4>() {
+        Some(len) => {
+            let total = HEADER_LEN + u32::from_be_bytes(*len) as usize + 1;
+            total.saturating_sub(buffered.len())
+        }
+        None => HEADER_LEN + 1 - buffered.len(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(progress: Option<u64>, idle: Option<u64>) -> Config {
+        let mut c = Config::default();
+        c.frame_progress_timeout = progress.map(Duration::from_secs);
+        c.frame_progress_bytes = 4096;
+        c.idle_timeout = idle.map(Duration::from_secs);
+        c
+    }
+
+    /// A frame header announcing `len` payload bytes, followed by `have` of them.
+    fn partial(len: u32, have: usize) -> Vec<u8> {
+        let mut b = len.to_be_bytes().to_vec();
+        b.push(0);
+        b.resize(HEADER_LEN + have, 7);
+        b
+    }
+
+    fn seen(read: u64, buffered: &[u8]) -> Seen<'_> {
+        Seen {
+            read,
+            buffered,
+            busy: false,
+        }
+    }
+
+    #[test]
+    fn a_trickling_frame_is_cut_at_the_second_tick() {
+        let mut w = Watchdog::new(&config(Some(10), None));
+        assert_eq!(w.period(), Some(Duration::from_secs(10)));
+        let f = partial(1 << 20, 10);
+        assert!(w.tick(seen(100, &f)).is_ok(), "the frame clock starts");
+        let f = partial(1 << 20, 20);
+        let err = w.tick(seen(110, &f)).unwrap_err();
+        assert!(err.contains("frame stalled: 10 bytes"), "{err}");
+    }
+
+    #[test]
+    fn a_frame_that_keeps_coming_or_needs_little_more_is_not_cut() {
+        let mut w = Watchdog::new(&config(Some(10), None));
+        let f = partial(1 << 20, 10);
+        w.tick(seen(100, &f)).unwrap();
+        let f = partial(1 << 20, 5000);
+        w.tick(seen(5090, &f)).unwrap();
+        // 3 bytes lacking: the 3 that come are enough.
+        let f = partial(100, 98);
+        w.tick(seen(9186, &f)).unwrap();
+        let f = partial(100, 99);
+        assert!(
+            w.tick(seen(9187, &f)).is_err(),
+            "1 of the 3 lacking bytes arrived"
+        );
+        // No frame in progress: nothing to cut, ever.
+        let mut w = Watchdog::new(&config(Some(10), None));
+        for _ in 0..5 {
+            w.tick(seen(0, &[])).unwrap();
+        }
+    }
+
+    #[test]
+    fn backpressure_restarts_the_frame_clock() {
+        let mut w = Watchdog::new(&config(Some(10), None));
+        let f = partial(1 << 20, 10);
+        w.tick(seen(100, &f)).unwrap();
+        w.restart();
+        w.tick(seen(100, &f)).unwrap();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn idle_is_off_by_default_and_cuts_only_a_connection_with_nothing_going_on() {
+        assert_eq!(Watchdog::new(&Config::default()).idle, None);
+        let mut w = Watchdog::new(&config(None, Some(30)));
+        assert_eq!(w.period(), Some(Duration::from_secs(30)));
+        tokio::time::advance(Duration::from_secs(31)).await;
+        let busy = Seen {
+            read: 0,
+            buffered: &[],
+            busy: true,
+        };
+        w.tick(busy).unwrap();
+        tokio::time::advance(Duration::from_secs(20)).await;
+        w.tick(seen(0, &[])).unwrap();
+        tokio::time::advance(Duration::from_secs(11)).await;
+        assert!(w.tick(seen(0, &[])).unwrap_err().contains("idle for 30 s"));
+    }
+}
