@@ -104,6 +104,9 @@ where
         if tx.is_closed() {
             return; // The caller is gone: nothing to run for.
         }
+        // Admission: while the peer is owed more than the output budget, the call does not
+        // start (it keeps its slot, so the connection's further calls wait too).
+        ctx.conn().wait_admitted_blocking();
         let r = std::panic::catch_unwind(AssertUnwindSafe(|| f(ctx)))
             .unwrap_or_else(|p| Err(panic_exception(p.as_ref())));
         let _ = tx.send(r);

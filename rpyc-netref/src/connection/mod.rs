@@ -390,6 +390,12 @@ impl Connection {
         &self.inner.sync_calls
     }
 
+    /// Blocks this thread (one running a synchronous call) while the peer is owed more than
+    /// the output budget allows.
+    pub(crate) fn wait_admitted_blocking(&self) {
+        self.inner.wait_admitted_blocking();
+    }
+
     /// How many of the peer's requests are being handled right now.
     pub fn in_flight(&self) -> usize {
         self.inner.in_flight.load(Ordering::Acquire)

@@ -207,6 +207,14 @@ impl ConnInner {
         self.out.close();
     }
 
+    /// Blocks this thread (a blocking-pool thread running a synchronous call) while the
+    /// connection or the process owes more than its output budget.
+    pub(crate) fn wait_admitted_blocking(&self) {
+        if self.out.over_budget() {
+            tokio::runtime::Handle::current().block_on(self.out.wait_drained());
+        }
+    }
+
     /// The context handed to a handler: fails with `EOFError` once the last handle is gone.
     pub(crate) fn context(self: &Arc<Self>) -> std::result::Result<CallContext, RemoteException> {
         self.connection()
