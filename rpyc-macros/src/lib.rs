@@ -251,7 +251,16 @@
 //! | `lib.rs` | the two attribute macros and this manual |
 //! | `args` | the outer arguments (`name`, `aliases`, `crate`, `mapping`, `fields`) |
 //! | `attrs` | the inert helper attributes (`#[exposed]`, `#[rpyc(...)]`, hooks): parsing and stripping |
-//! | `expand` | analysis of the impl block and generation of the trait impls |
+//! | `expand` | the pipeline: parse, analyze the impl block, generate the trait impls; `unraw`, `respan` |
+//! | `expand::model` | what the analysis hands to generation: members, callables, hooks |
+//! | `expand::analyze` | the walk over the block: which items are members, under which names |
+//! | `expand::hook_roles` | lifecycle (`#[on_connect]`, `#[on_disconnect]`) and `#[rpyc(...)]` hook methods |
+//! | `expand::signature` | signature checks (`&self`, shapes) and a callable's parameters |
+//! | `expand::object` | the generated `LocalObject` and `IntoValue` impls, assembled |
+//! | `expand::members` | generated `member_names`, `has_member`, `get_member`, `call_method`; `__iter__` and the dict views |
+//! | `expand::protocol` | generated protocol hooks: `call`, `rpyc_setattr`, `rpyc_delattr`, `repr`, `str`, `hash` |
+//! | `expand::invoke` | the generated body of one call: argument fetch and conversion, where the method runs |
+//! | `expand::service` | the generated `Service` impl: connection hooks, aliases |
 //!
 //! # Compile errors
 //!

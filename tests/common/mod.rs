@@ -13,15 +13,25 @@
 //!
 //! | file | covers |
 //! |---|---|
-//! | `root_and_calls.rs`, `values.rs` | `connection` (requests, replies), `connection::boxing`, `netref`, core conversions |
+//! | `root_and_calls.rs`, `root_attributes.rs`, `objects_by_reference.rs`, `values.rs` | `connection` (requests, replies), `connection::boxing`, `netref`, core conversions |
+//! | `connection_hooks.rs` | `Service::on_connect`/`on_disconnect`, `connection` (close, drop) |
 //! | `lifetime.rs` | `table`, `netref` (release), `connection::boxing` (proxy cache) |
 //! | `callbacks.rs`, `async_calls.rs` | `callback`, `async_result`, `connection::in_flight` |
 //! | `lifecycle.rs`, `panics.rs` | `connection` (close, serve), `connection::reader` (panic isolation) |
 //! | `policy.rs` | `connection::handlers::attr`, `rpyc_core::policy`, `dispatcher` |
 //! | `fetch.rs`, `members.rs` | `fetch`, `views`, the macros' members |
 //! | `blocking.rs`, `blocking_methods.rs` | `blocking`, `sync_calls` |
-//! | `python_server.rs`, `python_client.rs`, `python/` | interop with Python rpyc both ways |
+//! | `python_server_calls.rs` | against a Python rpyc server: `connection` (requests), `args`, `error` (remote exceptions) |
+//! | `python_server_references.rs` | against a Python rpyc server: `netref`, `connection::proxies` (release) |
+//! | `python_server_callbacks.rs` | against a Python rpyc server: `callback`, nested requests |
+//! | `python_server_connection.rs` | against a Python rpyc server: `async_result`, `connection::deadlines`, ping, close |
+//! | `python_server_classic.rs` | against a Python rpyc classic server: eval, modules, namespace, release |
+//! | `python_server_fetch.rs` | against a Python rpyc classic server: `fetch`, `blocking` |
+//! | `python_client.rs`, `python/` | a Python rpyc client of our server |
 //! | `readme.rs`, `doc_paths.rs`, `paths.rs`, `connect_errors.rs` | the README's commands, doc paths, kept paths, `connect` |
+//!
+//! Shared beside this module: `support/shop.rs` (the shop service of the root-and-calls files),
+//! `support/py_server.rs` (a Python rpyc server per test) and `support/python.rs` (the venv).
 //!
 //! `rpyc-netref/tests/reader.rs` talks raw bytes to the reader; unit tests sit beside
 //! `connection/outbox.rs` and `connection/in_flight.rs`.
