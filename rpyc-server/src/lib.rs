@@ -10,6 +10,7 @@
 //! | module | owns |
 //! |---|---|
 //! | [`server`] | [`Server`]: listeners, per-connection tasks, connection limit, graceful shutdown |
+//! | `slots` | the connection cap: who is evicted when it is reached (a connection that never sent a frame), the per-peer limit |
 //! | `shutdown` | [`ShutdownHandle`] (re-exported here and in [`server`]), shared by [`Server`] and [`registry::RegistryServer`] |
 //! | [`services`] | the built-in `calc` and `test` services |
 //! | [`tls`] | TLS acceptors from PEM certificate and key |
@@ -25,6 +26,7 @@ pub mod registry;
 pub mod server;
 pub mod services;
 mod shutdown;
+mod slots;
 pub mod tls;
 
 pub use server::{ConnectionCounter, Server};

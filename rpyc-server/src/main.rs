@@ -54,9 +54,18 @@ struct Cli {
     /// Listen on this Unix socket instead of TCP.
     #[arg(long, conflicts_with_all = ["host", "port"])]
     unix: Option<std::path::PathBuf>,
-    /// Most simultaneous connections.
+    /// Most simultaneous connections. When all are taken, a newcomer evicts the oldest
+    /// connection that never sent a frame, else waits for one to close.
     #[arg(long, default_value_t = DEFAULT_MAX_CONNECTIONS)]
     max_connections: usize,
+    /// Most simultaneous connections from one IP address (default: no limit; all Unix-socket
+    /// peers count as one address).
+    #[arg(long, value_name = "N")]
+    max_connections_per_peer: Option<usize>,
+    /// Close a connection that has had nothing going on for this many seconds (default: never;
+    /// RPyC clients may stay idle for hours).
+    #[arg(long, value_name = "SECONDS")]
+    idle_timeout: Option<f64>,
     /// Seconds to let in-flight calls finish at shutdown.
     #[arg(long, default_value_t = DEFAULT_GRACE.as_secs_f64())]
     grace: f64,
@@ -116,8 +125,14 @@ async fn run(cli: Cli) -> std::io::Result<()> {
         Some(url) => server.register_with(registrar(url)?),
         None => server,
     };
+    let mut config = rpyc_core::Config::default();
+    config.idle_timeout = cli
+        .idle_timeout
+        .map(|s| Duration::from_secs_f64(s.clamp(0.001, 1e9)));
     let server = server
+        .config(config)
         .max_connections(cli.max_connections)
+        .max_connections_per_peer(cli.max_connections_per_peer)
         .one_shot(cli.one_shot)
         .grace_period(Duration::from_secs_f64(cli.grace.max(0.0)));
     let shown = match (server.local_addr(), server.socket_path()) {

@@ -2,8 +2,9 @@
 //! service, until shut down.
 //!
 //! Each connection runs on its own tasks with a fresh service instance ([`Server::serve`]) or
-//! one shared instance ([`Server::serve_shared`]), like RPyC's service class vs instance. A
-//! semaphore caps the number of connections (accepting waits for a free slot). Shutdown stops
+//! one shared instance ([`Server::serve_shared`]), like RPyC's service class vs instance. The
+//! number of connections is capped (`slots.rs`: a newcomer evicts the oldest connection that
+//! never sent a frame, else waits for a free slot; an optional per-peer limit). Shutdown stops
 //! accepting, lets each connection's in-flight calls finish up to the grace period, then
 //! closes it.
 //!
@@ -33,13 +34,13 @@ use std::time::Duration;
 use rpyc_core::Config;
 use rpyc_netref::transport::{local_peer_config, tune_tcp, QuickAckStream};
 use rpyc_netref::{Connection, Service};
-use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use tokio_rustls::TlsAcceptor;
 
 use crate::registry::{keep_registered, RegistryClient};
+use crate::slots::{peer_key, Refused, Slots};
 // Kept here too, so `rpyc_server::server::ShutdownHandle` still names it.
 pub use crate::shutdown::ShutdownHandle;
 
@@ -71,6 +72,7 @@ pub struct Server {
     listener: Listener,
     config: Config,
     max_connections: usize,
+    max_connections_per_peer: Option<usize>,
     one_shot: bool,
     grace: Duration,
     shutdown: CancellationToken,
@@ -109,6 +111,7 @@ impl Server {
             listener,
             config: Config::default(),
             max_connections: DEFAULT_MAX_CONNECTIONS,
+            max_connections_per_peer: None,
             one_shot: false,
             grace: DEFAULT_GRACE,
             shutdown: CancellationToken::new(),
@@ -140,9 +143,19 @@ impl Server {
         self
     }
 
-    /// Caps the number of simultaneous connections (default 10,000).
+    /// Caps the number of simultaneous connections (default 10,000). When every slot is taken,
+    /// a newcomer evicts the oldest connection that has never sent a complete frame; if every
+    /// connection has, the newcomer waits for a slot.
     pub fn max_connections(mut self, n: usize) -> Self {
         self.max_connections = n.max(1);
+        self
+    }
+
+    /// Caps the connections from one IP address (all Unix-socket peers count as one); a
+    /// newcomer beyond it is closed at once. Default: no cap (many users may share one NAT
+    /// address); see the README's threat model for when to set one.
+    pub fn max_connections_per_peer(mut self, n: Option<usize>) -> Self {
+        self.max_connections_per_peer = n.map(|n| n.max(1));
         self
     }
 
@@ -211,13 +224,9 @@ impl Server {
             ))),
             _ => None,
         };
-        let limit = Arc::new(Semaphore::new(self.max_connections));
+        let slots = Slots::new(self.max_connections, self.max_connections_per_peer);
         let mut tasks = JoinSet::new();
         loop {
-            let permit = tokio::select! {
-                p = limit.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
-                _ = self.shutdown.cancelled() => break,
-            };
             let accepted = tokio::select! {
                 a = accept(&self.listener) => a,
                 _ = self.shutdown.cancelled() => break,
@@ -234,6 +243,14 @@ impl Server {
                     continue;
                 }
             };
+            let slot = match slots.take(&peer_key(&peer), &self.shutdown).await {
+                Ok(slot) => slot,
+                Err(Refused::ShuttingDown) => break,
+                Err(Refused::PerPeer(limit)) => {
+                    tracing::warn!(peer = %peer, limit, "connection refused: too many from this address");
+                    continue;
+                }
+            };
             let mut cfg = self.config.clone();
             cfg.endpoints = Some((local, peer.clone()));
             self.counter.0.fetch_add(1, Ordering::AcqRel);
@@ -246,9 +263,17 @@ impl Server {
             tasks.spawn(async move {
                 // The TLS handshake runs here, not in the accept loop: a slow or silent client
                 // cannot hold up everyone else.
-                if let Some(conn) = start_connection(stream, tls, service, cfg, &peer).await {
+                let started = tokio::select! {
+                    c = start_connection(stream, tls, service, cfg, &peer) => c,
+                    _ = slot.evicted.cancelled() => None,
+                };
+                if let Some(conn) = started {
+                    slot.attach(&conn);
                     tokio::select! {
                         _ = conn.serve_all() => {}
+                        _ = slot.evicted.cancelled() => {
+                            conn.abort("evicted: every slot was taken and it had sent nothing");
+                        }
                         _ = shutdown.cancelled() => {
                             let _ = tokio::time::timeout(grace, conn.wait_idle()).await;
                             conn.abort("server shutting down");
@@ -259,7 +284,7 @@ impl Server {
                     tracing::info!(peer = %peer, reason = %reason, "connection closed");
                 }
                 counter.0.fetch_sub(1, Ordering::AcqRel);
-                drop(permit);
+                drop(slot);
             });
             if self.one_shot {
                 break;

@@ -228,6 +228,12 @@ impl Connection {
         self.inner.table.len()
     }
 
+    /// How many complete frames the peer has sent (requests and replies). A server uses it to
+    /// tell a connection that has never spoken (and so holds nothing) from one that has.
+    pub fn frames_received(&self) -> u64 {
+        self.inner.served.load(Ordering::Acquire)
+    }
+
     /// How many live proxies of remote objects this side holds.
     pub fn proxy_count(&self) -> usize {
         self.inner.proxies.live()
