@@ -33,7 +33,9 @@
 //! | `connection::in_flight` | our calls awaiting replies: sequence numbers, waiters, deadlines |
 //! | `connection::deadlines` | the one timer per connection behind request timeouts |
 //! | `connection::reader` | the reader (frames in arrival order, panics isolated), writer and deadline tasks |
-//! | `connection::outbox` | the write queue: who writes, when, batching |
+//! | `connection::outbox` | the write queue: who writes, when, batching; the write timeout |
+//! | `connection::budget` | the output budget: what the peer is owed, per connection and per process; admission control |
+//! | `connection::watchdog` | the reader's deadlines: frame progress, the optional idle deadline |
 //! | `connection::handlers` | one module per group of protocol handlers, the [`rpyc_core::Handler`] each answers |
 //! | [`transport`] | below the connection: the write half it writes to, TCP tuning (immediate ACKs), TLS client configuration |
 //! | [`tls`] | RPyC over TLS under one name (`client_config`, `tls_connect`) |

@@ -33,8 +33,10 @@
 //! Shared beside this module: `support/shop.rs` (the shop service of the root-and-calls files),
 //! `support/py_server.rs` (a Python rpyc server per test) and `support/python.rs` (the venv).
 //!
-//! `rpyc-netref/tests/reader.rs` talks raw bytes to the reader; unit tests sit beside
-//! `connection/outbox.rs` and `connection/in_flight.rs`.
+//! `rpyc-netref/tests/` talks raw frames to one connection, a file per concern: `reader.rs`,
+//! `proxies.rs`, `handlers.rs` (hostile HASH/DEL), `budget.rs`, `half_close.rs`, `watchdog.rs`;
+//! `server_slots.rs` here covers `rpyc-server`'s slots. Unit tests sit beside
+//! `connection/{outbox,in_flight,budget,watchdog}.rs` and `table.rs`.
 #![allow(dead_code)]
 
 use std::future::Future;
