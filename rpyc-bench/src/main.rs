@@ -4,6 +4,7 @@
 //! ```text
 //! cargo run --release -p rpyc-bench -- --quick     # ~2-3 minutes, scaled-down 7-9
 //! cargo run --release -p rpyc-bench -- --full      # the issue's sizes
+//! cargo run --release -p rpyc-bench -- --soak      # 100 clients, 60 s, RSS growth check
 //! ```
 //!
 //! Stacks: the floor (raw tokio TCP / Unix ping-pong), rs→rs (our client → `rpyc-server
@@ -16,6 +17,7 @@ mod floor;
 mod procs;
 mod pydriver;
 mod rsclient;
+mod soak;
 mod stats;
 
 use std::fs::OpenOptions;
@@ -94,6 +96,20 @@ struct Cli {
     /// `free` leaves placement to the kernel. See "Placement" in the README.
     #[arg(long, value_enum, default_value_t = Placement::Split)]
     placement: Placement,
+    /// Soak instead of the scenarios: one rpyc-server, --soak-clients clients doing mixed
+    /// calls for --soak-seconds, the server's RSS sampled every second; fails on RSS growth
+    /// (see src/soak.rs).
+    #[arg(long, conflicts_with_all = ["quick", "full", "only", "stacks"])]
+    soak: bool,
+    /// Measured time of the soak (after a warm-up of a tenth of it, at most 10 s).
+    #[arg(long, default_value_t = 60.0)]
+    soak_seconds: f64,
+    /// Concurrent clients of the soak.
+    #[arg(long, default_value_t = 100)]
+    soak_clients: usize,
+    /// Largest accepted growth of the server's median RSS, last third over first third (%).
+    #[arg(long, default_value_t = 10.0)]
+    soak_max_growth: f64,
 }
 
 /// Where the clients and servers of scenarios 1-6 run.
@@ -698,6 +714,15 @@ async fn run(cli: Cli) -> Res<()> {
         plan.lat_n = plan.lat_n.max((s * 200_000.0) as u64);
     }
     let server_bin = locate_server(&cli)?;
+    if cli.soak {
+        let opts = soak::Opts {
+            seconds: cli.soak_seconds.max(1.0),
+            clients: cli.soak_clients.max(1),
+            max_growth_pct: cli.soak_max_growth,
+        };
+        let out = (!cli.no_save).then(|| workspace_root().join(&cli.out));
+        return soak::run(&server_bin, &opts, out).await;
+    }
     let python = locate_python(&cli);
     let mut stacks: Vec<Stack> = STACKS
         .iter()
