@@ -210,11 +210,14 @@ impl IdPack {
     /// [`IdPack::from_value`] do, with the same result.
     fn decode(d: &mut Decoder<'_>) -> Result<IdPack, Reparse> {
         if d.tuple_len()? != 3 {
-            return Err(Reparse);
+            return Err(RESHAPE);
         }
-        let name_pack = Arc::from(d.str_ref()?);
-        let class_id = i128::from_value(d.value()?).map_err(|_| Reparse)?;
-        let instance_id = i128::from_value(d.value()?).map_err(|_| Reparse)?;
+        let start = d.position();
+        let name = d.str_ref()?;
+        d.charge(name.len() + 2 * std::mem::size_of::<usize>(), start)?;
+        let name_pack = Arc::from(name);
+        let class_id = i128::from_value(d.value()?).map_err(|_| RESHAPE)?;
+        let instance_id = i128::from_value(d.value()?).map_err(|_| RESHAPE)?;
         d.end_tuple();
         Ok(IdPack {
             name_pack,
@@ -252,12 +255,18 @@ fn encode_i128(v: i128, out: &mut Vec<u8>) {
 }
 
 /// The direct readers met an error or a shape they leave to the `Value`-based parsers, which
-/// then report it as they always have.
-struct Reparse;
+/// then report it as they always have; except a limit on memory (`Some`), which decoding again
+/// would only meet again: that error is the answer.
+struct Reparse(Option<DecodeError>);
+
+const RESHAPE: Reparse = Reparse(None);
 
 impl From<DecodeError> for Reparse {
-    fn from(_: DecodeError) -> Self {
-        Reparse
+    fn from(e: DecodeError) -> Self {
+        match e {
+            DecodeError::HeapExceeded { .. } | DecodeError::OutOfMemory { .. } => Reparse(Some(e)),
+            _ => RESHAPE,
+        }
     }
 }
 
@@ -265,7 +274,7 @@ impl From<DecodeError> for Reparse {
 fn int(d: &mut Decoder<'_>) -> Result<i64, Reparse> {
     match d.value()? {
         Value::Int(i) => Ok(i),
-        _ => Err(Reparse),
+        _ => Err(RESHAPE),
     }
 }
 
@@ -358,14 +367,14 @@ impl Boxed {
     /// where decoding a value and [`Boxed::from_value`] do, with the same result.
     fn decode(d: &mut Decoder<'_>) -> Result<Boxed, Reparse> {
         if d.tuple_len()? != 2 {
-            return Err(Reparse);
+            return Err(RESHAPE);
         }
         let boxed = match int(d)? {
             LABEL_VALUE => Boxed::Value(d.value()?),
             LABEL_TUPLE => {
+                let start = d.position();
                 let n = d.tuple_len()?;
-                // Every box takes bytes: never reserve more than the input can hold.
-                let mut items = Vec::with_capacity(n.min(d.remaining()));
+                let mut items = d.reserve_items(n, start)?;
                 for _ in 0..n {
                     items.push(Boxed::decode(d)?);
                 }
@@ -374,7 +383,7 @@ impl Boxed {
             }
             LABEL_LOCAL_REF => Boxed::Local(IdPack::decode(d)?),
             LABEL_REMOTE_REF => Boxed::Remote(IdPack::decode(d)?),
-            _ => return Err(Reparse),
+            _ => return Err(RESHAPE),
         };
         d.end_tuple();
         Ok(boxed)
@@ -390,6 +399,16 @@ impl Boxed {
             _ => None,
         }
     }
+}
+
+/// The start of a message: its type ([`MSG_REQUEST`], [`MSG_REPLY`] or [`MSG_EXCEPTION`])
+/// and seq, read by [`Message::envelope`] before the body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Envelope {
+    /// The message type byte.
+    pub msg: u8,
+    /// The sequence number: of the request, or of the request a reply answers.
+    pub seq: i64,
 }
 
 /// One decoded message.
@@ -436,24 +455,51 @@ impl Message {
         }
         // The direct reader handles every well-formed message; for anything it refuses, the
         // `Value`-based parser decides, so errors (and their precedence: brine errors anywhere,
-        // then trailing bytes, then the shape) are exactly those of a full decode.
-        if let Ok(m) = Self::decode_direct(&mut Decoder::with_offset(payload, 1, limits), msg) {
-            return Ok(m);
+        // then trailing bytes, then the shape) are exactly those of a full decode. A limit on
+        // memory is the exception: it is reported as met, without decoding again.
+        match Self::decode_direct(&mut Decoder::with_offset(payload, 1, limits), msg) {
+            Ok(m) => Ok(m),
+            Err(Reparse(Some(limit))) => Err(limit.into()),
+            Err(Reparse(None)) => Self::decode_value(payload, msg, limits),
         }
-        Self::decode_value(payload, msg, limits)
+    }
+
+    /// Reads only the message type and the seq at the start of a payload, before its body:
+    /// enough to answer a request whose body a limit refuses, or to drop a reply nobody
+    /// waits for without decoding it. `None` if the payload does not start like an RPyC 6
+    /// message (then [`Message::decode`] says why).
+    ///
+    /// ```
+    /// use rpyc::core::message::{Boxed, Envelope, Message, MSG_REPLY};
+    /// let mut payload = Vec::new();
+    /// Message::encode_reply(7, &Boxed::value("a long value"), &mut payload).unwrap();
+    /// let env = Message::envelope(&payload.into()).unwrap();
+    /// assert_eq!(env, Envelope { msg: MSG_REPLY, seq: 7 });
+    /// ```
+    pub fn envelope(payload: &Bytes) -> Option<Envelope> {
+        let msg = *payload.first()?;
+        if !matches!(msg, MSG_REQUEST | MSG_REPLY | MSG_EXCEPTION) {
+            return None;
+        }
+        let mut d = Decoder::with_offset(payload, 1, Limits::default());
+        if d.tuple_len().ok()? != 2 {
+            return None;
+        }
+        let seq = int(&mut d).ok()?;
+        Some(Envelope { msg, seq })
     }
 
     /// Reads the envelope, request body and boxes without building a `Value` tree for them
     /// (label-1 values and the EXCEPTION body are still decoded as values).
     fn decode_direct(d: &mut Decoder<'_>, msg: u8) -> Result<Message, Reparse> {
         if d.tuple_len()? != 2 {
-            return Err(Reparse);
+            return Err(RESHAPE);
         }
         let seq = int(d)?;
         let m = match msg {
             MSG_REQUEST => {
                 if d.tuple_len()? != 2 {
-                    return Err(Reparse);
+                    return Err(RESHAPE);
                 }
                 let handler = int(d)?;
                 let args = Boxed::decode(d)?;
@@ -466,7 +512,7 @@ impl Message {
             },
             _ => Message::Exception {
                 seq,
-                payload: ExceptionPayload::from_value(d.value()?).map_err(|_| Reparse)?,
+                payload: ExceptionPayload::from_value(d.value()?).map_err(|_| RESHAPE)?,
             },
         };
         d.end_tuple();

@@ -29,6 +29,7 @@ use tokio_util::sync::CancellationToken;
 
 mod boxing;
 mod deadlines;
+mod decode;
 pub(crate) mod handlers;
 mod in_flight;
 pub(crate) mod outbox;
