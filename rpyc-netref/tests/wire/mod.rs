@@ -3,11 +3,10 @@
 //! stream.
 #![allow(dead_code)]
 
-use bytes::Bytes;
 use rpyc::core::brine::Limits;
-use rpyc::core::frame::FrameBuilder;
+use rpyc::core::frame::{read_frame, FrameBuilder, FrameLimits};
 use rpyc::core::message::{Boxed, Handler, Message};
-use tokio::io::{AsyncReadExt, DuplexStream};
+use tokio::io::DuplexStream;
 
 /// Frames one request into `out`.
 pub fn request(out: &mut Vec<u8>, seq: i64, handler: Handler, args: Boxed) {
@@ -23,15 +22,13 @@ pub fn reply(out: &mut Vec<u8>, seq: i64, value: Boxed) {
     fb.finish(false).unwrap();
 }
 
-/// Reads one frame and decodes it.
+/// Reads one frame (inflating it if compressed) and decodes it.
 pub async fn read_message(s: &mut DuplexStream) -> Message {
-    let mut header = [0u8; 5];
-    s.read_exact(&mut header).await.unwrap();
-    let len = u32::from_be_bytes(header[..4].try_into().unwrap()) as usize;
-    let mut payload = vec![0u8; len + 1];
-    s.read_exact(&mut payload).await.unwrap();
-    payload.pop(); // the trailing newline
-    Message::decode(&Bytes::from(payload), Limits::default()).unwrap()
+    let payload = read_frame(s, FrameLimits::default())
+        .await
+        .unwrap()
+        .unwrap();
+    Message::decode(&payload, Limits::default()).unwrap()
 }
 
 /// Reads one request and returns its seq, handler id and arguments.
