@@ -193,3 +193,91 @@ async fn a_compressed_ping_inflating_to_128_mib_is_echoed() {
         other => panic!("expected the echo, got {other:?}"),
     }
 }
+
+/// A request for handler 99 (unknown: answered with `KeyError` once decoded) carrying `n`
+/// ints of 4300 digits, compressed: about 4.3 KB per int inflated from a few bytes, and the
+/// slowest brine there is to decode per byte.
+fn heavy_frame(n: u32) -> Vec<u8> {
+    let mut payload = vec![MSG_REQUEST, 0x11, 0x50, 0x11, 0x50 + 99, 0x11, 0x52, 0x10];
+    payload.extend_from_slice(&[0x11, 0x51, 0x15]);
+    payload.extend_from_slice(&n.to_be_bytes());
+    for _ in 0..n {
+        payload.push(0x17);
+        payload.extend_from_slice(&4300u32.to_be_bytes());
+        payload.extend(std::iter::repeat_n(b'7', 4300));
+    }
+    let frame = encode_frame(&payload, true).unwrap();
+    assert_eq!(frame[4], 1, "compressed");
+    frame
+}
+
+/// Reads one message from a blocking socket.
+fn read_blocking(s: &mut std::net::TcpStream) -> Message {
+    use std::io::Read;
+    let mut header = [0u8; 5];
+    s.read_exact(&mut header).unwrap();
+    let len = u32::from_be_bytes([header[0], header[1], header[2], header[3]]) as usize;
+    let mut data = vec![0u8; len + 1];
+    s.read_exact(&mut data).unwrap();
+    data.truncate(len);
+    let frame = rpyc::core::frame::Frame {
+        compressed: header[4] != 0,
+        data: data.into(),
+    };
+    Message::decode(&frame.payload(1 << 30).unwrap(), Limits::default()).unwrap()
+}
+
+/// A frame that takes long to decode (2000 ints of 4300 digits, 8.6 MB inflated from 50 KB)
+/// is decoded off the runtime's workers: with a runtime of one thread, another connection's
+/// call sent after it is answered while the heavy frame's connection still waits for its
+/// answer. Decoded inline, the heavy frame would be answered first.
+#[test]
+fn a_heavy_frame_does_not_stall_another_connection() {
+    use std::io::{ErrorKind, Read, Write};
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (done, finished) = tokio::sync::oneshot::channel::<()>();
+    let server = std::thread::spawn(move || {
+        rt.block_on(async move {
+            let mut conns = Vec::new();
+            for _ in 0..2 {
+                let (stream, _) = listener.accept().await.unwrap();
+                let service = Arc::new(rpyc::testing::EchoService);
+                conns.push(rpyc::Connection::from_tcp(
+                    stream,
+                    service,
+                    Config::default(),
+                ));
+            }
+            let _ = finished.await;
+        })
+    });
+    let mut attacker = std::net::TcpStream::connect(addr).unwrap();
+    attacker.write_all(&heavy_frame(2000)).unwrap();
+    let mut bystander = std::net::TcpStream::connect(addr).unwrap();
+    bystander.write_all(&ping(0, Value::Int(42))).unwrap();
+    match read_blocking(&mut bystander) {
+        Message::Reply { seq: 0, value } => assert_eq!(value, Boxed::value(42)),
+        other => panic!("expected the bystander's echo, got {other:?}"),
+    }
+    attacker.set_nonblocking(true).unwrap();
+    let early = attacker.read(&mut [0u8; 1]).map_err(|e| e.kind());
+    assert_eq!(
+        early.unwrap_err(),
+        ErrorKind::WouldBlock,
+        "the heavy frame was answered first"
+    );
+    attacker.set_nonblocking(false).unwrap();
+    match read_blocking(&mut attacker) {
+        Message::Exception { seq: 0, payload } => assert!(payload.into_exception().is("KeyError")),
+        other => panic!("expected KeyError for handler 99, got {other:?}"),
+    }
+    done.send(()).unwrap();
+    server.join().unwrap();
+}
