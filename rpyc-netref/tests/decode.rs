@@ -17,7 +17,7 @@ use rpyc::core::message::{Boxed, Handler, Message, MSG_REPLY, MSG_REQUEST};
 use rpyc::core::{Config, Value};
 use rpyc::Error;
 use tokio::io::{AsyncWriteExt, DuplexStream};
-use wire::{read_message, read_request, reply, request};
+use wire::{ping, read_blocking, read_message, read_request, reply};
 
 fn serve(stream: DuplexStream, config: Config) -> rpyc::Connection {
     rpyc::Connection::new(stream, Arc::new(rpyc::testing::EchoService), config)
@@ -31,17 +31,6 @@ fn ping_of_small_ints(seq: u8, n: usize) -> Vec<u8> {
     payload.extend_from_slice(&(n as u32).to_be_bytes());
     payload.resize(payload.len() + n, 0x50);
     encode_frame(&payload, false).unwrap()
-}
-
-fn ping(seq: i64, v: Value) -> Vec<u8> {
-    let mut out = Vec::new();
-    request(
-        &mut out,
-        seq,
-        Handler::Ping,
-        Boxed::Tuple(vec![Boxed::Value(v)]),
-    );
-    out
 }
 
 /// An 8 MiB frame of 8M small ints would decode into 256 MiB of slots: beyond the default
@@ -209,22 +198,6 @@ fn heavy_frame(n: u32) -> Vec<u8> {
     let frame = encode_frame(&payload, true).unwrap();
     assert_eq!(frame[4], 1, "compressed");
     frame
-}
-
-/// Reads one message from a blocking socket.
-fn read_blocking(s: &mut std::net::TcpStream) -> Message {
-    use std::io::Read;
-    let mut header = [0u8; 5];
-    s.read_exact(&mut header).unwrap();
-    let len = u32::from_be_bytes([header[0], header[1], header[2], header[3]]) as usize;
-    let mut data = vec![0u8; len + 1];
-    s.read_exact(&mut data).unwrap();
-    data.truncate(len);
-    let frame = rpyc::core::frame::Frame {
-        compressed: header[4] != 0,
-        data: data.into(),
-    };
-    Message::decode(&frame.payload(1 << 30).unwrap(), Limits::default()).unwrap()
 }
 
 /// A frame that takes long to decode (2000 ints of 4300 digits, 8.6 MB inflated from 50 KB)
