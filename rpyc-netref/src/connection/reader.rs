@@ -168,9 +168,12 @@ pub(super) async fn reader_task<R: AsyncRead + Send + 'static>(inner: Arc<ConnIn
                         inner.out.exit(true);
                     }
                 };
+                // Decoding first: an inline decode is done before the cancellation is looked at
+                // (and registers no waiter on it).
                 let incoming = tokio::select! {
-                    _ = inner.cancel.cancelled() => break None,
+                    biased;
                     d = inner.decode_frame(frame, stop) => d,
+                    _ = inner.cancel.cancelled() => break None,
                 };
                 if !producing {
                     inner.out.enter(true);
