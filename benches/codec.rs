@@ -117,10 +117,12 @@ fn big_values(c: &mut Criterion) {
         fb.finish(compress).unwrap();
         let wire = framed.clone();
         g.bench_with_input(BenchmarkId::new("decode", name), &wire, |b, wire| {
-            let mut codec = FrameCodec::new(FrameLimits::default());
+            let limits = FrameLimits::default();
+            let mut codec = FrameCodec::new(limits);
             b.iter(|| {
                 let mut src = BytesMut::from(&wire[..]);
-                codec.decode(&mut src).unwrap().unwrap().len()
+                let frame = codec.decode(&mut src).unwrap().unwrap();
+                frame.payload(limits.max_decompressed_size).unwrap().len()
             })
         });
     }

@@ -1,6 +1,6 @@
 //! Frames and messages from arbitrary bytes: the reader must return errors, never panic,
-//! allocate without bound or hang. Every decoded request is also laid out per handler, as the
-//! connection does.
+//! allocate without bound or hang. Every frame is inflated and its envelope read first, and
+//! every decoded request is laid out per handler, as the connection does.
 #![no_main]
 
 use bytes::BytesMut;
@@ -15,7 +15,11 @@ fuzz_target!(|data: &[u8]| {
     let mut buf = BytesMut::from(data);
     loop {
         match codec.decode_eof(&mut buf) {
-            Ok(Some(payload)) => {
+            Ok(Some(frame)) => {
+                let Ok(payload) = frame.payload(1 << 20) else {
+                    continue;
+                };
+                let _ = Message::envelope(&payload);
                 if let Ok(Message::Request { handler, args, .. }) = Message::decode(&payload, Limits::default()) {
                     let _ = Request::parse(handler, args);
                 }

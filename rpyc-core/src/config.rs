@@ -168,10 +168,19 @@ pub struct Config {
     /// rpyc-rs: compress also to peers on this machine (loopback TCP, Unix sockets), where it
     /// only costs CPU. Default `false`: `connect` and `Server` turn compression off for them.
     pub compress_local: bool,
-    /// rpyc-rs: frame size limits for incoming frames.
+    /// rpyc-rs: frame size limits for incoming frames (256 MiB on the wire and inflated).
     pub frame_limits: FrameLimits,
-    /// rpyc-rs: brine decoding limits (nesting depth, int digits).
+    /// rpyc-rs: brine decoding limits: nesting depth, int digits, and the heap one message may
+    /// decode into (8 × its size, at least 64 MiB). A request beyond them gets an exception
+    /// naming the limit; a reply beyond them fails its call; the connection goes on.
     pub decode_limits: Limits,
+    /// rpyc-rs: most payload bytes being inflated and decoded at once off the runtime's worker
+    /// threads, across the process (every connection whose config has the same value shares
+    /// one budget). Frames above 64 KiB (on the wire or once inflated) are inflated and
+    /// decoded on tokio's blocking threads, each charged its payload size (a compressed one
+    /// its largest possible size until inflated); beyond this total, they wait their turn in
+    /// arrival order. Smaller frames decode inline. Default 512 MiB.
+    pub max_decoding_bytes: usize,
     /// rpyc-rs: most objects this side keeps exported to the peer at once; beyond it, requests
     /// that would export more fail with `MemoryError`. Default 1,000,000.
     pub max_exported_objects: usize,
@@ -244,6 +253,7 @@ impl Default for Config {
             compress_local: false,
             frame_limits: FrameLimits::default(),
             decode_limits: Limits::default(),
+            max_decoding_bytes: 512 << 20,
             max_exported_objects: 1_000_000,
             max_exported_objects_total: 4_000_000,
             max_concurrent_requests: 10_000,
@@ -304,6 +314,7 @@ impl ConfigBuilder {
         compress_local: bool,
         frame_limits: FrameLimits,
         decode_limits: Limits,
+        max_decoding_bytes: usize,
         max_exported_objects: usize,
         max_exported_objects_total: usize,
         max_concurrent_requests: usize,

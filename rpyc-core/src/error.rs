@@ -67,6 +67,24 @@ pub enum DecodeError {
         /// Offset of the value.
         offset: usize,
     },
+    /// Decoding needs more heap than the limits allow this message (see
+    /// [`crate::brine::Limits`]: `max(heap_factor × payload length, heap_floor)`).
+    #[error("brine: decoding the value at offset {offset} goes beyond the decode limit of {limit} bytes of memory for this message")]
+    HeapExceeded {
+        /// The heap budget of this message, in bytes.
+        limit: usize,
+        /// Offset of the value that went beyond it.
+        offset: usize,
+    },
+    /// An allocation the data asked for failed (the process is short of memory or address
+    /// space); only this message is refused.
+    #[error("brine: cannot allocate {bytes} bytes for the value at offset {offset}")]
+    OutOfMemory {
+        /// The size of the allocation that failed.
+        bytes: usize,
+        /// Offset of the value.
+        offset: usize,
+    },
     /// Bytes left over after the top-level value.
     #[error("brine: {count} trailing byte(s) after the value at offset {offset}")]
     TrailingBytes {
@@ -114,6 +132,13 @@ pub enum FrameError {
     DecompressedTooLarge {
         /// Configured limit.
         limit: usize,
+    },
+    /// A buffer for what the peer sent could not be allocated (the process is short of memory
+    /// or address space): the stream it came from is given up, nothing else.
+    #[error("cannot allocate {bytes} bytes for an incoming frame")]
+    OutOfMemory {
+        /// The size of the buffer that could not be had.
+        bytes: usize,
     },
     /// The zlib stream is corrupt or truncated.
     #[error("invalid zlib stream in compressed frame: {0}")]

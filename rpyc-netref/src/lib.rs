@@ -32,6 +32,7 @@
 //! | `connection::proxies` | the proxy cache: at most one live [`NetRef`] per remote object |
 //! | `connection::in_flight` | our calls awaiting replies: sequence numbers, waiters, deadlines |
 //! | `connection::deadlines` | the one timer per connection behind request timeouts |
+//! | `connection::decode` | frame to message: inflate and decode under the limits, large frames off the runtime's workers under a process-wide budget, the envelope first |
 //! | `connection::reader` | the reader (frames in arrival order, panics isolated), writer and deadline tasks |
 //! | `connection::outbox` | the write queue: who writes, when, batching; the write timeout |
 //! | `connection::budget` | the output budget: what the peer is owed, per connection and per process; admission control |

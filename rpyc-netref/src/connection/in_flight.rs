@@ -65,6 +65,14 @@ impl InFlight {
         true
     }
 
+    /// True if `seq` was handed out on this connection (whether or not its call still waits).
+    /// A reply to a seq never sent answers nothing and carries no reference we could owe a
+    /// DEL for, so it is dropped without decoding; a late reply (after a timeout) is decoded,
+    /// so that the references it carries are released.
+    pub(super) fn was_sent(&self, seq: i64) -> bool {
+        (0..self.seq.load(Ordering::Relaxed)).contains(&seq)
+    }
+
     /// Gives up call `seq` with `err` (it could not be sent).
     pub(super) fn fail(&self, seq: i64, err: Error) {
         if let Some(res) = self.pending.lock().waiting.remove(&seq) {
@@ -131,6 +139,9 @@ mod tests {
         let (next, _) = f.start();
         assert!(next > seq);
         assert!(f.next_seq() > next);
+        // Sent, answered or not: known; never handed out: not.
+        assert!(f.was_sent(seq) && f.was_sent(next));
+        assert!(!f.was_sent(next + 2) && !f.was_sent(-1));
     }
 
     #[tokio::test]

@@ -2,11 +2,12 @@
 //!
 //! Each connection runs two tasks over its byte stream:
 //!
-//! * the **reader** decodes frames in arrival order. Replies are unboxed (references resolved)
-//!   and handed to the waiting [`AsyncResult`]; requests have their references resolved right
-//!   there, in order — so a `HANDLE_DEL` can never overtake an earlier use of the same object —
-//!   and then run as their own task, so a slow handler, or one waiting on a callback into the
-//!   peer, never stalls the connection.
+//! * the **reader** decodes frames in arrival order (frames above 64 KiB on tokio's blocking
+//!   threads, so one connection's heavy frame never stalls the others: `decode.rs`). Replies
+//!   are unboxed (references resolved) and handed to the waiting [`AsyncResult`]; requests
+//!   have their references resolved right there, in order — so a `HANDLE_DEL` can never
+//!   overtake an earlier use of the same object — and then run as their own task, so a slow
+//!   handler, or one waiting on a callback into the peer, never stalls the connection.
 //! * every sender frames into one shared buffer. The reader and the request tasks write it
 //!   themselves when the last of them stops (no task hop, no wake-up of another thread); the
 //!   **writer** task writes what they could not and what other tasks queue, so all frames
@@ -30,6 +31,7 @@ use tokio_util::sync::CancellationToken;
 mod boxing;
 mod budget;
 mod deadlines;
+mod decode;
 pub(crate) mod handlers;
 mod in_flight;
 pub(crate) mod outbox;

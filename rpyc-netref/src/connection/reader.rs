@@ -7,7 +7,6 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
 use futures_util::StreamExt;
 use rpyc_core::frame::{buffered_frame_len, FrameCodec};
 use rpyc_core::message::{Boxed, Message, Request};
@@ -15,19 +14,22 @@ use rpyc_core::{RemoteException, Value};
 use tokio::io::AsyncRead;
 use tokio_util::codec::FramedRead;
 
+use super::decode::Incoming;
 use super::outbox::Produce;
 use super::watchdog::{CountingRead, Seen, Watchdog};
 use super::{handlers, ConnInner};
 use crate::error::Error;
 use crate::sync_calls::SyncCalls;
 impl ConnInner {
-    /// Handles one frame; `Ok(true)` if it completed one of our calls (woke its caller), `Err`
-    /// closes the connection.
+    /// Handles one decoded frame (`decode.rs`); `Ok(true)` if it completed one of our calls
+    /// (woke its caller), `Err` closes the connection.
     pub(super) fn handle_frame(
         self: &Arc<Self>,
-        payload: &Bytes,
+        incoming: Incoming,
     ) -> std::result::Result<bool, String> {
-        let msg = Message::decode(payload, self.config.decode_limits).map_err(|e| e.to_string())?;
+        let Incoming::Message(msg) = incoming else {
+            return Ok(self.settle(incoming));
+        };
         match msg {
             Message::Reply { seq, value } => {
                 // Unboxed even when no call waits (it timed out): the references it carries get
@@ -190,7 +192,21 @@ pub(super) async fn reader_task<R: AsyncRead + Send + 'static>(inner: Arc<ConnIn
         match next {
             None => break Some(inner.peer_finished().await),
             Some(Err(e)) => break Some(format!("read failed: {e}")),
-            Some(Ok(payload)) => {
+            Some(Ok(frame)) => {
+                // A large frame decodes off the runtime's workers: the replies queued so far go
+                // out while it waits (see `decode.rs`).
+                let stop = || {
+                    if std::mem::take(&mut producing) {
+                        inner.out.exit(true);
+                    }
+                };
+                // Decoding first: an inline decode is done before the cancellation is looked at
+                // (and registers no waiter on it).
+                let incoming = tokio::select! {
+                    biased;
+                    d = inner.decode_frame(frame, stop) => d,
+                    _ = inner.cancel.cancelled() => break None,
+                };
                 if !producing {
                     inner.out.enter(true);
                     producing = true;
@@ -199,7 +215,7 @@ pub(super) async fn reader_task<R: AsyncRead + Send + 'static>(inner: Arc<ConnIn
                 inner.served.fetch_add(1, Ordering::SeqCst);
                 let r = {
                     let _scope = inner.out.scope();
-                    inner.handle_frame(&payload)
+                    incoming.and_then(|i| inner.handle_frame(i))
                 };
                 match r {
                     Ok(w) => woke |= w,

@@ -3,11 +3,11 @@
 //! stream.
 #![allow(dead_code)]
 
-use bytes::Bytes;
 use rpyc::core::brine::Limits;
-use rpyc::core::frame::FrameBuilder;
+use rpyc::core::frame::{read_frame, Frame, FrameBuilder, FrameLimits};
 use rpyc::core::message::{Boxed, Handler, Message};
-use tokio::io::{AsyncReadExt, DuplexStream};
+use rpyc::core::Value;
+use tokio::io::DuplexStream;
 
 /// Frames one request into `out`.
 pub fn request(out: &mut Vec<u8>, seq: i64, handler: Handler, args: Boxed) {
@@ -23,15 +23,13 @@ pub fn reply(out: &mut Vec<u8>, seq: i64, value: Boxed) {
     fb.finish(false).unwrap();
 }
 
-/// Reads one frame and decodes it.
+/// Reads one frame (inflating it if compressed) and decodes it.
 pub async fn read_message(s: &mut DuplexStream) -> Message {
-    let mut header = [0u8; 5];
-    s.read_exact(&mut header).await.unwrap();
-    let len = u32::from_be_bytes(header[..4].try_into().unwrap()) as usize;
-    let mut payload = vec![0u8; len + 1];
-    s.read_exact(&mut payload).await.unwrap();
-    payload.pop(); // the trailing newline
-    Message::decode(&Bytes::from(payload), Limits::default()).unwrap()
+    let payload = read_frame(s, FrameLimits::default())
+        .await
+        .unwrap()
+        .unwrap();
+    Message::decode(&payload, Limits::default()).unwrap()
 }
 
 /// Reads one request and returns its seq, handler id and arguments.
@@ -40,4 +38,32 @@ pub async fn read_request(s: &mut DuplexStream) -> (i64, i64, Boxed) {
         Message::Request { seq, handler, args } => (seq, handler, args),
         other => panic!("expected a request, got {other:?}"),
     }
+}
+
+/// A framed PING request echoing `v`.
+pub fn ping(seq: i64, v: Value) -> Vec<u8> {
+    let mut out = Vec::new();
+    request(
+        &mut out,
+        seq,
+        Handler::Ping,
+        Boxed::Tuple(vec![Boxed::Value(v)]),
+    );
+    out
+}
+
+/// Reads one message from a blocking socket.
+pub fn read_blocking(s: &mut std::net::TcpStream) -> Message {
+    use std::io::Read;
+    let mut header = [0u8; 5];
+    s.read_exact(&mut header).unwrap();
+    let len = u32::from_be_bytes([header[0], header[1], header[2], header[3]]) as usize;
+    let mut data = vec![0u8; len + 1];
+    s.read_exact(&mut data).unwrap();
+    data.truncate(len);
+    let frame = Frame {
+        compressed: header[4] != 0,
+        data: data.into(),
+    };
+    Message::decode(&frame.payload(1 << 30).unwrap(), Limits::default()).unwrap()
 }
