@@ -92,27 +92,33 @@ pub(crate) async fn read_server<R: AsyncRead + Unpin + Send + 'static>(
                         .get_or_insert(format!("server sent a bad frame: {e}"));
                     seen.eof = true;
                 }
-                Some(Ok(payload)) => {
-                    match Message::decode(&payload, rpyc::core::brine::Limits::default()) {
-                        Ok(Message::Reply { seq, value }) => {
-                            collect_ids(&value, &mut seen.ids);
-                            seen.replies.insert(seq, Ok(value));
-                        }
-                        Ok(Message::Exception { seq, .. }) => {
-                            seen.replies.insert(seq, Err(()));
-                        }
-                        Ok(Message::Request { seq, args, .. }) => {
-                            collect_ids(&args, &mut seen.ids);
-                            seen.requests.push(seq);
-                        }
-                        Err(e) => {
-                            let head = &payload[..payload.len().min(32)];
-                            seen.bad.get_or_insert(format!(
+                Some(Ok(frame)) => match frame.payload(usize::MAX) {
+                    Err(e) => {
+                        seen.bad
+                            .get_or_insert(format!("server sent a frame it cannot inflate: {e}"));
+                    }
+                    Ok(payload) => {
+                        match Message::decode(&payload, rpyc::core::brine::Limits::default()) {
+                            Ok(Message::Reply { seq, value }) => {
+                                collect_ids(&value, &mut seen.ids);
+                                seen.replies.insert(seq, Ok(value));
+                            }
+                            Ok(Message::Exception { seq, .. }) => {
+                                seen.replies.insert(seq, Err(()));
+                            }
+                            Ok(Message::Request { seq, args, .. }) => {
+                                collect_ids(&args, &mut seen.ids);
+                                seen.requests.push(seq);
+                            }
+                            Err(e) => {
+                                let head = &payload[..payload.len().min(32)];
+                                seen.bad.get_or_insert(format!(
                                 "server sent a message it cannot decode itself: {e} ({head:02x?})"
                             ));
+                            }
                         }
                     }
-                }
+                },
             }
         }
         shared.changed.notify_waiters();
