@@ -134,6 +134,29 @@ impl FrameCodec {
         }
     }
 
+    /// Bytes still lacking from the frame in progress — `buffered` being what the read buffer
+    /// holds that this codec has not taken yet — or `None` when no frame has begun. Before
+    /// the header is whole, the rest of the header and the `'\n'` count as lacking.
+    pub fn lacking(&self, buffered: &[u8]) -> Option<usize> {
+        if let Some(p) = &self.partial {
+            return Some(
+                (p.len - p.buf.len() + 1)
+                    .saturating_sub(buffered.len())
+                    .max(1),
+            );
+        }
+        if buffered.is_empty() {
+            return None;
+        }
+        Some(match buffered.first_chunk::<4>() {
+            Some(len) => {
+                let total = HEADER_LEN + u32::from_be_bytes(*len) as usize + 1;
+                total.saturating_sub(buffered.len()).max(1)
+            }
+            None => HEADER_LEN + 1 - buffered.len(),
+        })
+    }
+
     /// Moves what `src` holds of the large frame being gathered into its buffer; the frame
     /// once it is whole (its `'\n'` included).
     fn gather(&mut self, src: &mut BytesMut) -> Result<Option<Frame>, FrameError> {

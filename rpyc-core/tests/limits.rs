@@ -130,3 +130,32 @@ fn a_refused_message_still_has_its_envelope() {
     );
     assert_eq!(Message::envelope(&Bytes::from_static(b"\x02\x11")), None);
 }
+
+/// What the reader's frame-progress deadline asks of the codec: how much of the frame in
+/// progress is still lacking, small frames (in the read buffer) and large ones (gathered by
+/// the codec) alike.
+#[test]
+fn the_codec_says_how_much_of_the_frame_in_progress_is_lacking() {
+    use bytes::BytesMut;
+    use rpyc_core::frame::{FrameCodec, FrameLimits};
+    use tokio_util::codec::Decoder;
+
+    let mut codec = FrameCodec::new(FrameLimits::default());
+    assert_eq!(codec.lacking(&[]), None, "no frame has begun");
+    assert_eq!(
+        codec.lacking(&[0, 0]),
+        Some(4),
+        "the rest of the header and the newline"
+    );
+    // A small frame: 100 bytes announced, 10 here.
+    let mut small = vec![0, 0, 0, 100, 0];
+    small.extend([7; 10]);
+    assert_eq!(codec.lacking(&small), Some(91));
+    // A large one (1 MiB announced): the codec gathers it, the read buffer empties.
+    let mut buf = BytesMut::from(&[0u8, 16, 0, 0, 0][..]);
+    buf.extend_from_slice(&[7; 1000]);
+    assert!(codec.decode(&mut buf).unwrap().is_none());
+    assert_eq!(codec.lacking(&buf), Some((1 << 20) - 1000 + 1));
+    buf.extend_from_slice(&[7; 24]);
+    assert_eq!(codec.lacking(&buf), Some((1 << 20) - 1024 + 1));
+}

@@ -179,7 +179,7 @@ pub(super) async fn reader_task<R: AsyncRead + Send + 'static>(inner: Arc<ConnIn
             _ = &mut tick, if period.is_some() => {
                 let seen = Seen {
                     read: frames.get_ref().read(),
-                    buffered: frames.read_buffer(),
+                    lacking: frames.decoder().lacking(frames.read_buffer()),
                     busy: inner.busy(),
                 };
                 if let Err(reason) = watchdog.tick(seen) {

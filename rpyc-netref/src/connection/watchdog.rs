@@ -19,7 +19,6 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use rpyc_core::frame::HEADER_LEN;
 use rpyc_core::Config;
 use tokio::io::{AsyncRead, ReadBuf};
 use tokio::time::Instant;
@@ -56,11 +55,12 @@ impl<R: AsyncRead + Unpin> AsyncRead for CountingRead<R> {
 }
 
 /// What the connection is doing when the watchdog looks.
-pub(super) struct Seen<'a> {
+pub(super) struct Seen {
     /// Bytes read from the stream so far.
     pub(super) read: u64,
-    /// Bytes of an incomplete frame held by the decoder (empty: no frame in progress).
-    pub(super) buffered: &'a [u8],
+    /// Bytes still lacking from the frame in progress, if one has begun
+    /// ([`rpyc_core::frame::FrameCodec::lacking`]).
+    pub(super) lacking: Option<usize>,
     /// Whether requests are running, calls of ours wait, or output is owed.
     pub(super) busy: bool,
 }
@@ -104,13 +104,13 @@ impl Watchdog {
     }
 
     /// Looks at the connection at a tick; `Err(reason)` closes it.
-    pub(super) fn tick(&mut self, seen: Seen<'_>) -> Result<(), String> {
+    pub(super) fn tick(&mut self, seen: Seen) -> Result<(), String> {
         let now = Instant::now();
-        if !seen.buffered.is_empty() || seen.busy {
+        if seen.lacking.is_some() || seen.busy {
             self.last_busy = now;
         }
         if let Some((period, min_bytes)) = self.progress {
-            let window = (!seen.buffered.is_empty()).then(|| (seen.read, lacking(seen.buffered)));
+            let window = seen.lacking.map(|lacking| (seen.read, lacking));
             if let (Some((read_then, lacked)), Some(_)) = (self.window, window) {
                 let arrived = seen.read.saturating_sub(read_then);
                 let needed = min_bytes.min(lacked) as u64;
@@ -132,18 +132,6 @@ impl Watchdog {
     }
 }
 
-/// Bytes still lacking from the frame that `buffered` begins (unknown length before the
-/// header is whole: counted as the rest of the header plus one).
-fn lacking(buffered: &[u8]) -> usize {
-    match buffered.first_chunk::<4>() {
-        Some(len) => {
-            let total = HEADER_LEN + u32::from_be_bytes(*len) as usize + 1;
-            total.saturating_sub(buffered.len())
-        }
-        None => HEADER_LEN + 1 - buffered.len(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -156,18 +144,11 @@ mod tests {
         c
     }
 
-    /// A frame header announcing `len` payload bytes, followed by `have` of them.
-    fn partial(len: u32, have: usize) -> Vec<u8> {
-        let mut b = len.to_be_bytes().to_vec();
-        b.push(0);
-        b.resize(HEADER_LEN + have, 7);
-        b
-    }
-
-    fn seen(read: u64, buffered: &[u8]) -> Seen<'_> {
+    /// A frame in progress that lacks `n` bytes (`None`: no frame has begun).
+    fn seen(read: u64, lacking: Option<usize>) -> Seen {
         Seen {
             read,
-            buffered,
+            lacking,
             busy: false,
         }
     }
@@ -176,42 +157,38 @@ mod tests {
     fn a_trickling_frame_is_cut_at_the_second_tick() {
         let mut w = Watchdog::new(&config(Some(10), None));
         assert_eq!(w.period(), Some(Duration::from_secs(10)));
-        let f = partial(1 << 20, 10);
-        assert!(w.tick(seen(100, &f)).is_ok(), "the frame clock starts");
-        let f = partial(1 << 20, 20);
-        let err = w.tick(seen(110, &f)).unwrap_err();
+        assert!(
+            w.tick(seen(100, Some(1048567))).is_ok(),
+            "the frame clock starts"
+        );
+        let err = w.tick(seen(110, Some(1048557))).unwrap_err();
         assert!(err.contains("frame stalled: 10 bytes"), "{err}");
     }
 
     #[test]
     fn a_frame_that_keeps_coming_or_needs_little_more_is_not_cut() {
         let mut w = Watchdog::new(&config(Some(10), None));
-        let f = partial(1 << 20, 10);
-        w.tick(seen(100, &f)).unwrap();
-        let f = partial(1 << 20, 5000);
-        w.tick(seen(5090, &f)).unwrap();
+        w.tick(seen(100, Some(1048567))).unwrap();
+        w.tick(seen(5090, Some(1043577))).unwrap();
         // 3 bytes lacking: the 3 that come are enough.
-        let f = partial(100, 98);
-        w.tick(seen(9186, &f)).unwrap();
-        let f = partial(100, 99);
+        w.tick(seen(9186, Some(3))).unwrap();
         assert!(
-            w.tick(seen(9187, &f)).is_err(),
+            w.tick(seen(9187, Some(2))).is_err(),
             "1 of the 3 lacking bytes arrived"
         );
         // No frame in progress: nothing to cut, ever.
         let mut w = Watchdog::new(&config(Some(10), None));
         for _ in 0..5 {
-            w.tick(seen(0, &[])).unwrap();
+            w.tick(seen(0, None)).unwrap();
         }
     }
 
     #[test]
     fn backpressure_restarts_the_frame_clock() {
         let mut w = Watchdog::new(&config(Some(10), None));
-        let f = partial(1 << 20, 10);
-        w.tick(seen(100, &f)).unwrap();
+        w.tick(seen(100, Some(1048567))).unwrap();
         w.restart();
-        w.tick(seen(100, &f)).unwrap();
+        w.tick(seen(100, Some(1048567))).unwrap();
     }
 
     #[tokio::test(start_paused = true)]
@@ -222,13 +199,13 @@ mod tests {
         tokio::time::advance(Duration::from_secs(31)).await;
         let busy = Seen {
             read: 0,
-            buffered: &[],
+            lacking: None,
             busy: true,
         };
         w.tick(busy).unwrap();
         tokio::time::advance(Duration::from_secs(20)).await;
-        w.tick(seen(0, &[])).unwrap();
+        w.tick(seen(0, None)).unwrap();
         tokio::time::advance(Duration::from_secs(11)).await;
-        assert!(w.tick(seen(0, &[])).unwrap_err().contains("idle for 30 s"));
+        assert!(w.tick(seen(0, None)).unwrap_err().contains("idle for 30 s"));
     }
 }
