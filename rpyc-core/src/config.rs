@@ -220,6 +220,11 @@ pub struct Config {
     /// call of ours awaiting a reply, nothing owed) for this long is closed. Default `None`:
     /// idle connections are never cut (a Python client may stay idle for hours).
     pub idle_timeout: Option<Duration>,
+    /// rpyc-rs: when the peer stops sending (end of stream, as after a half-close), how long
+    /// the requests it already sent may still run; their replies are written, then the
+    /// connection closes. A peer that was killed looks the same on the wire, so this bounds
+    /// how long it holds its slot. Default 5 s.
+    pub eof_grace: Duration,
 }
 
 impl Default for Config {
@@ -264,6 +269,7 @@ impl Default for Config {
             frame_progress_timeout: Some(Duration::from_secs(10)),
             frame_progress_bytes: 4096,
             idle_timeout: None,
+            eof_grace: Duration::from_secs(5),
         }
     }
 }
@@ -325,6 +331,7 @@ impl ConfigBuilder {
         frame_progress_timeout: Option<Duration>,
         frame_progress_bytes: usize,
         idle_timeout: Option<Duration>,
+        eof_grace: Duration,
         connid: Option<String>,
         credentials: Option<String>,
         endpoints: Option<(String, String)>,

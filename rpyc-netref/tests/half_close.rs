@@ -117,3 +117,30 @@ async fn our_call_to_a_peer_that_stopped_sending_fails_at_once() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn a_request_still_running_after_the_grace_does_not_hold_the_connection() {
+    let (mut peer, ours) = tokio::io::duplex(1 << 20);
+    let mut config = Config::default();
+    config.eof_grace = Duration::from_millis(100);
+    let conn = rpyc::Connection::new(ours, Arc::new(Slow), config);
+    let mut out = Vec::new();
+    request(&mut out, 0, Handler::GetRoot, Boxed::Tuple(vec![]));
+    peer.write_all(&out).await.unwrap();
+    let Message::Reply {
+        value: Boxed::Remote(root),
+        ..
+    } = read_message(&mut peer).await
+    else {
+        panic!("GETROOT must return a reference");
+    };
+    // A killed client looks the same: a long request, then end of stream.
+    let mut out = Vec::new();
+    call(&mut out, 1, &root, "sleep", vec![Value::Int(600_000)]);
+    peer.write_all(&out).await.unwrap();
+    peer.shutdown().await.unwrap();
+    let mut rest = Vec::new();
+    peer.read_to_end(&mut rest).await.unwrap();
+    let reason = conn.close_reason().unwrap();
+    assert!(reason.contains("still running after 0.1 s"), "{reason}");
+}

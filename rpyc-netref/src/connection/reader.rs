@@ -262,12 +262,14 @@ impl ConnInner {
     }
 
     /// The peer has stopped sending (EOF; it may still read, as after a half-close). Our calls
-    /// to it fail at once (no reply can come); the requests it sent are finished and their
-    /// replies written before the connection closes, as Python's server does. Returns the
-    /// reason to close with.
+    /// to it fail at once (no reply can come); the requests it sent get `Config::eof_grace` to
+    /// finish, and their replies are written before the connection closes, as Python's server
+    /// answers what it has read. Returns the reason to close with.
     async fn peer_finished(&self) -> String {
         const REASON: &str = "the peer closed the connection";
         self.calls.end(REASON);
+        let grace = tokio::time::sleep(self.config.eof_grace);
+        tokio::pin!(grace);
         loop {
             let idle = self.idle.notified();
             tokio::pin!(idle);
@@ -277,6 +279,7 @@ impl ConnInner {
             }
             tokio::select! {
                 _ = idle => {}
+                _ = &mut grace => return format!("{REASON} (requests still running after {} s)", self.config.eof_grace.as_secs_f64()),
                 _ = self.cancel.cancelled() => return REASON.into(),
             }
         }
