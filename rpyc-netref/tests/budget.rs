@@ -8,10 +8,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use rpyc::core::message::{Boxed, Handler, Message};
+use rpyc::core::message::{Boxed, Message};
 use rpyc::core::{Config, Value};
 use tokio::io::AsyncWriteExt;
-use wire::{read_message, request};
+use wire::{call, get_root, read_message};
 
 /// Hands out blobs and counts how many it made.
 #[derive(Default)]
@@ -60,26 +60,17 @@ async fn a_peer_that_reads_nothing_gets_no_more_work_than_the_budget_and_then_ev
     config.compress = false;
     let _conn = rpyc::Connection::new(ours, Arc::new(service), config);
 
-    // GETROOT, then 64 calls of blob(256 KiB): 16 MiB of replies, all requested at once.
-    let mut burst = Vec::new();
-    request(&mut burst, 0, Handler::GetRoot, Boxed::Tuple(vec![]));
-    peer.write_all(&burst).await.unwrap();
-    let Message::Reply {
-        value: Boxed::Remote(root),
-        ..
-    } = read_message(&mut peer).await
-    else {
-        panic!("GETROOT must return a reference");
-    };
+    // 64 calls of blob(256 KiB): 16 MiB of replies, all requested at once.
+    let root = get_root(&mut peer).await;
     let mut burst = Vec::new();
     for seq in 1..=CALLS {
-        let args = Boxed::Tuple(vec![
-            Boxed::Local(root.clone()),
-            Boxed::Value(Value::str("blob")),
-            Boxed::Value(Value::Tuple(vec![Value::Int(BLOB as i64)])),
-            Boxed::Value(Value::Tuple(vec![])),
-        ]);
-        request(&mut burst, seq, Handler::CallAttr, args);
+        call(
+            &mut burst,
+            seq,
+            &root,
+            "blob",
+            vec![Value::Int(BLOB as i64)],
+        );
     }
     peer.write_all(&burst).await.unwrap();
 

@@ -10,7 +10,7 @@ use std::time::Duration;
 use rpyc::core::message::{Boxed, Handler, Message};
 use rpyc::core::{Config, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use wire::{read_message, request};
+use wire::{call, get_root, read_message, request};
 
 /// Answers slowly and quickly.
 struct Slow;
@@ -31,30 +31,11 @@ impl Slow {
     }
 }
 
-fn call(out: &mut Vec<u8>, seq: i64, root: &rpyc::core::IdPack, name: &str, args: Vec<Value>) {
-    let args = Boxed::Tuple(vec![
-        Boxed::Local(root.clone()),
-        Boxed::Value(Value::str(name)),
-        Boxed::Value(Value::Tuple(args)),
-        Boxed::Value(Value::Tuple(vec![])),
-    ]);
-    request(out, seq, Handler::CallAttr, args);
-}
-
 #[tokio::test]
 async fn requests_sent_before_a_half_close_are_all_answered() {
     let (mut peer, ours) = tokio::io::duplex(1 << 20);
     let conn = rpyc::Connection::new(ours, Arc::new(Slow), Config::default());
-    let mut out = Vec::new();
-    request(&mut out, 0, Handler::GetRoot, Boxed::Tuple(vec![]));
-    peer.write_all(&out).await.unwrap();
-    let Message::Reply {
-        value: Boxed::Remote(root),
-        ..
-    } = read_message(&mut peer).await
-    else {
-        panic!("GETROOT must return a reference");
-    };
+    let root = get_root(&mut peer).await;
     // ping, sleep(300 ms), add(1, 2), then the write side is shut down.
     let mut out = Vec::new();
     request(
@@ -124,16 +105,7 @@ async fn a_request_still_running_after_the_grace_does_not_hold_the_connection() 
     let mut config = Config::default();
     config.eof_grace = Duration::from_millis(100);
     let conn = rpyc::Connection::new(ours, Arc::new(Slow), config);
-    let mut out = Vec::new();
-    request(&mut out, 0, Handler::GetRoot, Boxed::Tuple(vec![]));
-    peer.write_all(&out).await.unwrap();
-    let Message::Reply {
-        value: Boxed::Remote(root),
-        ..
-    } = read_message(&mut peer).await
-    else {
-        panic!("GETROOT must return a reference");
-    };
+    let root = get_root(&mut peer).await;
     // A killed client looks the same: a long request, then end of stream.
     let mut out = Vec::new();
     call(&mut out, 1, &root, "sleep", vec![Value::Int(600_000)]);

@@ -6,8 +6,8 @@
 use rpyc::core::brine::Limits;
 use rpyc::core::frame::{read_frame, Frame, FrameBuilder, FrameLimits};
 use rpyc::core::message::{Boxed, Handler, Message};
-use rpyc::core::Value;
-use tokio::io::DuplexStream;
+use rpyc::core::{IdPack, Value};
+use tokio::io::{AsyncWriteExt, DuplexStream};
 
 /// Frames one request into `out`.
 pub fn request(out: &mut Vec<u8>, seq: i64, handler: Handler, args: Boxed) {
@@ -66,4 +66,29 @@ pub fn read_blocking(s: &mut std::net::TcpStream) -> Message {
         data: data.into(),
     };
     Message::decode(&frame.payload(1 << 30).unwrap(), Limits::default()).unwrap()
+}
+
+/// Asks for the root (GETROOT) and returns its id.
+pub async fn get_root(s: &mut DuplexStream) -> IdPack {
+    let mut out = Vec::new();
+    request(&mut out, 0, Handler::GetRoot, Boxed::Tuple(vec![]));
+    s.write_all(&out).await.unwrap();
+    match read_message(s).await {
+        Message::Reply {
+            value: Boxed::Remote(root),
+            ..
+        } => root,
+        other => panic!("GETROOT must return a reference, got {other:?}"),
+    }
+}
+
+/// Frames a call of method `name` of `obj` with positional `args` (CALLATTR).
+pub fn call(out: &mut Vec<u8>, seq: i64, obj: &IdPack, name: &str, args: Vec<Value>) {
+    let args = Boxed::Tuple(vec![
+        Boxed::Local(obj.clone()),
+        Boxed::Value(Value::str(name)),
+        Boxed::Value(Value::Tuple(args)),
+        Boxed::Value(Value::Tuple(vec![])),
+    ]);
+    request(out, seq, Handler::CallAttr, args);
 }
