@@ -67,3 +67,22 @@ pub fn read_blocking(s: &mut std::net::TcpStream) -> Message {
     };
     Message::decode(&frame.payload(1 << 30).unwrap(), Limits::default()).unwrap()
 }
+
+/// Serves the echo service (`rpyc::testing::EchoService`, default config) to the next
+/// `count` connections of `listener`, and returns them.
+pub async fn accept_echo(
+    listener: &tokio::net::TcpListener,
+    count: usize,
+) -> Vec<rpyc::Connection> {
+    let mut conns = Vec::new();
+    while conns.len() < count {
+        let (stream, _) = listener.accept().await.unwrap();
+        let service = std::sync::Arc::new(rpyc::testing::EchoService);
+        conns.push(rpyc::Connection::from_tcp(
+            stream,
+            service,
+            rpyc::core::Config::default(),
+        ));
+    }
+    conns
+}
