@@ -10,12 +10,11 @@ mod wire;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
 use std::time::Duration;
 
 use rpyc::core::message::{Boxed, Message};
-use rpyc::core::{Config, Value};
-use wire::{ping, read_blocking};
+use rpyc::core::Value;
+use wire::{accept_echo, ping, read_blocking};
 
 /// Set in the child's environment: `child_server` serves instead of returning.
 const CHILD: &str = "RPYC_ADDRESS_SPACE_CHILD";
@@ -42,16 +41,8 @@ fn child_server() {
     rt.block_on(async {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         println!("listening on {}", listener.local_addr().unwrap());
-        let mut conns = Vec::new();
-        loop {
-            let (stream, _) = listener.accept().await.unwrap();
-            let service = Arc::new(rpyc::testing::EchoService);
-            conns.push(rpyc::Connection::from_tcp(
-                stream,
-                service,
-                Config::default(),
-            ));
-        }
+        // Serves until killed.
+        accept_echo(&listener, usize::MAX).await;
     });
 }
 

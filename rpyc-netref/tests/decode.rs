@@ -17,7 +17,7 @@ use rpyc::core::message::{Boxed, Handler, Message, MSG_REPLY, MSG_REQUEST};
 use rpyc::core::{Config, Value};
 use rpyc::Error;
 use tokio::io::{AsyncWriteExt, DuplexStream};
-use wire::{ping, read_blocking, read_message, read_request, reply};
+use wire::{accept_echo, ping, read_blocking, read_message, read_request, reply};
 
 fn serve(stream: DuplexStream, config: Config) -> rpyc::Connection {
     rpyc::Connection::new(stream, Arc::new(rpyc::testing::EchoService), config)
@@ -130,8 +130,9 @@ async fn a_reply_to_a_seq_never_sent_is_dropped_undecoded() {
 /// Honest large values go both ways within the default limits.
 #[tokio::test]
 async fn honest_large_values_travel() {
-    let (client, _server) =
-        rpyc::connect_pair_with(rpyc::testing::EchoService, Config::default()).await;
+    // Uncompressed: the 100 MiB value below travels as it is.
+    let config = Config::builder().compress(false).build();
+    let (client, _server) = rpyc::connect_pair_with(rpyc::testing::EchoService, config).await;
     let root = client.root().await.unwrap();
     // Python's `echo(tuple(range(10**6)))`.
     let ints = Value::Tuple((0..1_000_000).map(Value::Int).collect());
@@ -149,17 +150,11 @@ async fn honest_large_values_travel() {
             .collect(),
     );
     client.ping_with(pairs, None).await.unwrap();
-    // 100 MiB of bytes that do not compress (sent raw).
-    let mut x = 0x2545_f491_4f6c_dd1du64;
-    let noise: Vec<u8> = (0..100 << 20)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect();
-    client.ping_with(Value::bytes(noise), None).await.unwrap();
+    // 100 MiB of bytes.
+    client
+        .ping_with(Value::bytes(vec![7u8; 100 << 20]), None)
+        .await
+        .unwrap();
 }
 
 /// A compressed PING of 128 KiB on the wire inflates to 128 MiB of bytes: within the frame
@@ -218,16 +213,7 @@ fn a_heavy_frame_does_not_stall_another_connection() {
     let (done, finished) = tokio::sync::oneshot::channel::<()>();
     let server = std::thread::spawn(move || {
         rt.block_on(async move {
-            let mut conns = Vec::new();
-            for _ in 0..2 {
-                let (stream, _) = listener.accept().await.unwrap();
-                let service = Arc::new(rpyc::testing::EchoService);
-                conns.push(rpyc::Connection::from_tcp(
-                    stream,
-                    service,
-                    Config::default(),
-                ));
-            }
+            let _conns = accept_echo(&listener, 2).await;
             let _ = finished.await;
         })
     });

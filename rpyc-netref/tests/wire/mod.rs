@@ -92,3 +92,22 @@ pub fn call(out: &mut Vec<u8>, seq: i64, obj: &IdPack, name: &str, args: Vec<Val
     ]);
     request(out, seq, Handler::CallAttr, args);
 }
+
+/// Serves the echo service (`rpyc::testing::EchoService`, default config) to the next
+/// `count` connections of `listener`, and returns them.
+pub async fn accept_echo(
+    listener: &tokio::net::TcpListener,
+    count: usize,
+) -> Vec<rpyc::Connection> {
+    let mut conns = Vec::new();
+    while conns.len() < count {
+        let (stream, _) = listener.accept().await.unwrap();
+        let service = std::sync::Arc::new(rpyc::testing::EchoService);
+        conns.push(rpyc::Connection::from_tcp(
+            stream,
+            service,
+            rpyc::core::Config::default(),
+        ));
+    }
+    conns
+}
