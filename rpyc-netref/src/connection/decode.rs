@@ -46,25 +46,35 @@ pub(super) enum Incoming {
 }
 
 impl ConnInner {
-    /// Inflates and decodes one frame. A large one waits for its share of the process-wide
-    /// budget (`Config::max_decoding_bytes`), in arrival order, and is decoded on a blocking
-    /// thread; `before_wait` runs first, only then. `Err` (a corrupt frame) closes the
-    /// connection.
-    pub(super) async fn decode_frame(
-        self: &Arc<Self>,
-        frame: Frame,
-        before_wait: impl FnOnce(),
-    ) -> Result<Incoming, String> {
+    // One frame is decoded in two steps, so that the reader's per-frame path holds no future:
+    // `decode_small` (inline), else `decode_large` — which waits for its share of the
+    // process-wide budget (`Config::max_decoding_bytes`), in arrival order, and decodes on a
+    // blocking thread. `Err` (a corrupt frame) closes the connection.
+
+    /// Decodes a small frame right here (`Ok`); a large one is given back (`Err`) for
+    /// [`ConnInner::decode_large`]. What the reader does per frame, with no future.
+    pub(super) fn decode_small(&self, frame: Frame) -> Result<Result<Incoming, String>, Frame> {
         let max = self.config.frame_limits.max_decompressed_size;
         if frame.data.len() <= LARGE_FRAME {
             // Inflated inline as far as a small frame goes; beyond, it is a large one (the
             // little inflated so far is done again off the workers).
             match frame.payload(max.min(LARGE_FRAME)) {
-                Ok(payload) => return self.decode_payload(&payload),
+                Ok(payload) => return Ok(self.decode_payload(&payload)),
                 Err(FrameError::DecompressedTooLarge { .. }) if max > LARGE_FRAME => {}
-                Err(e) => return Err(e.to_string()),
+                Err(e) => return Ok(Err(e.to_string())),
             }
         }
+        Err(frame)
+    }
+
+    /// Decodes a large frame off the runtime's workers, under the process-wide budget;
+    /// `before_wait` runs before it waits.
+    pub(super) async fn decode_large(
+        self: &Arc<Self>,
+        frame: Frame,
+        before_wait: impl FnOnce(),
+    ) -> Result<Incoming, String> {
+        let max = self.config.frame_limits.max_decompressed_size;
         before_wait();
         let charge = if frame.compressed {
             frame.data.len().saturating_mul(MAX_ZLIB_RATIO).min(max)

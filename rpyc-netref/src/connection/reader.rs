@@ -200,12 +200,14 @@ pub(super) async fn reader_task<R: AsyncRead + Send + 'static>(inner: Arc<ConnIn
                         inner.out.exit(true);
                     }
                 };
-                // Decoding first: an inline decode is done before the cancellation is looked at
-                // (and registers no waiter on it).
-                let incoming = tokio::select! {
-                    biased;
-                    d = inner.decode_frame(frame, stop) => d,
-                    _ = inner.cancel.cancelled() => break None,
+                // A small frame decodes right here; a large one waits its turn off the workers
+                // (and for the connection's close).
+                let incoming = match inner.decode_small(frame) {
+                    Ok(decoded) => decoded,
+                    Err(large) => tokio::select! {
+                        d = inner.decode_large(large, stop) => d,
+                        _ = inner.cancel.cancelled() => break None,
+                    },
                 };
                 if !producing {
                     inner.out.enter(true);
