@@ -16,7 +16,7 @@ use tokio_util::codec::FramedRead;
 
 use super::decode::Incoming;
 use super::outbox::Produce;
-use super::watchdog::{CountingRead, Seen, Watchdog};
+use super::watchdog::{CountingRead, Seen, TickTimer, Watchdog};
 use super::{handlers, ConnInner};
 use crate::error::Error;
 use crate::sync_calls::SyncCalls;
@@ -156,9 +156,8 @@ pub(super) async fn reader_task<R: AsyncRead + Send + 'static>(inner: Arc<ConnIn
     );
     tokio::pin!(frames);
     let mut watchdog = Watchdog::new(&inner.config);
-    let period = watchdog.period();
-    let tick = tokio::time::sleep(period.unwrap_or(Duration::MAX));
-    tokio::pin!(tick);
+    let mut timer = TickTimer::new(&watchdog);
+    let read = frames.get_ref().counter();
     // The reader is a producer while it handles the frames of one read: the replies it queues
     // (and those of the tasks it starts) go out together when the last of them stops.
     let mut producing = false;
@@ -173,10 +172,14 @@ pub(super) async fn reader_task<R: AsyncRead + Send + 'static>(inner: Arc<ConnIn
             inner.out.wait_drained().await;
             watchdog.restart();
         }
+        let in_progress = frames.decoder().lacking(frames.read_buffer()).is_some();
+        timer.waiting(in_progress);
+        let read_then = read.load(std::sync::atomic::Ordering::Relaxed);
+        let watched = timer.enabled();
         let next = tokio::select! {
             _ = inner.cancel.cancelled() => break None,
             f = frames.next() => f,
-            _ = &mut tick, if period.is_some() => {
+            _ = timer.tick(&read, read_then), if watched => {
                 let seen = Seen {
                     read: frames.get_ref().read(),
                     lacking: frames.decoder().lacking(frames.read_buffer()),
@@ -185,7 +188,7 @@ pub(super) async fn reader_task<R: AsyncRead + Send + 'static>(inner: Arc<ConnIn
                 if let Err(reason) = watchdog.tick(seen) {
                     break Some(reason);
                 }
-                tick.as_mut().reset(tokio::time::Instant::now() + period.unwrap_or_default());
+                timer.rearm();
                 continue;
             }
         };
