@@ -39,10 +39,9 @@
 //! [`Config::max_sync_calls`]: rpyc_core::Config::max_sync_calls
 
 use std::cell::{Cell, RefCell};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::Arc;
 
@@ -127,15 +126,16 @@ struct Job {
     run: Box<dyn FnOnce() + Send>,
 }
 
-/// A place in a connection's queue.
+/// A place in a connection's queue of requests.
 enum Entry {
     /// A request handed to its task, which has not yet said whether it is a synchronous call:
     /// nothing that arrived after it may take a slot before it does.
     Reserved,
     /// A synchronous call waiting for a slot.
     Start(Job),
-    /// A call back from its call into the peer, waiting for a slot again (woken holding one).
-    Resume(mpsc::SyncSender<()>),
+    /// A request that turned out not to be a synchronous call (or whose call was dropped): a
+    /// place nothing waits for, removed once it reaches the front.
+    Gone,
 }
 
 /// What [`SyncCalls::admit`] let through, acted on outside the lock.
@@ -150,8 +150,30 @@ struct State {
     running: usize,
     /// The connection closed: calls not started are dropped.
     closed: bool,
-    /// Requests in arrival order: reserved places and calls waiting for a slot.
-    queue: BTreeMap<u64, Entry>,
+    /// The arrival number of `queue`'s first place.
+    base: u64,
+    /// Requests in arrival order from `base` on: reserved places and calls waiting for a
+    /// slot. Arrival numbers are consecutive, so a place is found by its offset from `base`
+    /// (no search and, in the steady state, no allocation: reserving and giving up a place is
+    /// what every request of the connection does, synchronous or not).
+    queue: VecDeque<Entry>,
+    /// Calls back from their call into the peer, waiting for a slot again, by arrival number.
+    /// Each had started, so it arrived before every request still in `queue`: it goes first.
+    resumes: BTreeMap<u64, mpsc::SyncSender<()>>,
+}
+
+impl State {
+    /// The place of arrival number `key`, if it is still in the queue.
+    fn place(&mut self, key: u64) -> Option<&mut Entry> {
+        let offset = usize::try_from(key.checked_sub(self.base)?).ok()?;
+        self.queue.get_mut(offset)
+    }
+
+    /// The next arrival number, its place pushed at the back of the queue as `entry`.
+    fn push(&mut self, entry: Entry) -> u64 {
+        self.queue.push_back(entry);
+        self.base + self.queue.len() as u64 - 1
+    }
 }
 
 /// The synchronous calls of one connection: its slots and its queue.
@@ -159,8 +181,6 @@ pub(crate) struct SyncCalls {
     limit: usize,
     /// The runtime the connection runs on (its blocking pool runs the calls).
     handle: Handle,
-    /// Arrival numbers, taken by the reader in the order requests arrive.
-    arrivals: AtomicU64,
     state: Mutex<State>,
 }
 
@@ -197,7 +217,6 @@ impl SyncCalls {
         Arc::new(SyncCalls {
             limit: limit.max(1),
             handle: Handle::current(),
-            arrivals: AtomicU64::new(0),
             state: Mutex::new(State::default()),
         })
     }
@@ -205,9 +224,7 @@ impl SyncCalls {
     /// Reserves the next place in the queue for a request about to be handed to its task
     /// (called by the reader, in arrival order); the task passes it to [`SyncCalls::starting`].
     pub(crate) fn reserve(&self) -> u64 {
-        let key = self.arrivals.fetch_add(1, Ordering::Relaxed);
-        self.state.lock().queue.insert(key, Entry::Reserved);
-        key
+        self.state.lock().push(Entry::Reserved)
     }
 
     /// Starts the handler of the request that reserved `key` (`start` returns its future): a
@@ -224,10 +241,10 @@ impl SyncCalls {
         let mut admitted = Vec::new();
         {
             let mut st = self.state.lock();
-            if !matches!(st.queue.get(&key), Some(Entry::Reserved)) {
-                return;
+            match st.place(key) {
+                Some(place @ Entry::Reserved) => *place = Entry::Gone,
+                _ => return,
             }
-            st.queue.remove(&key);
             self.admit(&mut st, &mut admitted);
         }
         self.act(admitted, false);
@@ -239,13 +256,11 @@ impl SyncCalls {
         let dropped: Vec<Entry> = {
             let mut st = self.state.lock();
             st.closed = true;
-            let keys: Vec<u64> = st
-                .queue
-                .iter()
-                .filter(|(_, e)| matches!(e, Entry::Start(_)))
-                .map(|(k, _)| *k)
-                .collect();
-            keys.iter().filter_map(|k| st.queue.remove(k)).collect()
+            st.queue
+                .iter_mut()
+                .filter(|e| matches!(e, Entry::Start(_)))
+                .map(|e| std::mem::replace(e, Entry::Gone))
+                .collect()
         };
         drop(dropped); // Outside the lock: dropping a job drops what it captured.
     }
@@ -267,10 +282,12 @@ impl SyncCalls {
                 return drop(run);
             }
             let key = match reserved {
-                Some(key) if st.queue.contains_key(&key) => key,
-                _ => self.arrivals.fetch_add(1, Ordering::Relaxed),
+                Some(key) if matches!(st.place(key), Some(Entry::Reserved)) => key,
+                _ => st.push(Entry::Gone),
             };
-            st.queue.insert(key, Entry::Start(Job { key, run }));
+            if let Some(place) = st.place(key) {
+                *place = Entry::Start(Job { key, run });
+            }
             self.admit(&mut st, &mut admitted);
         }
         // Admitted at once on a worker of a multi-threaded runtime: run it right here, the
@@ -307,22 +324,28 @@ impl SyncCalls {
         CURRENT.with(|c| c.borrow_mut().take());
     }
 
-    /// Lets waiting calls take the free slots, in arrival order, up to the first request whose
-    /// task has not said yet whether it is a synchronous call.
+    /// Lets waiting calls take the free slots, in arrival order (calls back from the peer
+    /// first), up to the first request whose task has not said yet whether it is a
+    /// synchronous call; drops the places nothing waits for from the front.
     fn admit(&self, st: &mut State, out: &mut Vec<Admitted>) {
         while st.running < self.limit {
-            let Some(first) = st.queue.first_entry() else {
+            let Some((_, wake)) = st.resumes.pop_first() else {
                 break;
             };
-            if matches!(first.get(), Entry::Reserved) {
-                break;
-            }
             st.running += 1;
-            match first.remove() {
-                Entry::Start(job) => out.push(Admitted::Start(job)),
-                Entry::Resume(wake) => out.push(Admitted::Wake(wake)),
-                Entry::Reserved => unreachable!("checked above"),
+            out.push(Admitted::Wake(wake));
+        }
+        loop {
+            match st.queue.front() {
+                Some(Entry::Gone) => {}
+                Some(Entry::Start(_)) if st.running < self.limit => {}
+                _ => break,
             }
+            if let Some(Entry::Start(job)) = st.queue.pop_front() {
+                st.running += 1;
+                out.push(Admitted::Start(job));
+            }
+            st.base += 1;
         }
     }
 
@@ -379,7 +402,7 @@ impl SyncCalls {
         let mut admitted = Vec::new();
         {
             let mut st = self.state.lock();
-            st.queue.insert(key, Entry::Resume(wake));
+            st.resumes.insert(key, wake);
             self.admit(&mut st, &mut admitted);
         }
         self.act(admitted, false);

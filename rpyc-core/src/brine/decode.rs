@@ -398,6 +398,13 @@ pub fn parse_python_int(text: &[u8]) -> Option<Value> {
     if t.is_empty() || t[0] == b'_' || t[t.len() - 1] == b'_' {
         return None;
     }
+    // The common case (ids, seqs): up to 18 plain digits, which cannot overflow an `i64`.
+    if t.len() <= 18 && t.iter().all(u8::is_ascii_digit) {
+        let v = t
+            .iter()
+            .fold(0i64, |acc, &c| acc * 10 + i64::from(c - b'0'));
+        return Some(Value::Int(if neg { -v } else { v }));
+    }
     let mut prev_us = false;
     let mut digits = 0usize;
     let mut acc: i128 = 0;

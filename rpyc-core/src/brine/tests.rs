@@ -211,3 +211,28 @@ fn objects_are_not_dumpable() {
         })
     );
 }
+
+#[test]
+fn int_text_parses_as_python_int_does() {
+    let int = |s: &str| parse_python_int(s.as_bytes());
+    assert_eq!(int("42"), Some(Value::Int(42)));
+    assert_eq!(int("-42"), Some(Value::Int(-42)));
+    assert_eq!(int("+7"), Some(Value::Int(7)));
+    assert_eq!(int(" \t12\n"), Some(Value::Int(12)));
+    assert_eq!(int("1_000"), Some(Value::Int(1000)));
+    assert_eq!(int("000123"), Some(Value::Int(123)));
+    assert_eq!(
+        int("999999999999999999"),
+        Some(Value::Int(999_999_999_999_999_999))
+    );
+    assert_eq!(int("9223372036854775807"), Some(Value::Int(i64::MAX)));
+    assert_eq!(int("-9223372036854775808"), Some(Value::Int(i64::MIN)));
+    assert_eq!(int("9223372036854775808"), Some(big("9223372036854775808")));
+    let long = "-123456789012345678901234567890";
+    assert_eq!(int(long), Some(big(long)));
+    for bad in [
+        "", "-", "+", "_1", "1_", "1__0", "1 2", "0x10", "١٢", "--1", "12a",
+    ] {
+        assert_eq!(int(bad), None, "{bad:?}");
+    }
+}

@@ -53,13 +53,13 @@ impl TestService {
     }
 
     /// True division as a float; `ZeroDivisionError` for `b == 0`.
-    #[exposed]
+    #[exposed(inline)]
     fn divide(&self, a: Value, b: Value) -> Result<Value, RemoteException> {
         num::divide(a, b)
     }
 
     /// Raises `ValueError(msg)`.
-    #[exposed]
+    #[exposed(inline)]
     fn fail(&self, msg: Value) -> Result<Value, RemoteException> {
         let text = match msg {
             Value::Str(s) => s,
@@ -124,7 +124,7 @@ impl TestService {
     }
 
     /// A new [`Counter`], by reference.
-    #[exposed]
+    #[exposed(inline)]
     fn make_counter(&self, start: Option<i64>) -> Counter {
         Counter {
             state: Mutex::new((start.unwrap_or(0), String::new())),
@@ -132,7 +132,7 @@ impl TestService {
     }
 
     /// A new [`MapObject`] holding `{"a": 1, "b": 2}`, by reference.
-    #[exposed]
+    #[exposed(inline)]
     fn make_map(&self) -> MapObject {
         MapObject {
             entries: Arc::new(Mutex::new(vec![
@@ -177,13 +177,13 @@ impl TestService {
     }
 
     /// How many objects this connection's object table holds (the root included).
-    #[exposed]
+    #[exposed(inline)]
     fn object_count(&self, ctx: &CallContext) -> i64 {
         ctx.conn().object_count() as i64
     }
 
     /// How many connections the server has open.
-    #[exposed]
+    #[exposed(inline)]
     fn connection_count(&self) -> i64 {
         self.connections.get() as i64
     }
@@ -210,7 +210,7 @@ impl Counter {
     }
 
     /// Adds `by` (default 1) and returns the new value.
-    #[exposed]
+    #[exposed(inline)]
     fn increment(&self, by: Option<i64>) -> Result<i64, RemoteException> {
         let mut st = self.state.lock();
         st.0 =
@@ -271,7 +271,7 @@ fn key_str(key: Value) -> Result<String, RemoteException> {
 #[rpyc_macros::object(name = "rpyc_rs.Map", mapping, crate = ::rpyc_netref)]
 impl MapObject {
     /// `m[key]`; `KeyError` if missing.
-    #[exposed(name = "__getitem__")]
+    #[exposed(name = "__getitem__", inline)]
     fn getitem(&self, key: Value) -> Result<Value, RemoteException> {
         let k = key_str(key)?;
         self.entries
@@ -283,7 +283,7 @@ impl MapObject {
     }
 
     /// `m[key] = value`.
-    #[exposed(name = "__setitem__")]
+    #[exposed(name = "__setitem__", inline)]
     fn setitem(&self, key: Value, value: Value) -> Result<(), RemoteException> {
         let k = match key {
             Value::Str(s) => s,
@@ -303,7 +303,7 @@ impl MapObject {
     }
 
     /// `del m[key]`; `KeyError` if missing.
-    #[exposed(name = "__delitem__")]
+    #[exposed(name = "__delitem__", inline)]
     fn delitem(&self, key: Value) -> Result<(), RemoteException> {
         let k = key_str(key)?;
         let mut e = self.entries.lock();
@@ -317,19 +317,19 @@ impl MapObject {
     }
 
     /// `len(m)`.
-    #[exposed(name = "__len__")]
+    #[exposed(name = "__len__", inline)]
     fn len(&self) -> i64 {
         self.entries.lock().len() as i64
     }
 
     /// `key in m`.
-    #[exposed(name = "__contains__")]
+    #[exposed(name = "__contains__", inline)]
     fn contains(&self, key: Value) -> bool {
         matches!(key, Value::Str(k) if self.entries.lock().iter().any(|(n, _)| *n == k))
     }
 
     /// `iter(m)`: an iterator over a snapshot of the keys.
-    #[exposed(name = "__iter__")]
+    #[exposed(name = "__iter__", inline)]
     fn iter(&self) -> KeyIterator {
         let keys = self
             .entries
@@ -343,7 +343,7 @@ impl MapObject {
     }
 
     /// `m.get(key, default=None)`.
-    #[exposed]
+    #[exposed(inline)]
     fn get(&self, key: Value, default: Option<Value>) -> Value {
         match key {
             Value::Str(k) => self
@@ -378,7 +378,7 @@ pub struct KeyIterator {
 #[rpyc_macros::object(name = "rpyc_rs.KeyIterator", crate = ::rpyc_netref)]
 impl KeyIterator {
     /// The next key; `StopIteration` at the end.
-    #[exposed(name = "__next__")]
+    #[exposed(name = "__next__", inline)]
     fn next(&self) -> Result<Value, RemoteException> {
         self.items
             .lock()
