@@ -60,7 +60,7 @@ pub use rpyc_core::{
 /// The `#[service]` and `#[object]` attribute macros: their manual.
 #[doc(inline)]
 pub use rpyc_macros as macros;
-pub use rpyc_macros::{object, service};
+pub use rpyc_macros::{object, remote, service};
 pub use rpyc_netref::*;
 #[doc(inline)]
 pub use rpyc_server as server;

@@ -275,6 +275,7 @@
 mod args;
 mod attrs;
 mod expand;
+mod remote;
 
 use proc_macro::TokenStream;
 
@@ -330,4 +331,42 @@ pub fn object(args: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn service(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::expand(args.into(), item.into(), Kind::Service).into()
+}
+
+/// One trait for both sides of a typed interface: the service implements the trait, clients
+/// call it through a generated typed proxy.
+///
+/// On `trait Calculator { ... }` it generates `CalculatorClient` (async methods over a
+/// `NetRef`, the same names and parameters, each returning `rpyc::Result<T>`),
+/// `CalculatorBlockingClient` (`client.blocking()`), and `CalculatorServer<T>`, which serves
+/// any `T: Calculator` as an RPyC service — to Rust and Python clients alike. The client works
+/// against a Python service that exposes the same names too. See the [manual](crate)
+/// (`rpyc::macros`, "Typed interfaces") for every rule.
+///
+/// ```
+/// #[rpyc::remote]
+/// pub trait Calculator {
+///     /// `a + b`.
+///     fn add(&self, a: i64, b: i64) -> rpyc::Result<i64>;
+/// }
+///
+/// struct Adder;
+/// impl Calculator for Adder {
+///     fn add(&self, a: i64, b: i64) -> rpyc::Result<i64> {
+///         a.checked_add(b).ok_or_else(|| rpyc::RemoteException::overflow_error("too big").into())
+///     }
+/// }
+///
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let (client, _server) =
+///     rpyc::connect_pair_with(CalculatorServer::new(Adder), Default::default()).await;
+/// let calc: CalculatorClient = client.root_as().await?;
+/// assert_eq!(calc.add(40, 2).await?, 42);
+/// assert!(calc.add(i64::MAX, 1).await.unwrap_err().is_remote("OverflowError"));
+/// # Ok::<(), rpyc::Error>(())
+/// # }).unwrap();
+/// ```
+#[proc_macro_attribute]
+pub fn remote(args: TokenStream, item: TokenStream) -> TokenStream {
+    remote::expand(args.into(), item.into()).into()
 }

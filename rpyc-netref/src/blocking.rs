@@ -70,6 +70,22 @@ where
     runtime()?.block_on(fut)
 }
 
+/// Runs an rpyc future to completion from blocking code, as every method of this module does:
+/// inside a synchronous exposed method without holding the call's slot, elsewhere on the
+/// shared background runtime. Inside an async task it fails with
+/// [`Error::BlockingInRuntime`]. The blocking clients of `#[rpyc::remote]` are built on it.
+///
+/// ```
+/// let (client, _server) = rpyc::blocking::connect_pair_with(rpyc::testing::EchoService).unwrap();
+/// let root = client.root().unwrap();
+/// let async_root: rpyc::NetRef = root.into();
+/// let sum = rpyc::blocking::block_on(async move { async_root.call_method("add", (1, 2)).await });
+/// assert_eq!(sum.unwrap(), rpyc::Value::Int(3));
+/// ```
+pub fn block_on<T: Send>(fut: impl Future<Output = Result<T>> + Send) -> Result<T> {
+    block(fut)
+}
+
 /// A blocking handle of a [`crate::Connection`].
 #[derive(Clone, Debug)]
 pub struct Connection {

@@ -42,6 +42,7 @@
 //! | [`tls`] | RPyC over TLS under one name (`client_config`, `tls_connect`) |
 //! | `table` | the refcounted table of local objects the peer holds |
 //! | [`netref`] | [`NetRef`], the proxy of a remote object, and its release (HANDLE_DEL) |
+//! | [`typed`] | [`TypedProxy`]: the typed clients of `#[rpyc::remote]`, `Connection::root_as`, `NetRef::cast` |
 //! | [`object`] | [`LocalObject`] (what a local object exposes), [`CallContext`], [`Exported`] |
 //! | `args` | [`Args`], [`Rest`], [`IntoArgs`]: a call's arguments (also as `object::Args`) |
 //! | `callback` | [`Callback`]: a closure the peer calls (also as `object::Callback`) |
@@ -76,6 +77,7 @@ mod table;
 pub mod testing;
 pub mod tls;
 pub mod transport;
+pub mod typed;
 pub mod views;
 
 pub use async_result::AsyncResult;
@@ -90,10 +92,11 @@ pub use object::{
 };
 pub use service::{default_service_name, Service, VoidService};
 pub use sync_calls::run_blocking;
+pub use typed::TypedProxy;
 
 /// Re-exports used by the code the `#[object]`/`#[service]` macros generate.
 #[doc(hidden)]
 pub mod __private {
-    pub use rpyc_core::{FromValue, IntoReturn, IntoValue, RemoteException, Value};
+    pub use rpyc_core::{ConvertError, FromValue, IntoReturn, IntoValue, RemoteException, Value};
     pub use std::sync::Arc;
 }

@@ -14,7 +14,7 @@ use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
 #[path = "python.rs"]
-mod python;
+pub mod python;
 
 use rpyc::{Connection, NetRef, Value};
 

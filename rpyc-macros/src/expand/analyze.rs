@@ -89,13 +89,6 @@ pub(super) fn analyze(imp: &mut ItemImpl, kind: Kind, errors: &mut Errors) -> Op
         );
         ok = false;
     }
-    if !imp.generics.params.is_empty() || imp.generics.where_clause.is_some() {
-        errors.spanned(
-            &imp.generics,
-            format!("`#[{attr}]` does not support generic impl blocks; implement it for a concrete type"),
-        );
-        ok = false;
-    }
     let mut model = Model::default();
     match &*imp.self_ty {
         Type::Path(tp) if tp.qself.is_none() => {

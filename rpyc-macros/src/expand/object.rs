@@ -16,6 +16,7 @@ pub(super) fn generate(imp: &ItemImpl, model: &Model, args: &MacroArgs, kind: Ki
     let krate = &args.krate;
     let p = quote!(#krate::__private);
     let ty = &imp.self_ty;
+    let (impl_generics, _, where_clause) = imp.generics.split_for_impl();
 
     let type_name = match (&args.name, &model.type_ident) {
         (Some(n), _) => quote!(#n),
@@ -28,11 +29,11 @@ pub(super) fn generate(imp: &ItemImpl, model: &Model, args: &MacroArgs, kind: Ki
 
     let members = members::generate(model, args);
     let protocol = protocol::generate(model, krate);
-    let service = (kind == Kind::Service).then(|| service::generate(model, args, ty));
+    let service = (kind == Kind::Service).then(|| service::generate(model, args, imp));
 
     quote! {
         #[automatically_derived]
-        impl #krate::LocalObject for #ty {
+        impl #impl_generics #krate::LocalObject for #ty #where_clause {
             fn type_name(&self) -> &str {
                 #type_name
             }
@@ -41,7 +42,7 @@ pub(super) fn generate(imp: &ItemImpl, model: &Model, args: &MacroArgs, kind: Ki
         }
 
         #[automatically_derived]
-        impl #p::IntoValue for #ty {
+        impl #impl_generics #p::IntoValue for #ty #where_clause {
             fn into_value(self) -> #p::Value {
                 #krate::export(self)
             }

@@ -4,14 +4,16 @@
 
 use proc_macro2::{Span, TokenStream};
 use quote::quote;
-use syn::{Ident, Type};
+use syn::{Ident, ItemImpl};
 
 use super::model::{Hook, Model};
 use crate::args::MacroArgs;
 
-/// `impl Service for ty`.
-pub(super) fn generate(model: &Model, args: &MacroArgs, ty: &Type) -> TokenStream {
+/// `impl Service for ty` (with the block's generics).
+pub(super) fn generate(model: &Model, args: &MacroArgs, imp: &ItemImpl) -> TokenStream {
     let krate = &args.krate;
+    let ty = &imp.self_ty;
+    let (impl_generics, _, where_clause) = imp.generics.split_for_impl();
     let hook = |fn_name: &str, h: &Option<Hook>| {
         h.as_ref().map(|h| {
             let f = Ident::new(fn_name, Span::call_site());
@@ -35,7 +37,7 @@ pub(super) fn generate(model: &Model, args: &MacroArgs, ty: &Type) -> TokenStrea
     });
     quote! {
         #[automatically_derived]
-        impl #krate::Service for #ty {
+        impl #impl_generics #krate::Service for #ty #where_clause {
             #on_connect
             #on_disconnect
             #aliases
