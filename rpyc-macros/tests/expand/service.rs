@@ -100,3 +100,28 @@ async fn through_a_connection() {
     assert_eq!(disconnects.load(Ordering::SeqCst), 1);
     drop(server);
 }
+
+/// A generic block: one impl serves every `T` (what `#[rpyc::remote]`'s `XServer<T>` is).
+struct Wrapper<T>(T);
+
+#[rpyc_macros::service(crate = ::rpyc_netref, aliases = ["WRAPPED"])]
+impl<T: std::fmt::Display + Send + Sync + 'static> Wrapper<T> {
+    #[exposed]
+    fn show(&self) -> String {
+        self.0.to_string()
+    }
+}
+
+#[tokio::test]
+async fn a_generic_block_serves_every_type() {
+    let (client, _server) = connect_pair_with(Wrapper(42u8), Default::default()).await;
+    let root = client.root().await.unwrap();
+    assert_eq!(
+        root.call_method("show", ()).await.unwrap(),
+        Value::str("42")
+    );
+    let (client, _server) = connect_pair_with(Wrapper("x"), Default::default()).await;
+    let root = client.root().await.unwrap();
+    assert_eq!(root.call_method("show", ()).await.unwrap(), Value::str("x"));
+    assert_eq!(Wrapper(1.5).service_aliases(), ["WRAPPED"]);
+}
