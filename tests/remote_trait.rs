@@ -45,6 +45,10 @@ pub trait Calculator {
     fn set_label(&self, label: String) -> rpyc::Result<()>;
     /// A new counter starting at `start`.
     fn make_counter(&self, start: i64) -> rpyc::Result<Self::Counter>;
+    /// Sleeps `ms` milliseconds, then returns them.
+    async fn nap(&self, ms: u64) -> rpyc::Result<u64>;
+    /// `f(x)`, calling back into the caller.
+    async fn apply(&self, f: rpyc::Func<(i64,), i64>, x: i64) -> rpyc::Result<i64>;
     /// The name is `total` on the wire.
     #[rpyc(name = "total", inline)]
     fn sum_of(&self, xs: Vec<i64>) -> i64;
@@ -103,6 +107,13 @@ impl Calculator for MyCalc {
     fn make_counter(&self, start: i64) -> rpyc::Result<MyCounter> {
         Ok(MyCounter(AtomicI64::new(start)))
     }
+    async fn apply(&self, f: rpyc::Func<(i64,), i64>, x: i64) -> rpyc::Result<i64> {
+        f.call((x,)).await
+    }
+    async fn nap(&self, ms: u64) -> rpyc::Result<u64> {
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+        Ok(ms)
+    }
     fn sum_of(&self, xs: Vec<i64>) -> i64 {
         xs.iter().sum()
     }
@@ -134,12 +145,34 @@ async fn exercise(calc: &CalculatorClient) {
         .unwrap_err()
         .is_remote("ValueError"));
     assert_eq!(calc.sum_of(vec![1, 2, 3]).await.unwrap(), 6);
+    // A closure as a typed callback: the service calls it back, here.
+    let triple = rpyc::Func::new(|x: i64| x * 3);
+    assert_eq!(calc.apply(triple, 14).await.unwrap(), 42);
 
     let counter: CounterClient = calc.make_counter(10).await.unwrap();
     assert_eq!(counter.netref().type_name(), "typed.Counter");
     assert_eq!(counter.increment(None).await.unwrap(), 11);
     assert_eq!(counter.increment(Some(5)).await.unwrap(), 16);
     assert_eq!(counter.value().await.unwrap(), 16);
+    // Per-call options: a deadline on a typed proxy, and fire-and-forget.
+    let hurried = calc.with_timeout(Some(Duration::from_millis(50)));
+    let err = hurried.nap(400).await.unwrap_err();
+    assert!(matches!(err, rpyc::Error::Timeout(_)), "{err}");
+    assert_eq!(calc.nap(1).await.unwrap(), 1);
+    let conn = calc.netref().connection().clone();
+    let before = conn.proxy_count();
+    calc.netref()
+        .async_call_method("make_counter", (1,))
+        .detach();
+    // The reply (a counter by reference) is consumed and released: no proxy is left.
+    calc.netref().call_method("add", (0, 0)).await.unwrap();
+    for _ in 0..1000 {
+        if conn.proxy_count() == before {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!(conn.proxy_count(), before);
     // The dynamic API is one call away, for names only known at run time.
     assert_eq!(
         calc.netref().call_method("add", (1, 2)).await.unwrap(),
@@ -196,6 +229,7 @@ fn the_blocking_twin() {
     let counter: CounterBlockingClient = calc.make_counter(1).unwrap();
     assert_eq!(counter.increment(Some(2)).unwrap(), 3);
     assert_eq!(counter.value().unwrap(), 3);
+    assert_eq!(calc.apply(rpyc::Func::new(|x: i64| -x), 5).unwrap(), -5);
     // From async code, the blocking client refuses rather than stall a worker.
     let rt = tokio::runtime::Runtime::new().unwrap();
     let err = rt.block_on(async { calc.add(1, 1) }).unwrap_err();
@@ -208,6 +242,7 @@ pub trait PyTest {
     fn add(&self, a: i64, b: i64) -> rpyc::Result<i64>;
     fn greet(&self, name: String, greeting: Option<String>) -> rpyc::Result<String>;
     fn fail_key(&self, k: String) -> rpyc::Result<()>;
+    fn call_me(&self, f: rpyc::Func<(i64,), i64>, x: i64) -> rpyc::Result<i64>;
     #[rpyc(attr)]
     fn the_answer(&self) -> i64;
 }
@@ -224,6 +259,8 @@ async fn typed_client_against_a_python_threaded_server() {
         "hi, bob!"
     );
     assert_eq!(py.the_answer().await.unwrap(), 42);
+    let add_one = rpyc::Func::new(|x: i64| x + 1);
+    assert_eq!(py.call_me(add_one, 41).await.unwrap(), 42);
     let err = py.fail_key("k".into()).await.unwrap_err();
     assert!(err.is_remote("KeyError"), "{err}");
 }
@@ -276,6 +313,7 @@ try:
 except AttributeError:
     pass
 assert calc.total([1, 2, 3]) == 6
+assert calc.apply(lambda x: x + 1, 41) == 42
 k = calc.make_counter(10)
 assert k.increment() == 11
 assert k.increment(by=5) == 16

@@ -650,6 +650,11 @@ fn generate(tr: &ItemTrait, model: &TraitModel, args: &MacroArgs) -> TokenStream
             #vis fn netref(&self) -> &#krate::NetRef {
                 &self.netref
             }
+            /// A copy whose calls fail with `rpyc::Error::Timeout` after `timeout` (`None`:
+            /// wait forever); the remote object is shared with `self`.
+            #vis fn with_timeout(&self, timeout: ::core::option::Option<::std::time::Duration>) -> Self {
+                #client { netref: self.netref.with_timeout(timeout) }
+            }
             /// The blocking twin of this proxy.
             #vis fn blocking(&self) -> #blocking {
                 #blocking { client: ::core::clone::Clone::clone(self) }

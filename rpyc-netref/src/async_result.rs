@@ -93,6 +93,13 @@ impl AsyncResult {
         self.slot.notify.notify_waiters();
     }
 
+    /// Fire-and-forget: gives up this handle of a call whose result is not wanted. The request
+    /// is already sent; its reply, when it comes, is still consumed, and the references it
+    /// carries are released at once (HANDLE_DEL), so nothing is left behind on either side.
+    /// (Dropping the handle does the same; this says so in the caller's code.) Typed calls are
+    /// detached with `tokio::spawn(async move { client.method(..).await })`.
+    pub fn detach(self) {}
+
     /// True once the reply (or an error) has arrived.
     pub fn ready(&self) -> bool {
         self.slot.state.lock().result.is_some()

@@ -46,6 +46,7 @@
 //! | [`object`] | [`LocalObject`] (what a local object exposes), [`CallContext`], [`Exported`] |
 //! | `args` | [`Args`], [`Rest`], [`IntoArgs`]: a call's arguments (also as `object::Args`) |
 //! | `callback` | [`Callback`]: a closure the peer calls (also as `object::Callback`) |
+//! | [`func`] | [`Func`]: a typed callable by reference, a closure of ours or the peer's callable |
 //! | [`fetch`] | the content of containers that arrived by reference, in bulk ([`NetRef::fetch`], [`Args::fetch`]) |
 //! | [`views`] | dict views ([`views::DictView`]) and iterators ([`views::ItemIterator`]) for maps served by reference |
 //! | [`dispatcher`] | [`dispatcher::Dispatcher`]: a service composed of named functions and mounted parts (also as `dispatch`) |
@@ -69,6 +70,7 @@ pub mod dispatcher;
 pub use dispatcher as dispatch;
 pub mod error;
 pub mod fetch;
+pub mod func;
 pub mod netref;
 pub mod object;
 pub mod service;
@@ -85,6 +87,7 @@ pub use async_result::AsyncResult;
 pub use connection::unix_connect;
 pub use connection::{connect, connect_pair, connect_pair_with, connect_with, Connection};
 pub use error::{Error, Result};
+pub use func::Func;
 pub use netref::NetRef;
 pub use object::{
     export, export_arc, Args, BoxFuture, CallContext, CallResult, Callback, Exported, IntoArgs,
