@@ -8,7 +8,10 @@
 //! * [`macro@service`] does the same and also implements `Service` (the root object of a
 //!   connection, with its name, aliases and connection hooks).
 //!
-//! Both go on an **inherent** impl block of a concrete type, `impl Type { ... }`. The block is
+//! A third, [`macro@remote`], goes on a trait: see [Typed interfaces](#typed-interfaces-remote).
+//!
+//! Both go on an **inherent** impl block, `impl Type { ... }` (generic ones too:
+//! `impl<T: Bound> Wrapper<T> { ... }` serves every `T`). The block is
 //! re-emitted unchanged apart from the helper attributes described below, which are removed.
 //! They are inert markers, only meaningful inside such a block.
 //!
@@ -244,6 +247,83 @@
 //! `fn(&self, conn: &Connection)` as `Service::on_connect` / `Service::on_disconnect`. Hooks are
 //! not members and cannot be exposed.
 //!
+//! # Typed interfaces: `#[remote]`
+//!
+//! `#[rpyc::remote]` on `trait Calculator` keeps the trait (what a service implements) and
+//! generates three types beside it:
+//!
+//! | type | what it is |
+//! |---|---|
+//! | `CalculatorClient` | a typed proxy (`Clone`): one `async fn` per trait method, same name and parameters, returning `rpyc::Result<T>`. Get one with `conn.root_as::<CalculatorClient>()`, `netref.cast()` or `CalculatorClient::from_netref`; `.netref()` is the dynamic API, `.with_timeout(..)` a copy with a deadline per call. It works against any RPyC peer exposing the names, Python's included. |
+//! | `CalculatorBlockingClient` | `client.blocking()`: the same methods, blocking (on `rpyc::blocking::block_on`). |
+//! | `CalculatorServer<T>` | `CalculatorServer::new(my_impl)`: any `T: Calculator` served as an RPyC service (named after the trait, upper-cased, minus a trailing `SERVICE`, unless `aliases = [...]`) and object (type name `crate.Calculator` unless `name = "..."`); what `server.serve(|| CalculatorServer::new(..))` and `connect_pair_with` take. |
+//!
+//! The rules, each checked at compile time with a message at the token:
+//!
+//! * The trait is not generic; it becomes `Send + Sync + 'static`. Each method takes `&self`,
+//!   has no default body and no generics, and returns a value `T` or a `Result<T, E>` (`E:
+//!   Into<RemoteException>`, as `rpyc::Error` is). An `rpyc::Error::Remote` error reaches the
+//!   caller as that Python exception (a Python client catches `KeyError`).
+//! * `fn` methods are synchronous on the service side (they run where blocking is allowed, as
+//!   `#[exposed]` methods do; `#[rpyc(inline)]` for cheap ones), `async fn` methods are async
+//!   (their future must be `Send`: the trait declares them `-> impl Future + Send`). Clients
+//!   are async either way.
+//! * Parameters are sent positionally, except `Option<T>` ones: sent by keyword when `Some`,
+//!   omitted when `None` (the service sees `None`, or Python's default). `CallContext` /
+//!   `Connection` parameters are filled by the server and not part of the client's signature.
+//!   A callback parameter is an `rpyc::Func<(A, ..), R>`: the client passes
+//!   `Func::new(|a: A| ..)`, the service calls `f.call((a,)).await`.
+//! * `#[rpyc(name = "x")]` sets the wire name; `#[rpyc(attr)] fn label(&self) -> T` is a data
+//!   attribute (read by clients with `calc.label().await`); `#[rpyc(set = "label")] fn
+//!   set_label(&self, v: T) -> rpyc::Result<()>` makes it settable (`calc.label = v` in Python,
+//!   `calc.set_label(v).await` in Rust); setting anything else is an `AttributeError`, a value
+//!   of the wrong type a `TypeError`.
+//! * An object returned by reference with its own interface is an associated type bound by
+//!   another `#[remote]` trait: `type Counter: Counter;` and `fn make_counter(&self) ->
+//!   rpyc::Result<Self::Counter>`. The service sets `type Counter = MyCounter;`; clients get a
+//!   `CounterClient` (a `CounterBlockingClient` from the blocking twin); the wire carries a
+//!   reference, so Python sees an object with `increment` and `value`.
+//!
+//! ```
+//! #[rpyc::remote]
+//! pub trait Counter {
+//!     fn increment(&self, by: Option<i64>) -> rpyc::Result<i64>;
+//!     #[rpyc(attr)]
+//!     fn value(&self) -> i64;
+//! }
+//!
+//! #[rpyc::remote]
+//! pub trait Shop {
+//!     type Counter: Counter;
+//!     fn make_counter(&self, start: i64) -> rpyc::Result<Self::Counter>;
+//! }
+//!
+//! struct MyCounter(std::sync::atomic::AtomicI64);
+//! impl Counter for MyCounter {
+//!     fn increment(&self, by: Option<i64>) -> rpyc::Result<i64> {
+//!         let by = by.unwrap_or(1);
+//!         Ok(self.0.fetch_add(by, std::sync::atomic::Ordering::SeqCst) + by)
+//!     }
+//!     fn value(&self) -> i64 { self.0.load(std::sync::atomic::Ordering::SeqCst) }
+//! }
+//! struct MyShop;
+//! impl Shop for MyShop {
+//!     type Counter = MyCounter;
+//!     fn make_counter(&self, start: i64) -> rpyc::Result<MyCounter> {
+//!         Ok(MyCounter(start.into()))
+//!     }
+//! }
+//!
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! let (client, _server) = rpyc::connect_pair_with(ShopServer::new(MyShop), Default::default()).await;
+//! let shop: ShopClient = client.root_as().await?;
+//! let counter: CounterClient = shop.make_counter(10).await?;
+//! assert_eq!(counter.increment(Some(5)).await?, 15);
+//! assert_eq!(counter.value().await?, 15);
+//! # Ok::<(), rpyc::Error>(())
+//! # }).unwrap();
+//! ```
+//!
 //! # Layout of this crate
 //!
 //! | module | owns |
@@ -261,10 +341,11 @@
 //! | `expand::protocol` | generated protocol hooks: `call`, `rpyc_setattr`, `rpyc_delattr`, `repr`, `str`, `hash` |
 //! | `expand::invoke` | the generated body of one call: argument fetch and conversion, where the method runs |
 //! | `expand::service` | the generated `Service` impl: connection hooks, aliases |
+//! | `remote` | `#[remote]`: the trait's checks and rewrite, the typed clients, and the server's forwarding block (expanded by the pipeline above) |
 //!
 //! # Compile errors
 //!
-//! Misuse is reported at the offending tokens: the macro on a trait impl or a generic impl,
+//! Misuse is reported at the offending tokens: `#[object]`/`#[service]` on a trait impl,
 //! a receiver other than `&self`, an unknown `#[rpyc(...)]` key or outer argument, a getter with
 //! parameters, duplicate hooks or member names, a non-identifier parameter pattern (the name is
 //! the keyword), `&mut CallContext`, `&Rest`, generic or `unsafe` exposed methods. All errors of
