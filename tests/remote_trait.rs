@@ -341,3 +341,41 @@ print('ok')
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[path = "../examples/tutorial_client.rs"]
+#[allow(dead_code)]
+mod tutorial_client;
+
+/// The tutorial example, against the tutorial's Python service, as its doc comment runs it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_tutorial_example_against_the_tutorial_service() {
+    use std::io::{BufRead, BufReader};
+    let root = py_server::python::repo_root();
+    let mut child = Command::new(py_server::python::python())
+        .arg(root.join("examples/python/tutorial_service.py"))
+        .args(["--port", "0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap()
+        .to_string();
+    let out = tutorial_client::tutorial(&addr).await;
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(
+        out.unwrap(),
+        [
+            "get_answer() = 42",
+            "the_real_answer_though = 43",
+            "get_question is not exposed"
+        ]
+    );
+}
