@@ -299,6 +299,12 @@ const SCNS: &[Scn] = &[
         higher_is_better: false,
     },
     Scn {
+        id: "call_typed",
+        label: "(1t) root.add(1, 2), typed client (#[rpyc::remote])",
+        unit: "µs",
+        higher_is_better: false,
+    },
+    Scn {
         id: "call_sync",
         label: "(1s) root.block(0): a synchronous method",
         unit: "µs",
@@ -832,6 +838,7 @@ async fn run(cli: Cli) -> Res<()> {
     let floor_srv = if [
         "floor",
         "call",
+        "call_typed",
         "call_sync",
         "ping",
         "async64",
@@ -879,8 +886,10 @@ async fn run(cli: Cli) -> Res<()> {
         }
     };
 
-    let per_call: [(&'static str, Json); 8] = [
+    let per_call: [(&'static str, Json); 9] = [
         ("call", json!({"scenario": "call"})),
+        // The same call through the typed client `#[rpyc::remote]` generates (Rust clients only).
+        ("call_typed", json!({"scenario": "call_typed"})),
         // The same round trip through a synchronous method not marked inline: the hop to a
         // blocking thread and back.
         ("call_sync", json!({"scenario": "call_sync"})),
@@ -917,13 +926,19 @@ async fn run(cli: Cli) -> Res<()> {
             // few ms, see `rsclient::paired`): the machine's wake-up latency drifts within
             // seconds, so only a floor measured in the same window gives a meaningful ratio.
             let pair_floor: &[&'static str] = match (*id, &floor_srv) {
-                ("call" | "call_sync" | "ping" | "callback" | "getattr", Some(_)) => &["floor_rt1"],
+                (
+                    "call" | "call_typed" | "call_sync" | "ping" | "callback" | "getattr",
+                    Some(_),
+                ) => &["floor_rt1"],
                 ("async64", Some(_)) => &["floor_64_nw", "floor_64_1w"],
                 ("echo_rand" | "echo_zero", Some(_)) => &["floor_echo"],
                 _ => &[],
             };
             for i in 0..stacks.len() {
                 let stack = stacks[(i + round) % stacks.len()];
+                if *id == "call_typed" && stack.id().starts_with("py-") {
+                    continue; // a typed client is a Rust client
+                }
                 let (host, port) = split_addr(&addr_of(stack))?;
                 let mut cmd = base.clone();
                 let secs = if family == "echo" {
@@ -1322,8 +1337,8 @@ fn report(ctx: &mut Ctx, stacks: &[Stack], elapsed: Duration, placement: Placeme
                 continue;
             };
             let floor_ratio = match s.id {
-                "call" | "call_sync" | "ping" | "getattr" | "callback" | "async64"
-                | "echo_rand" | "echo_zero"
+                "call" | "call_typed" | "call_sync" | "ping" | "getattr" | "callback"
+                | "async64" | "echo_rand" | "echo_zero"
                     if st != "floor-tcp" =>
                 {
                     rec.paired((s.id, st), (s.id, "floor-tcp"))
@@ -1393,6 +1408,13 @@ fn report(ctx: &mut Ctx, stacks: &[Stack], elapsed: Duration, placement: Placeme
             ratio("call", "rs-rs", "floor-tcp"),
             "×",
             |r| r <= 1.2,
+        ),
+        target(
+            "(1t) rs→rs typed call ÷ (1) call_method, per round ≤ 1.05",
+            rec.paired(("call_typed", "rs-rs"), ("call", "rs-rs"))
+                .map(|r| r.0),
+            "×",
+            |r| r <= 1.05,
         ),
         target(
             "(1s) rs→rs synchronous-method call ÷ floor round trip ≤ 1.3",

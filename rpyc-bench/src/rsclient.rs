@@ -56,8 +56,8 @@ async fn with_conn(cmd: &Json, scenario: &str, conn: &Connection) -> Res<Json> {
     let budget = seconds(cmd, 0.5);
     let warmup = param(cmd, "warmup", 50) as usize;
     Ok(match scenario {
-        "call" | "call_sync" | "ping" | "getattr" | "callback" => {
-            let op = LatOp::new(scenario)?;
+        "call" | "call_typed" | "call_sync" | "ping" | "getattr" | "callback" => {
+            let op = LatOp::new(scenario, root)?;
             let op = &op;
             timed(n, budget, warmup, || op.run(conn, root))
                 .await?
@@ -237,8 +237,17 @@ pub fn random_bytes(n: usize) -> Vec<u8> {
 }
 
 /// The operation of a latency scenario.
+/// The test service's `add`, as a typed client sees it (scenario (1t)).
+#[rpyc_macros::remote(crate = ::rpyc_netref)]
+pub trait Adder {
+    /// `a + b`.
+    fn add(&self, a: i64, b: i64) -> rpyc_netref::Result<i64>;
+}
+
 enum LatOp {
     Call,
+    /// `add(1, 2)` through the typed client of [`Adder`].
+    CallTyped(AdderClient),
     /// `block(0)`: a synchronous method, run on the server's blocking pool.
     CallSync,
     Ping,
@@ -247,9 +256,10 @@ enum LatOp {
 }
 
 impl LatOp {
-    fn new(scenario: &str) -> Res<LatOp> {
+    fn new(scenario: &str, root: &NetRef) -> Res<LatOp> {
         Ok(match scenario {
             "call" => LatOp::Call,
+            "call_typed" => LatOp::CallTyped(AdderClient::from_netref(root.clone())),
             "call_sync" => LatOp::CallSync,
             "ping" => LatOp::Ping,
             "getattr" => LatOp::GetAttr,
@@ -263,6 +273,7 @@ impl LatOp {
     async fn run(&self, conn: &Connection, root: &NetRef) -> Res<()> {
         match self {
             LatOp::Call => expect_int(root.call_method("add", (1i64, 2i64)).await?, 3),
+            LatOp::CallTyped(adder) => expect_int(Value::Int(adder.add(1, 2).await?), 3),
             LatOp::CallSync => expect_int(root.call_method("block", (0i64,)).await?, 0),
             LatOp::Ping => Ok(conn.ping().await?),
             LatOp::GetAttr => expect_int(root.getattr("the_answer").await?, 42),
@@ -345,7 +356,7 @@ pub async fn paired(cmd: &Json, floor_addr: &str, floor: &str) -> Res<(Json, Jso
             json!({"n": floor_n, "elapsed_s": floor_t.as_secs_f64(), "rate": fl, "interleaved": true}),
         )
     } else {
-        let op = LatOp::new(scenario)?;
+        let op = LatOp::new(scenario, &root)?;
         for _ in 0..param(cmd, "warmup", 50) {
             op.run(&conn, &root).await?;
         }

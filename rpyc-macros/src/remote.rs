@@ -59,7 +59,9 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
         (None, Some(args)) => {
             let generated = generate(&tr, &model, &args);
             let tr = rewrite_trait(tr);
-            quote!(#tr #generated)
+            // A client-only program never implements the trait nor uses the server, a
+            // server-only one never uses the clients: neither is dead code to report.
+            quote!(#[allow(dead_code)] #tr #generated)
         }
         (err, _) => {
             let err = err.map(|e| e.to_compile_error());
@@ -635,12 +637,14 @@ fn generate(tr: &ItemTrait, model: &TraitModel, args: &MacroArgs) -> TokenStream
     );
 
     quote! {
+        #[allow(dead_code)]
         #[doc = #client_doc]
         #[derive(Clone, Debug)]
         #vis struct #client {
             netref: #krate::NetRef,
         }
 
+        #[allow(dead_code)]
         impl #client {
             /// The typed proxy of `netref` (no round trip: names are checked when called).
             #vis fn from_netref(netref: #krate::NetRef) -> Self {
@@ -689,12 +693,14 @@ fn generate(tr: &ItemTrait, model: &TraitModel, args: &MacroArgs) -> TokenStream
             }
         }
 
+        #[allow(dead_code)]
         #[doc = #blocking_doc]
         #[derive(Clone, Debug)]
         #vis struct #blocking {
             client: #client,
         }
 
+        #[allow(dead_code)]
         impl #blocking {
             /// The async proxy this one blocks on.
             #vis fn as_async(&self) -> &#client {
@@ -712,9 +718,11 @@ fn generate(tr: &ItemTrait, model: &TraitModel, args: &MacroArgs) -> TokenStream
             }
         }
 
+        #[allow(dead_code)]
         #[doc = #server_doc]
         #vis struct #server<T: ?::core::marker::Sized>(::std::sync::Arc<T>);
 
+        #[allow(dead_code)]
         impl<T: #trait_ident> #server<T> {
             /// Serves `service`.
             #vis fn new(service: T) -> Self {
