@@ -85,14 +85,15 @@ async fn rust_client(name: &'static str, addr: &str, pid: u32, items: u64) -> Re
     let numbers: NetRef = root.call_method("numbers", (items,)).await?.extract()?;
     let mut stream = numbers.stream();
     drop(numbers);
-    let mut n = 0u64;
+    let (mut n, mut next_sample) = (0u64, 50_000u64);
     while let Some(x) = stream.next().await {
         let x: u64 = x?.extract()?;
         if x != n {
             return Err(format!("{name}: item {n} was {x}").into());
         }
         n += 1;
-        if n % 50_000 == 0 {
+        if n == next_sample {
+            next_sample += 50_000;
             rss_peak_kib = rss_peak_kib.max(rss(pid)?);
         }
     }

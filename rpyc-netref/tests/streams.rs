@@ -44,7 +44,7 @@ impl Source {
 
     /// The items of an async stream.
     #[exposed]
-    fn from_stream(&self, n: i64) -> LazyIter {
+    fn async_items(&self, n: i64) -> LazyIter {
         LazyIter::from_stream(futures_util::stream::iter(0..n).then(|i| async move {
             tokio::task::yield_now().await;
             format!("item {i}")
@@ -244,7 +244,7 @@ async fn typed_streams_and_the_stream_trait() {
     assert!(items.iter().all(|r| r.is_err()));
 
     // Items from an async stream on the server.
-    let it = iterator(&root, "from_stream", 30i64).await;
+    let it = iterator(&root, "async_items", 30i64).await;
     let mut stream = it.stream();
     let mut got = Vec::new();
     while let Some(s) = stream.next_as::<String>().await {
