@@ -20,6 +20,8 @@
 //!   flight at most), so the round trip overlaps the consumer's work;
 //! * a chunk shorter than asked is the last; an error (the remote iterator raised, the
 //!   connection closed, a timeout) is yielded once and ends the stream;
+//! * every request has the timeout of the [`NetRef`] the stream was made from
+//!   ([`NetRef::with_timeout`]; by default `Config::sync_request_timeout`);
 //! * the remote iterator is released (HANDLE_DEL) as soon as the iteration ends, or when the
 //!   stream is dropped half-way.
 //!
@@ -189,7 +191,8 @@ impl RemoteStream {
             let it = if iterating {
                 target
             } else {
-                NetRef::from_value(target.call_method("__iter__", ()).await?)?
+                let it = NetRef::from_value(target.call_method("__iter__", ()).await?)?;
+                target.with_timeout_of(it)
             };
             let items = it.buffiter(count).await?;
             Ok((it, items, count))

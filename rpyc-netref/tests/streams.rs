@@ -42,6 +42,12 @@ impl Source {
         LazyIter::new(std::iter::repeat("x".repeat(len)))
     }
 
+    /// A stream that never yields.
+    #[exposed]
+    fn stuck(&self) -> LazyIter {
+        LazyIter::from_stream(futures_util::stream::pending::<i64>())
+    }
+
     /// The items of an async stream.
     #[exposed]
     fn async_items(&self, n: i64) -> LazyIter {
@@ -224,6 +230,27 @@ async fn an_error_is_yielded_once_and_ends_the_stream() {
         "{err:?}"
     );
     assert!(stream.next().await.is_none());
+}
+
+#[tokio::test]
+async fn a_stream_has_the_timeout_of_its_netref() {
+    let (_client, server, root, _) = pair(Config::default()).await;
+    let baseline = server.object_count();
+    let stuck: NetRef = root
+        .call_method("stuck", ())
+        .await
+        .unwrap()
+        .extract()
+        .unwrap();
+    let mut stream = stuck
+        .with_timeout(Some(std::time::Duration::from_millis(50)))
+        .stream();
+    drop(stuck);
+    let err = stream.next().await.unwrap().unwrap_err();
+    assert!(matches!(err, rpyc::Error::Timeout(_)), "{err:?}");
+    assert!(stream.next().await.is_none());
+    sync(&root).await;
+    assert_eq!(server.object_count(), baseline);
 }
 
 #[tokio::test]
