@@ -9,11 +9,11 @@
 //!   own for it), then HANDLE_BUFFITER requests for the next items of that iterator;
 //! * the chunk starts at [`FIRST_CHUNK`] items and doubles ([`CHUNK_FACTOR`]) up to
 //!   [`Config::stream_max_chunk`] (default 1000, the `max_chunk` of Python's
-//!   `buffiter(obj, chunk=10, max_chunk=1000, factor=2)`), a few round trips for a short
-//!   iteration and few round trips per item for a long one;
+//!   `buffiter(obj, chunk=10, max_chunk=1000, factor=2)`): a few round trips for a short
+//!   iteration, one per `stream_max_chunk` items for a long one;
 //! * the chunk never exceeds [`MAX_BUFFITER_ITEMS`] (what an rpyc-rs peer answers to one
-//!   BUFFITER at most), and stops growing when the last chunk's items, at their size on the
-//!   wire, would fill more than a sixteenth of the largest frame this side accepts
+//!   BUFFITER at most), nor the count of items, of the size the last chunk's items had on the
+//!   wire, that fill a sixteenth of the largest frame this side accepts
 //!   ([`Config::frame_limits`]): a stream of large items keeps its replies well below the
 //!   limits of the frames that carry them;
 //! * while the consumer works through one chunk the next is already asked for (one request in
@@ -27,7 +27,7 @@
 //!
 //! ```
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
-//! use rpyc::{LazyIter, Value};
+//! use rpyc::LazyIter;
 //!
 //! struct Numbers;
 //!
