@@ -57,6 +57,10 @@ class BenchService(rpyc.Service):
     def exposed_call(self, f, *args):
         return f(*args)
 
+    def exposed_numbers(self, n):
+        # A generator, by reference: what `rpyc-bench --streams` reads lazily.
+        return (i for i in range(n))
+
     def exposed_block(self, seconds):
         time.sleep(seconds)
         return seconds

@@ -5,6 +5,7 @@
 //! cargo run --release -p rpyc-bench -- --quick     # ~2-3 minutes, scaled-down 7-9
 //! cargo run --release -p rpyc-bench -- --full      # the issue's sizes
 //! cargo run --release -p rpyc-bench -- --soak      # 100 clients, 60 s, RSS growth check
+//! cargo run --release -p rpyc-bench -- --streams   # 10^6 items streamed each way, RSS watched
 //! ```
 //!
 //! Stacks: the floor (raw tokio TCP / Unix ping-pong), rs→rs (our client → `rpyc-server
@@ -19,6 +20,7 @@ mod pydriver;
 mod rsclient;
 mod soak;
 mod stats;
+mod streams;
 
 use std::fs::OpenOptions;
 use std::future::Future;
@@ -110,6 +112,17 @@ struct Cli {
     /// Largest accepted growth of the server's median RSS, last third over first third (%).
     #[arg(long, default_value_t = 10.0)]
     soak_max_growth: f64,
+    /// Streams instead of the scenarios: `numbers(n)` of our server read by our client and by
+    /// a Python client (`rpyc.buffiter`), and a Python generator read by our client; items/s
+    /// and the server's RSS before, during and after (see src/streams.rs).
+    #[arg(long, conflicts_with_all = ["quick", "full", "only", "stacks", "soak"])]
+    streams: bool,
+    /// Items per stream of --streams.
+    #[arg(long, default_value_t = 1_000_000)]
+    streams_items: u64,
+    /// Largest accepted growth of a server's RSS during or after a stream (MiB).
+    #[arg(long, default_value_t = 16.0)]
+    streams_max_growth: f64,
 }
 
 /// Where the clients and servers of scenarios 1-6 run.
@@ -728,6 +741,15 @@ async fn run(cli: Cli) -> Res<()> {
         };
         let out = (!cli.no_save).then(|| workspace_root().join(&cli.out));
         return soak::run(&server_bin, &opts, out).await;
+    }
+    if cli.streams {
+        let opts = streams::Opts {
+            items: cli.streams_items.max(1),
+            max_growth_mib: cli.streams_max_growth,
+        };
+        let out = (!cli.no_save).then(|| workspace_root().join(&cli.out));
+        let python = locate_python(&cli).map(|p| p.0);
+        return streams::run(&server_bin, python.as_deref(), &opts, out).await;
     }
     let python = locate_python(&cli);
     let mut stacks: Vec<Stack> = STACKS

@@ -225,6 +225,13 @@ pub struct Config {
     /// connection closes. A peer that was killed looks the same on the wire, so this bounds
     /// how long it holds its slot. Default 5 s.
     pub eof_grace: Duration,
+    /// rpyc-rs: the largest chunk, in items, of a stream read from the peer
+    /// (`NetRef::stream`): chunks start at 10 items and double up to this, as Python's
+    /// `rpyc.buffiter(obj, chunk=10, max_chunk=1000, factor=2)` does. Larger chunks mean
+    /// fewer round trips and more memory per chunk on both sides; whatever this says, a chunk
+    /// is at most 2^20 items (what an rpyc-rs peer answers to one request) and its items stay
+    /// within a sixteenth of [`FrameLimits::max_frame_size`]. Default 1000.
+    pub stream_max_chunk: usize,
 }
 
 impl Default for Config {
@@ -270,6 +277,7 @@ impl Default for Config {
             frame_progress_bytes: 4096,
             idle_timeout: None,
             eof_grace: Duration::from_secs(5),
+            stream_max_chunk: 1000,
         }
     }
 }
@@ -332,6 +340,7 @@ impl ConfigBuilder {
         frame_progress_bytes: usize,
         idle_timeout: Option<Duration>,
         eof_grace: Duration,
+        stream_max_chunk: usize,
         connid: Option<String>,
         credentials: Option<String>,
         endpoints: Option<(String, String)>,

@@ -221,7 +221,8 @@
 //!
 //! An object with an exposed `__next__` and no `__iter__` gets an `__iter__` that returns the
 //! object itself, as every Python iterator does, so `for x in it`, `list(it)` and
-//! `iter(it) is it` work from Python.
+//! `iter(it) is it` work from Python. To hand out the items of a Rust iterator or stream,
+//! computed only as the peer reads them, return `rpyc::LazyIter` instead of writing one.
 //!
 //! # Protocol hooks: `#[rpyc(...)]`
 //!

@@ -275,7 +275,61 @@ impl NetRef {
         let r = self.inner.clone();
         block(async move { r.fetch::<T>().await })
     }
+
+    /// Reads the object's iteration lazily, in growing chunks, as an [`Iterator`] of
+    /// `Result<Value>` (see [`crate::NetRef::stream`]): a generator of any length is read with
+    /// bounded memory. Dropping the iterator releases the remote one.
+    ///
+    /// ```
+    /// use rpyc::blocking;
+    ///
+    /// let (client, _server) = blocking::connect_pair_with(rpyc::testing::EchoService).unwrap();
+    /// let numbers: blocking::NetRef =
+    ///     client.root().unwrap().call_method("numbers", (5,)).unwrap().extract().unwrap();
+    /// let items: Vec<i64> = numbers.stream().map(|x| x.unwrap().extract().unwrap()).collect();
+    /// assert_eq!(items, [0, 1, 2, 3, 4]);
+    /// ```
+    pub fn stream(&self) -> RemoteIter {
+        RemoteIter {
+            inner: Some(self.inner.stream()),
+        }
+    }
 }
+
+/// A peer's iterable read lazily in growing chunks, one blocking call per chunk: the
+/// [`Iterator`] twin of [`crate::RemoteStream`], made by [`NetRef::stream`].
+#[derive(Debug)]
+pub struct RemoteIter {
+    inner: Option<crate::RemoteStream>,
+}
+
+impl RemoteIter {
+    /// The async stream behind this iterator (`None` once it ended).
+    pub fn into_async(self) -> Option<crate::RemoteStream> {
+        self.inner
+    }
+}
+
+impl Iterator for RemoteIter {
+    type Item = Result<Value>;
+
+    /// The next item, blocking while its chunk is read; an error is yielded once and ends
+    /// the iteration.
+    fn next(&mut self) -> Option<Result<Value>> {
+        let stream = self.inner.as_mut()?;
+        let item = match block(async { Ok(stream.next().await) }) {
+            Ok(item) => item,
+            Err(e) => Some(Err(e)),
+        };
+        if !matches!(item, Some(Ok(_))) {
+            // The end, or an error: release the remote iterator now.
+            self.inner = None;
+        }
+        item
+    }
+}
+
+impl std::iter::FusedIterator for RemoteIter {}
 
 /// An async connection as a blocking one (`let c: blocking::Connection = conn.into();`).
 impl From<crate::Connection> for Connection {

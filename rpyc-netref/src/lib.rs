@@ -48,6 +48,8 @@
 //! | `callback` | [`Callback`]: a closure the peer calls (also as `object::Callback`) |
 //! | [`func`] | [`Func`]: a typed callable by reference, a closure of ours or the peer's callable |
 //! | [`fetch`] | the content of containers that arrived by reference, in bulk ([`NetRef::fetch`], [`Args::fetch`]) |
+//! | [`stream`] | [`RemoteStream`]: a peer's iterable read lazily in growing BUFFITER chunks ([`NetRef::stream`]), the chunk sizes and their caps |
+//! | `lazy_iter` | [`LazyIter`]: an iterator or stream a service returns by reference, computed as the peer reads it |
 //! | [`views`] | dict views ([`views::DictView`]) and iterators ([`views::ItemIterator`]) for maps served by reference |
 //! | [`dispatcher`] | [`dispatcher::Dispatcher`]: a service composed of named functions and mounted parts (also as `dispatch`) |
 //! | [`service`] | [`Service`]: root object, hooks, names |
@@ -71,9 +73,11 @@ pub use dispatcher as dispatch;
 pub mod error;
 pub mod fetch;
 pub mod func;
+mod lazy_iter;
 pub mod netref;
 pub mod object;
 pub mod service;
+pub mod stream;
 pub mod sync_calls;
 mod table;
 pub mod testing;
@@ -88,12 +92,14 @@ pub use connection::unix_connect;
 pub use connection::{connect, connect_pair, connect_pair_with, connect_with, Connection};
 pub use error::{Error, Result};
 pub use func::Func;
+pub use lazy_iter::LazyIter;
 pub use netref::NetRef;
 pub use object::{
     export, export_arc, Args, BoxFuture, CallContext, CallResult, Callback, Exported, IntoArgs,
     LocalObject, Member, RemoteObject, Rest,
 };
 pub use service::{default_service_name, Service, VoidService};
+pub use stream::RemoteStream;
 pub use sync_calls::run_blocking;
 pub use typed::TypedProxy;
 

@@ -116,6 +116,14 @@ impl NetRef {
         }
     }
 
+    /// `other` with this handle's timeout override, if it has one.
+    pub(crate) fn with_timeout_of(&self, other: NetRef) -> NetRef {
+        NetRef {
+            inner: other.inner,
+            timeout: self.timeout.or(other.timeout),
+        }
+    }
+
     fn timeout(&self) -> Option<Duration> {
         self.timeout
             .unwrap_or(self.inner.conn.config().sync_request_timeout)

@@ -1,10 +1,11 @@
-//! A tiny service for examples and doctests: `echo(x)`, `add(a, b)`, `fail(msg)` and
-//! `call(f, *args)`.
+//! A tiny service for examples and doctests: `echo(x)`, `add(a, b)`, `fail(msg)`,
+//! `call(f, *args)` and `numbers(n)` (a lazy iterator over `0..n`, by reference).
 
 use std::sync::Arc;
 
-use rpyc_core::{RemoteException, Value};
+use rpyc_core::{IntoValue, RemoteException, Value};
 
+use crate::lazy_iter::LazyIter;
 use crate::netref::NetRef;
 use crate::object::{Args, BoxFuture, CallContext, CallResult, LocalObject, Member};
 use crate::service::Service;
@@ -13,11 +14,12 @@ use crate::service::Service;
 #[derive(Debug, Clone, Copy, Default)]
 pub struct EchoService;
 
-const MEMBERS: [&str; 4] = [
+const MEMBERS: [&str; 5] = [
     "exposed_echo",
     "exposed_add",
     "exposed_fail",
     "exposed_call",
+    "exposed_numbers",
 ];
 
 impl LocalObject for EchoService {
@@ -63,6 +65,11 @@ impl LocalObject for EchoService {
                     Box::pin(async move { f.call(rest).await.map_err(RemoteException::from) })
                         as BoxFuture<CallResult>,
                 )
+            }
+            "exposed_numbers" => {
+                let n: u32 = args.take(0, "n")?;
+                let it = LazyIter::new(0..i64::from(n)).into_value();
+                Ok(Box::pin(async move { Ok(it) }) as BoxFuture<CallResult>)
             }
             _ => Err(RemoteException::attribute_error(name.to_string())),
         })();

@@ -28,13 +28,16 @@
 //! | `python_server_classic.rs` | against a Python rpyc classic server: eval, modules, namespace, release |
 //! | `python_server_fetch.rs` | against a Python rpyc classic server: `fetch`, `blocking` |
 //! | `python_client.rs`, `python/` | a Python rpyc client of our server |
+//! | `streams.rs` | `stream`, `lazy_iter`: the `test` service's `numbers(n)` read by Rust (async, blocking) and Python clients |
+//! | `python_server_streams.rs` | against a Python rpyc classic server: `stream` (a generator, chunk sizes, release) |
 //! | `readme.rs`, `doc_paths.rs`, `paths.rs`, `connect_errors.rs` | the README's commands, doc paths, kept paths, `connect` |
 //!
 //! Shared beside this module: `support/shop.rs` (the shop service of the root-and-calls files),
 //! `support/py_server.rs` (a Python rpyc server per test) and `support/python.rs` (the venv).
 //!
 //! `rpyc-netref/tests/` talks raw frames to one connection, a file per concern: `reader.rs`,
-//! `proxies.rs`, `handlers.rs` (hostile HASH/DEL), `budget.rs`, `half_close.rs`, `watchdog.rs`;
+//! `proxies.rs`, `handlers.rs` (hostile HASH/DEL), `budget.rs`, `half_close.rs`, `watchdog.rs`,
+//! and `streams.rs` (`LazyIter` and `RemoteStream` over the in-process pair);
 //! `server_slots.rs` here covers `rpyc-server`'s slots. Unit tests sit beside
 //! `connection/{outbox,in_flight,budget,watchdog}.rs` and `table.rs`.
 #![allow(dead_code)]

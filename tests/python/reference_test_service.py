@@ -303,6 +303,14 @@ class TestService(TrackedService):
         pattern = bytes(range(256))
         return (pattern * (n // 256 + 1))[:n]
 
+    def exposed_numbers(self, n):
+        # A generator travels by reference: a lazy iterator over 0..n.
+        if type(n) is not int:
+            raise TypeError(f"numbers(n) takes an int, not {type(n).__name__}")
+        if not 0 <= n <= 10**9:
+            raise ValueError(f"numbers(n) takes 0 <= n <= 1000000000, got {n!r}")
+        return (i for i in range(n))
+
     def exposed_object_count(self):
         return len(self._conn._local_objects._dict)
 

@@ -231,3 +231,44 @@ def test_views_are_live(conn):
     assert ("c", 3) in items
     del m["a"]
     assert list(keys) == ["b", "c"]
+
+
+# ---------------------------------------------------------------------------
+# §4: numbers(n), a lazy iterator served by reference
+# ---------------------------------------------------------------------------
+
+def test_numbers_with_for_buffiter_and_islice(conn):
+    import itertools
+    seen = []
+    for x in conn.root.numbers(10**6):
+        seen.append(x)
+        if len(seen) == 100:
+            break
+    assert seen == list(range(100))
+    assert sum(rpyc.buffiter(conn.root.numbers(10**5))) == sum(range(10**5))
+    assert list(itertools.islice(conn.root.numbers(10**9), 3, 6)) == [3, 4, 5]
+
+
+def test_numbers_is_an_iterator_read_once(conn):
+    it = conn.root.numbers(3)
+    assert iter(it) == it
+    assert list(it) == [0, 1, 2]
+    assert list(it) == []
+    with pytest.raises(StopIteration):
+        next(it)
+
+
+@pytest.mark.parametrize("bad,exc", [(-1, ValueError), (10**9 + 1, ValueError),
+                                     (2**80, ValueError), ("3", TypeError)])
+def test_numbers_out_of_range(conn, bad, exc):
+    with pytest.raises(exc):
+        conn.root.numbers(bad)
+
+
+def test_numbers_buffiter_takes_the_count_asked(conn):
+    it = conn.root.numbers(10**9)
+    assert conn.sync_request(consts.HANDLE_BUFFITER, it, 7) == tuple(range(7))
+    assert next(it) == 7
+    baseline = conn.root.object_count()
+    del it
+    assert conn.root.object_count() == baseline - 1

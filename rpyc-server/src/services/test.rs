@@ -7,10 +7,13 @@ use std::time::Duration;
 use num_bigint::BigInt;
 use parking_lot::Mutex;
 use rpyc_core::{Dict, FromValue, RemoteException, Value};
-use rpyc_netref::{CallContext, NetRef, Rest};
+use rpyc_netref::{CallContext, LazyIter, NetRef, Rest};
 
 use super::num;
 use crate::server::ConnectionCounter;
+
+/// The largest `n` of `numbers(n)` (design/test-service.md: "n up to 10⁹").
+pub const MAX_NUMBERS: i64 = 1_000_000_000;
 
 /// The acceptance-test service. One instance per connection.
 #[derive(Debug, Default)]
@@ -174,6 +177,29 @@ impl TestService {
                 .map_err(|e| RemoteException::type_error(format!("argument 'd': {e}")))?;
         }
         Ok(sum)
+    }
+
+    /// A lazy iterator over the ints `0..n`, by reference: nothing is computed before the
+    /// client asks, and the iterator holds O(1) memory whatever `n` (a range). `n` must be an
+    /// int with `0 <= n <= 10**9`: another int is a `ValueError`, another type a `TypeError`.
+    #[exposed(inline)]
+    fn numbers(&self, n: Value) -> Result<LazyIter, RemoteException> {
+        let n = match n {
+            Value::Int(n) if (0..=MAX_NUMBERS).contains(&n) => n,
+            Value::Int(_) | Value::BigInt(_) => {
+                return Err(RemoteException::value_error(format!(
+                    "numbers(n) takes 0 <= n <= {MAX_NUMBERS}, got {}",
+                    n.repr()
+                )))
+            }
+            other => {
+                return Err(RemoteException::type_error(format!(
+                    "numbers(n) takes an int, not {}",
+                    other.type_name()
+                )))
+            }
+        };
+        Ok(LazyIter::new(0..n))
     }
 
     /// How many objects this connection's object table holds (the root included).
