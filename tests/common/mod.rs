@@ -28,6 +28,7 @@
 //! | `python_server_classic.rs` | against a Python rpyc classic server: eval, modules, namespace, release |
 //! | `python_server_fetch.rs` | against a Python rpyc classic server: `fetch`, `blocking` |
 //! | `python_client.rs`, `python/` | a Python rpyc client of our server |
+//! | `by_ref.rs` | `by_ref` (`ByRef`): a Python and a Rust client of maps and structs by reference |
 //! | `readme.rs`, `doc_paths.rs`, `paths.rs`, `connect_errors.rs` | the README's commands, doc paths, kept paths, `connect` |
 //!
 //! Shared beside this module: `support/shop.rs` (the shop service of the root-and-calls files),
