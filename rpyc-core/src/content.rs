@@ -51,6 +51,10 @@ pub enum ContainerKind {
     Mapping,
     /// An iterable whose items are the content (`list`, `set`, `range`, a generator, …).
     Iterable,
+    /// An object whose attributes are its content: `dir(obj)` names them, `obj.name` reads
+    /// each (a struct rpyc-rs sends by reference, `rpyc::ByRef`). Read as a mapping of
+    /// attribute names to values, which serde structs read fields from by name.
+    Record,
     /// Anything else: read only when the Rust type asks for a container there.
     Other,
 }
@@ -95,8 +99,15 @@ pub fn container_kind(type_name: &str) -> ContainerKind {
     if MAPPINGS.contains(&type_name) {
         return ContainerKind::Mapping;
     }
-    // rpyc-rs' own iterators and dict views (`rpyc_netref::views`) iterate like Python's.
-    const OURS: &[&str] = &["iterator", "dict_view"];
+    // rpyc-rs' own iterators and dict views (`rpyc_netref::views`) iterate like Python's;
+    // its by-reference data (`rpyc_netref::by_ref`) reads as a dict, a list or a record.
+    const OURS: &[&str] = &["iterator", "dict_view", "sequence"];
+    if type_name == "rpyc_rs.mapping" {
+        return ContainerKind::Mapping;
+    }
+    if type_name.starts_with("rpyc_rs.record.") {
+        return ContainerKind::Record;
+    }
     match (
         type_name.strip_prefix("builtins."),
         type_name.strip_prefix("rpyc_rs."),
@@ -234,6 +245,9 @@ mod tests {
         );
         assert_eq!(container_kind("calc.Counter"), ContainerKind::Other);
         assert_eq!(container_kind("list"), ContainerKind::Other);
+        assert_eq!(container_kind("rpyc_rs.mapping"), ContainerKind::Mapping);
+        assert_eq!(container_kind("rpyc_rs.sequence"), ContainerKind::Iterable);
+        assert_eq!(container_kind("rpyc_rs.record.User"), ContainerKind::Record);
     }
 
     #[test]

@@ -8,6 +8,7 @@
 
 use std::any::Any;
 use std::fmt;
+use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -367,6 +368,40 @@ impl PartialEq for Value {
     }
 }
 
+/// `Value` equality is reflexive (floats compare by bit pattern), so values can be map keys.
+impl Eq for Value {}
+
+/// Consistent with `==`: equal values hash equally (a frozenset's hash ignores the order of its
+/// elements; an object hashes by identity). Python's cross-type equalities (`1 == 1.0 ==
+/// True`) are not `Value` equalities, so they do not share a hash either.
+impl Hash for Value {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        std::mem::discriminant(self).hash(state);
+        match self {
+            Value::None | Value::Ellipsis | Value::NotImplemented => {}
+            Value::Bool(b) => b.hash(state),
+            Value::Int(i) => i.hash(state),
+            Value::BigInt(i) => i.hash(state),
+            Value::Float(f) => f.to_bits().hash(state),
+            Value::Complex(r, i) => (r.to_bits(), i.to_bits()).hash(state),
+            Value::Bytes(b) => b.hash(state),
+            Value::Str(s) => s.hash(state),
+            Value::Tuple(items) => items.hash(state),
+            Value::FrozenSet(items) => {
+                // Order-independent: the wrapping sum of each element's own hash.
+                let sum = items.iter().fold(0u64, |acc, item| {
+                    let mut h = std::collections::hash_map::DefaultHasher::new();
+                    item.hash(&mut h);
+                    acc.wrapping_add(h.finish())
+                });
+                (items.len(), sum).hash(state);
+            }
+            Value::Slice(parts) => parts.hash(state),
+            Value::Object(o) => (Arc::as_ptr(&o.0) as *const () as usize).hash(state),
+        }
+    }
+}
+
 /// Order-independent comparison of two element lists (multiset equality).
 fn set_eq(a: &[Value], b: &[Value]) -> bool {
     if a.len() != b.len() {
@@ -395,6 +430,17 @@ mod tests {
         let b = Value::FrozenSet(vec![Value::str("x"), Value::Int(1)]);
         assert_eq!(a, b);
         assert_ne!(a, Value::FrozenSet(vec![Value::Int(1)]));
+    }
+
+    #[test]
+    fn equal_values_hash_equally() {
+        use std::collections::HashSet;
+        let a = Value::FrozenSet(vec![Value::Int(1), Value::str("x")]);
+        let b = Value::FrozenSet(vec![Value::str("x"), Value::Int(1)]);
+        let keys: HashSet<Value> = [a, Value::Tuple(vec![Value::bytes(&b"k"[..])])].into();
+        assert!(keys.contains(&b));
+        assert!(keys.contains(&Value::Tuple(vec![Value::bytes(&b"k"[..])])));
+        assert!(!keys.contains(&Value::Int(1)));
     }
 
     #[test]

@@ -8,6 +8,8 @@
 //!   comes back shorter than asked (`2 + ⌈n/1024⌉` round trips at most);
 //! * a mapping: its keys as above, then every value by `__getitem__`, all requests written in
 //!   one burst before any reply is awaited (one more round trip);
+//! * a record (a struct rpyc-rs sends by reference, `rpyc::ByRef`): `dir`, then every
+//!   attribute, all requests in one burst; read as a mapping of names to values;
 //! * nested containers the same way, every container of one level at once.
 //!
 //! Both directions use it: a service's method parameters ([`Args::fetch`], which the
@@ -129,6 +131,21 @@ fn fetch<'a>(
             )),
             Value::Object(_) => {
                 let source = Source::of(&v)?;
+                let record = source.kind() == ContainerKind::Record
+                    && matches!(content, Content::Map(..) | Content::Deep);
+                if record {
+                    // Attribute names to values, each value read as a map's would be.
+                    let vc = match content {
+                        Content::Map(_, v) => &**v,
+                        _ => &Content::Deep,
+                    };
+                    let fields = source.fields(budget).await?;
+                    let values = fields.into_iter().map(|(name, v)| async move {
+                        let v = fetch(ctx, v, vc, budget, depth + 1).await;
+                        v.map(|v| (Value::Str(name), v))
+                    });
+                    return Ok(Dict(try_join_all(values).await?).into_value());
+                }
                 let mapping = match content {
                     Content::Map(..) => source.kind() != ContainerKind::Iterable,
                     Content::Deep => source.kind() == ContainerKind::Mapping,
@@ -221,7 +238,34 @@ impl Source {
     fn kind(&self) -> ContainerKind {
         match self {
             Source::Remote(r) => container_kind(r.type_name()),
-            Source::Local(_) => ContainerKind::Other,
+            Source::Local(obj) => container_kind(obj.type_name()),
+        }
+    }
+
+    /// A record's attributes and their values: for the peer's object, `dir` and then every
+    /// attribute, all requests in one burst.
+    async fn fields(&self, budget: &Budget) -> Result<Vec<(String, Value)>> {
+        match self {
+            Source::Remote(r) => {
+                let names = r.dir().await?;
+                budget.take(names.len())?;
+                let values = try_join_all(names.iter().map(|n| r.attr::<Value>(n))).await?;
+                Ok(names.into_iter().zip(values).collect())
+            }
+            Source::Local(obj) => {
+                let names = obj.member_names();
+                budget.take(names.len())?;
+                Ok(names
+                    .into_iter()
+                    .filter_map(|real| match obj.get_member(&real) {
+                        Some(crate::object::Member::Value(v)) => {
+                            let plain = real.strip_prefix("exposed_").unwrap_or(&real);
+                            Some((plain.to_string(), v))
+                        }
+                        _ => None,
+                    })
+                    .collect())
+            }
         }
     }
 

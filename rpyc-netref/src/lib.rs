@@ -50,6 +50,7 @@
 //! | [`fetch`] | the content of containers that arrived by reference, in bulk ([`NetRef::fetch`], [`Args::fetch`]) |
 //! | [`stream`] | [`RemoteStream`]: a peer's iterable read lazily in growing BUFFITER chunks ([`NetRef::stream`]), the chunk sizes and their caps |
 //! | `lazy_iter` | [`LazyIter`]: an iterator or stream a service returns by reference, computed as the peer reads it |
+//! | [`by_ref`] | [`ByRef`]: plain data (a map, a serde struct) sent by reference, as a dict-like or attribute object; `by_ref::shape` turns a value into the tree of parts it shows |
 //! | [`views`] | dict views ([`views::DictView`]) and iterators ([`views::ItemIterator`]) for maps served by reference |
 //! | [`dispatcher`] | [`dispatcher::Dispatcher`]: a service composed of named functions and mounted parts (also as `dispatch`) |
 //! | [`service`] | [`Service`]: root object, hooks, names |
@@ -64,6 +65,7 @@
 mod args;
 pub mod async_result;
 pub mod blocking;
+pub mod by_ref;
 mod callback;
 mod connect;
 pub mod connection;
@@ -87,6 +89,7 @@ pub mod typed;
 pub mod views;
 
 pub use async_result::AsyncResult;
+pub use by_ref::ByRef;
 #[cfg(unix)]
 pub use connection::unix_connect;
 pub use connection::{connect, connect_pair, connect_pair_with, connect_with, Connection};

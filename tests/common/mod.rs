@@ -30,6 +30,7 @@
 //! | `python_client.rs`, `python/` | a Python rpyc client of our server |
 //! | `streams.rs` | `stream`, `lazy_iter`: the `test` service's `numbers(n)` read by Rust (async, blocking) and Python clients |
 //! | `python_server_streams.rs` | against a Python rpyc classic server: `stream` (a generator, chunk sizes, release) |
+//! | `by_ref.rs` | `by_ref` (`ByRef`): a Python and a Rust client of maps and structs by reference |
 //! | `readme.rs`, `doc_paths.rs`, `paths.rs`, `connect_errors.rs` | the README's commands, doc paths, kept paths, `connect` |
 //!
 //! Shared beside this module: `support/shop.rs` (the shop service of the root-and-calls files),
