@@ -243,6 +243,8 @@ pub trait PyTest {
     fn greet(&self, name: String, greeting: Option<String>) -> rpyc::Result<String>;
     fn fail_key(&self, k: String) -> rpyc::Result<()>;
     fn call_me(&self, f: rpyc::Func<(i64,), i64>, x: i64) -> rpyc::Result<i64>;
+    /// Python's `def exposed_scale(self, x, *, factor=1)`: `factor` is keyword-only.
+    fn scale(&self, x: i64, #[rpyc(keyword)] factor: i64) -> rpyc::Result<i64>;
     #[rpyc(attr)]
     fn the_answer(&self) -> i64;
 }
@@ -259,6 +261,7 @@ async fn typed_client_against_a_python_threaded_server() {
         "hi, bob!"
     );
     assert_eq!(py.the_answer().await.unwrap(), 42);
+    assert_eq!(py.scale(7, 6).await.unwrap(), 42);
     let add_one = rpyc::Func::new(|x: i64| x + 1);
     assert_eq!(py.call_me(add_one, 41).await.unwrap(), 42);
     let err = py.fail_key("k".into()).await.unwrap_err();

@@ -270,7 +270,9 @@
 //!   (their future must be `Send`: the trait declares them `-> impl Future + Send`). Clients
 //!   are async either way.
 //! * Parameters are sent positionally, except `Option<T>` ones: sent by keyword when `Some`,
-//!   omitted when `None` (the service sees `None`, or Python's default). `CallContext` /
+//!   omitted when `None` (the service sees `None`, or Python's default), and those marked
+//!   `#[rpyc(keyword)]`: always sent by keyword (for a Python keyword-only parameter, `def
+//!   f(self, x, *, factor)`). `CallContext` /
 //!   `Connection` parameters are filled by the server and not part of the client's signature.
 //!   A callback parameter is an `rpyc::Func<(A, ..), R>`: the client passes
 //!   `Func::new(|a: A| ..)`, the service calls `f.call((a,)).await`.

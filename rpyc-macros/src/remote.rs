@@ -104,6 +104,8 @@ struct Param {
     context: bool,
     /// `Option<T>`: sent by keyword when `Some`, omitted when `None`.
     optional: bool,
+    /// `#[rpyc(keyword)]`: always sent by keyword.
+    keyword: bool,
 }
 
 /// A trait method.
@@ -264,8 +266,38 @@ fn option_inner(ty: &Type) -> Option<&Type> {
 }
 
 fn parse_method(f: &mut TraitItemFn, errors: &mut Errors) -> Option<Method> {
-    let sig = &f.sig;
     let mut ok = true;
+    // `#[rpyc(keyword)]` on a parameter: always sent by keyword (Python's keyword-only
+    // parameters, or a name the service expects). Stripped here; the order is kept.
+    let mut keywords = Vec::new();
+    for input in f.sig.inputs.iter_mut() {
+        let FnArg::Typed(pt) = input else { continue };
+        let mut keyword = false;
+        let mut rest = Vec::new();
+        for attr in std::mem::take(&mut pt.attrs) {
+            if !attr.path().is_ident("rpyc") {
+                rest.push(attr);
+                continue;
+            }
+            let r = attr.parse_nested_meta(|meta| {
+                if meta.path.is_ident("keyword") {
+                    keyword = true;
+                    Ok(())
+                } else {
+                    Err(meta.error(
+                        "unknown `#[rpyc(...)]` argument on a parameter; expected `keyword` (always sent by keyword)",
+                    ))
+                }
+            });
+            if let Err(e) = r {
+                errors.push(e);
+                ok = false;
+            }
+        }
+        pt.attrs = rest;
+        keywords.push(keyword);
+    }
+    let sig = &f.sig;
     let mut name = crate::expand::unraw(&sig.ident);
     let mut inline = false;
     let mut role = Role::Method;
@@ -327,8 +359,10 @@ fn parse_method(f: &mut TraitItemFn, errors: &mut Errors) -> Option<Method> {
         }
     }
     let mut params = Vec::new();
+    let mut keywords = keywords.into_iter();
     for input in sig.inputs.iter().skip(1) {
         let FnArg::Typed(pt) = input else { continue };
+        let keyword = keywords.next().unwrap_or(false);
         let Pat::Ident(pi) = &*pt.pat else {
             errors.spanned(
                 &pt.pat,
@@ -346,6 +380,7 @@ fn parse_method(f: &mut TraitItemFn, errors: &mut Errors) -> Option<Method> {
             ty,
             context,
             optional,
+            keyword,
         });
     }
     let ret = match &sig.output {
@@ -476,6 +511,8 @@ fn generate(tr: &ItemTrait, model: &TraitModel, args: &MacroArgs) -> TokenStream
                                 args = args.kwarg(#kw, v);
                             }
                         }
+                    } else if p.keyword {
+                        quote!(args = args.kwarg(#kw, #i);)
                     } else {
                         quote!(args = args.arg(#i);)
                     }

@@ -64,6 +64,10 @@ class PyTestService(rpyc.Service):
     def exposed_echo(self, x):
         return x
 
+    def exposed_scale(self, x, *, factor=1):
+        # `factor` is keyword-only: a typed client must send it by name.
+        return x * factor
+
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
