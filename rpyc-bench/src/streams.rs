@@ -12,7 +12,8 @@
 //! the stream, its highest sample during the stream (every 50,000 items on the Rust side;
 //! every 100 ms for the Python client) and after. The iterator holds O(1) memory, so the
 //! RSS must not grow with `n`: the report flags a run whose RSS during or after the stream
-//! exceeds the before figure by more than `--streams-max-growth` MiB.
+//! exceeds the before figure by more than `--streams-max-growth` MiB. When the reader is our
+//! client (this process), its own RSS growth is reported and flagged the same way.
 
 use std::path::Path;
 use std::process::Command;
@@ -40,6 +41,9 @@ struct Run {
     rss_before_kib: u64,
     rss_peak_kib: u64,
     rss_after_kib: u64,
+    /// The reading process's RSS growth (peak over before, KiB) when the reader is our client
+    /// (this process): a stream holds at most two chunks, whatever `n`.
+    client_growth_kib: Option<u64>,
 }
 
 impl Run {
@@ -60,6 +64,7 @@ impl Run {
             "rss_before_kib": self.rss_before_kib,
             "rss_peak_kib": self.rss_peak_kib,
             "rss_after_kib": self.rss_after_kib,
+            "client_rss_growth_kib": self.client_growth_kib,
         })
     }
 }
@@ -81,6 +86,9 @@ async fn rust_client(name: &'static str, addr: &str, pid: u32, items: u64) -> Re
     tokio::time::sleep(Duration::from_millis(200)).await;
     let rss_before_kib = rss(pid)?;
     let mut rss_peak_kib = rss_before_kib;
+    let me = std::process::id();
+    let client_before_kib = rss(me)?;
+    let mut client_peak_kib = client_before_kib;
     let t0 = Instant::now();
     let numbers: NetRef = root.call_method("numbers", (items,)).await?.extract()?;
     let mut stream = numbers.stream();
@@ -95,6 +103,7 @@ async fn rust_client(name: &'static str, addr: &str, pid: u32, items: u64) -> Re
         if n == next_sample {
             next_sample += 50_000;
             rss_peak_kib = rss_peak_kib.max(rss(pid)?);
+            client_peak_kib = client_peak_kib.max(rss(me)?);
         }
     }
     let seconds = t0.elapsed().as_secs_f64();
@@ -111,6 +120,7 @@ async fn rust_client(name: &'static str, addr: &str, pid: u32, items: u64) -> Re
         rss_before_kib,
         rss_peak_kib,
         rss_after_kib: rss(pid)?,
+        client_growth_kib: Some(client_peak_kib.saturating_sub(client_before_kib)),
     })
 }
 
@@ -179,6 +189,7 @@ async fn python_client(py: &Path, addr: &str, pid: u32, items: u64) -> Res<Run> 
         rss_before_kib,
         rss_peak_kib,
         rss_after_kib: rss(pid)?,
+        client_growth_kib: None,
     })
 }
 
@@ -216,20 +227,34 @@ pub async fn run(
     }
 
     println!(
-        "{:<40} {:>10} {:>12} {:>10} {:>10} {:>10}",
-        "stream", "items", "items/s", "RSS before", "peak", "after"
+        "{:<40} {:>10} {:>12} {:>10} {:>10} {:>10} {:>14}",
+        "stream", "items", "items/s", "RSS before", "peak", "after", "our client +"
     );
     let mut flagged = Vec::new();
     for r in &runs {
+        let client = r
+            .client_growth_kib
+            .map_or("-".to_string(), |k| format!("{:.1} MiB", k as f64 / 1024.0));
         println!(
-            "{:<40} {:>10} {:>12.0} {:>7.1} MiB {:>6.1} MiB {:>6.1} MiB",
+            "{:<40} {:>10} {:>12.0} {:>7.1} MiB {:>6.1} MiB {:>6.1} MiB {:>14}",
             r.name,
             r.items,
             r.rate(),
             r.rss_before_kib as f64 / 1024.0,
             r.rss_peak_kib as f64 / 1024.0,
             r.rss_after_kib as f64 / 1024.0,
+            client,
         );
+        if let Some(k) = r
+            .client_growth_kib
+            .filter(|&k| k as f64 / 1024.0 > opts.max_growth_mib)
+        {
+            flagged.push(format!(
+                "{}: our client's RSS grew by {:.1} MiB",
+                r.name,
+                k as f64 / 1024.0
+            ));
+        }
         if r.growth_mib() > opts.max_growth_mib {
             flagged.push(format!(
                 "{}: the server's RSS grew by {:.1} MiB",
