@@ -8,7 +8,6 @@
 mod support;
 
 use std::collections::{BTreeMap, HashMap};
-use std::process::{Command, Stdio};
 
 use rpyc::{ByRef, NetRef, Serde, Value};
 use serde::{Deserialize, Serialize};
@@ -112,31 +111,7 @@ impl Registry {
 
 /// Serves `Registry` on a free port, runs `script` with `PORT` set, asserts it succeeded.
 fn run_python(script: &str) {
-    let python = support::python();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let server = rt.block_on(rpyc::Server::bind("127.0.0.1:0")).unwrap();
-    let port = server.local_addr().unwrap().port();
-    let shutdown = server.shutdown_handle();
-    let task = rt.spawn(server.serve(Registry::default));
-    let out = Command::new(python)
-        .arg("-c")
-        .arg(format!("{PRELUDE}{script}"))
-        .env("PORT", port.to_string())
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    shutdown.shutdown();
-    let _ = rt.block_on(task);
-    assert!(
-        out.status.success(),
-        "the Python client failed:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    support::run_python_client(Registry::default, &format!("{PRELUDE}{script}"));
 }
 
 const PRELUDE: &str = r#"import os, rpyc

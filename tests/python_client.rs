@@ -9,7 +9,6 @@
 #[path = "support/python.rs"]
 mod support;
 
-use std::process::{Command, Stdio};
 use std::sync::Mutex;
 
 use rpyc::{RemoteException, Serde, Value};
@@ -120,31 +119,7 @@ impl Shop {
 
 /// Serves `Shop` on a free port, runs `script` with `PORT` set, and asserts it succeeded.
 fn run_python_against_shop(script: &str) {
-    let python = support::python();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let server = rt.block_on(rpyc::Server::bind("127.0.0.1:0")).unwrap();
-    let port = server.local_addr().unwrap().port();
-    let shutdown = server.shutdown_handle();
-    let task = rt.spawn(server.serve(|| Shop));
-    let out = Command::new(python)
-        .arg("-c")
-        .arg(script)
-        .env("PORT", port.to_string())
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    shutdown.shutdown();
-    let _ = rt.block_on(task);
-    assert!(
-        out.status.success(),
-        "the Python client failed:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    support::run_python_client(|| Shop, script);
 }
 
 const PRELUDE: &str = "import os, rpyc\nc = rpyc.connect('127.0.0.1', int(os.environ['PORT']))\n";

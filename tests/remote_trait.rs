@@ -270,16 +270,6 @@ async fn typed_client_against_a_python_threaded_server() {
 
 #[test]
 fn a_python_client_uses_the_trait_implemented_service() {
-    let python = py_server::python::python();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let server = rt.block_on(rpyc::Server::bind("127.0.0.1:0")).unwrap();
-    let port = server.local_addr().unwrap().port();
-    let shutdown = server.shutdown_handle();
-    let task = rt.spawn(server.serve(|| CalculatorServer::new(MyCalc::default())));
     let script = r#"
 import os, rpyc
 c = rpyc.connect('127.0.0.1', int(os.environ['PORT']))
@@ -328,21 +318,7 @@ except AttributeError:
     pass
 print('ok')
 "#;
-    let out = Command::new(python)
-        .arg("-c")
-        .arg(script)
-        .env("PORT", port.to_string())
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    shutdown.shutdown();
-    let _ = rt.block_on(task);
-    assert!(
-        out.status.success() && String::from_utf8_lossy(&out.stdout).contains("ok"),
-        "the Python client failed:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    py_server::python::run_python_client(|| CalculatorServer::new(MyCalc::default()), script);
 }
 
 #[path = "../examples/tutorial_client.rs"]

@@ -80,3 +80,37 @@ fn prepare() -> Result<PathBuf, String> {
     }
     Ok(python)
 }
+
+/// Serves `factory`'s service on 127.0.0.1 (a free port) in this process, runs the Python
+/// `script` from the venv with that port in `PORT`, and fails the test with the script's output
+/// unless it exits 0. What the interop tests of a service defined in Rust share.
+pub fn run_python_client<S, F>(factory: F, script: &str)
+where
+    S: rpyc::Service,
+    F: Fn() -> S + Send + Sync + 'static,
+{
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let server = rt.block_on(rpyc::Server::bind("127.0.0.1:0")).unwrap();
+    let port = server.local_addr().unwrap().port();
+    let shutdown = server.shutdown_handle();
+    let task = rt.spawn(server.serve(factory));
+    let out = Command::new(python())
+        .arg("-c")
+        .arg(script)
+        .env("PORT", port.to_string())
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    shutdown.shutdown();
+    let _ = rt.block_on(task);
+    assert!(
+        out.status.success(),
+        "the Python client failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
