@@ -348,9 +348,20 @@ impl Live {
 /// [`Live`] root). `this` is the object the peer holds, for the dict views it hands out.
 trait Part {
     fn type_name(&self) -> &str;
-    fn member_names(&self) -> Vec<String>;
-    fn has_member(&self, name: &str) -> bool;
-    fn get_member(&self, name: &str) -> Option<Member>;
+    /// The protocol methods of the shape (a map's, a sequence's): its members, unless it says
+    /// otherwise (a record's members are its fields).
+    fn methods(&self) -> &'static [&'static str] {
+        &[]
+    }
+    fn member_names(&self) -> Vec<String> {
+        self.methods().iter().map(|m| m.to_string()).collect()
+    }
+    fn has_member(&self, name: &str) -> bool {
+        self.methods().contains(&name)
+    }
+    fn get_member(&self, name: &str) -> Option<Member> {
+        self.has_member(name).then_some(Member::Method)
+    }
     fn call(&self, this: Arc<dyn LocalObject>, name: &str, args: Args) -> CallResult;
     fn repr(&self) -> String;
 }
@@ -370,10 +381,6 @@ const MAP_METHODS: &[&str] = &[
 /// The sequence protocol.
 const SEQ_METHODS: &[&str] = &["__getitem__", "__len__", "__contains__", "__iter__"];
 
-fn method_member(methods: &[&str], name: &str) -> Option<Member> {
-    methods.contains(&name).then_some(Member::Method)
-}
-
 fn no_method(type_name: &str, name: &str) -> RemoteException {
     RemoteException::no_attribute(type_name, name)
 }
@@ -382,14 +389,8 @@ impl Part for MapNode {
     fn type_name(&self) -> &str {
         MAP_TYPE
     }
-    fn member_names(&self) -> Vec<String> {
-        MAP_METHODS.iter().map(|m| m.to_string()).collect()
-    }
-    fn has_member(&self, name: &str) -> bool {
-        MAP_METHODS.contains(&name)
-    }
-    fn get_member(&self, name: &str) -> Option<Member> {
-        method_member(MAP_METHODS, name)
+    fn methods(&self) -> &'static [&'static str] {
+        MAP_METHODS
     }
     fn call(&self, this: Arc<dyn LocalObject>, name: &str, mut args: Args) -> CallResult {
         let view = |kind| Ok(export(DictView::new(this.clone(), kind)));
@@ -442,14 +443,8 @@ impl Part for SeqNode {
     fn type_name(&self) -> &str {
         SEQ_TYPE
     }
-    fn member_names(&self) -> Vec<String> {
-        SEQ_METHODS.iter().map(|m| m.to_string()).collect()
-    }
-    fn has_member(&self, name: &str) -> bool {
-        SEQ_METHODS.contains(&name)
-    }
-    fn get_member(&self, name: &str) -> Option<Member> {
-        method_member(SEQ_METHODS, name)
+    fn methods(&self) -> &'static [&'static str] {
+        SEQ_METHODS
     }
     fn call(&self, _this: Arc<dyn LocalObject>, name: &str, mut args: Args) -> CallResult {
         let arity = usize::from(matches!(name, "__getitem__" | "__contains__"));
