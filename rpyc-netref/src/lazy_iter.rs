@@ -43,9 +43,7 @@ use futures_util::{Stream, StreamExt};
 use rpyc_core::{IntoReturn, IntoValue, RemoteException, Value};
 use tokio::sync::Mutex;
 
-use crate::object::{
-    export, export_arc, Args, BoxFuture, CallContext, CallResult, LocalObject, Member,
-};
+use crate::object::{export, export_arc, Args, BoxFuture, CallContext, CallResult, LocalObject};
 
 /// Where the items come from.
 enum Source {
@@ -123,16 +121,8 @@ impl LocalObject for LazyIter {
         "rpyc_rs.LazyIter"
     }
 
-    fn member_names(&self) -> Vec<String> {
-        vec!["__iter__".into(), "__next__".into()]
-    }
-
-    fn has_member(&self, name: &str) -> bool {
-        matches!(name, "__iter__" | "__next__")
-    }
-
-    fn get_member(&self, name: &str) -> Option<Member> {
-        self.has_member(name).then_some(Member::Method)
+    fn methods(&self) -> &'static [&'static str] {
+        &["__iter__", "__next__"]
     }
 
     fn call_method(

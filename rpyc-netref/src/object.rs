@@ -96,15 +96,23 @@ pub use self::LocalObject as RemoteObject;
 /// An object the peer can reach by reference.
 ///
 /// Only `type_name` is required; an object with members lists them (`member_names`,
-/// `get_member`, and `call_method` for methods). Everything else has RPyC's defaults (not callable, attributes read-only,
+/// `get_member`, and `call_method` for methods; an object whose members are a fixed list of
+/// methods only says `methods`). Everything else has RPyC's defaults (not callable, attributes read-only,
 /// `repr` like `<demo.Greeter object>`).
 pub trait LocalObject: Send + Sync + 'static {
     /// The dotted type name sent as the `name_pack` of the object's id (e.g. `"calc.Counter"`).
     fn type_name(&self) -> &str;
 
-    /// Real names of every member (`exposed_add`, `value`, `__len__`, …). Default: none.
+    /// Real names of the object's methods when they are a fixed list (`&["__iter__",
+    /// "__next__"]`): then `member_names` and `get_member` need no code of their own. Default:
+    /// none.
+    fn methods(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// Real names of every member (`exposed_add`, `value`, `__len__`, …). Default: `methods`.
     fn member_names(&self) -> Vec<String> {
-        Vec::new()
+        self.methods().iter().map(|m| m.to_string()).collect()
     }
 
     /// True if the object has a member with this real name. Used by the access policy on every
@@ -114,10 +122,10 @@ pub trait LocalObject: Send + Sync + 'static {
         self.member_names().iter().any(|n| n == name)
     }
 
-    /// Looks up a member by its real name (after the policy mapped it). Default: none.
+    /// Looks up a member by its real name (after the policy mapped it). Default: a method if
+    /// `methods` lists it, else none.
     fn get_member(&self, name: &str) -> Option<Member> {
-        let _ = name;
-        None
+        self.methods().contains(&name).then_some(Member::Method)
     }
 
     /// Calls the method member `name` (a real name for which `get_member` returned

@@ -7,7 +7,7 @@ use rpyc_core::{IntoValue, RemoteException, Value};
 
 use crate::lazy_iter::LazyIter;
 use crate::netref::NetRef;
-use crate::object::{Args, BoxFuture, CallContext, CallResult, LocalObject, Member};
+use crate::object::{Args, BoxFuture, CallContext, CallResult, LocalObject};
 use crate::service::Service;
 
 /// The service behind the crate's examples (service name `ECHO`).
@@ -26,14 +26,11 @@ impl LocalObject for EchoService {
     fn type_name(&self) -> &str {
         "rpyc_rs.EchoService"
     }
-    fn member_names(&self) -> Vec<String> {
-        MEMBERS.iter().map(|s| s.to_string()).collect()
+    fn methods(&self) -> &'static [&'static str] {
+        &MEMBERS
     }
     fn has_member(&self, name: &str) -> bool {
         MEMBERS.contains(&name)
-    }
-    fn get_member(&self, name: &str) -> Option<Member> {
-        self.has_member(name).then_some(Member::Method)
     }
     fn call_method(
         self: Arc<Self>,
