@@ -40,6 +40,7 @@
 //! | `connection::handlers` | one module per group of protocol handlers, the [`rpyc_core::Handler`] each answers |
 //! | [`transport`] | below the connection: the write half it writes to, TCP tuning (immediate ACKs), TLS client configuration |
 //! | [`tls`] | RPyC over TLS under one name (`client_config`, `tls_connect`) |
+//! | [`subprocess`] | RPyC over a child's stdin/stdout ([`connect_subprocess`]): the child reaped, or killed, when the connection ends |
 //! | `table` | the refcounted table of local objects the peer holds |
 //! | [`netref`] | [`NetRef`], the proxy of a remote object, and its release (HANDLE_DEL) |
 //! | [`typed`] | [`TypedProxy`]: the typed clients of `#[rpyc::remote]`, `Connection::root_as`, `NetRef::cast` |
@@ -80,6 +81,7 @@ pub mod netref;
 pub mod object;
 pub mod service;
 pub mod stream;
+pub mod subprocess;
 pub mod sync_calls;
 mod table;
 pub mod testing;
@@ -103,6 +105,7 @@ pub use object::{
 };
 pub use service::{default_service_name, Service, VoidService};
 pub use stream::RemoteStream;
+pub use subprocess::{connect_subprocess, connect_subprocess_with};
 pub use sync_calls::run_blocking;
 pub use typed::TypedProxy;
 

@@ -72,6 +72,11 @@ struct Cli {
     /// Serve a single connection, then exit.
     #[arg(long)]
     one_shot: bool,
+    /// Serve one connection over stdin/stdout, for the parent that started this process (as
+    /// Python's `rpyc.connect_subproc` and `rpyc::connect_subprocess` do), then exit. Stdout
+    /// carries only the RPyC stream; messages and logs go to stderr.
+    #[arg(long, conflicts_with_all = ["host", "port", "unix", "one_shot", "tls_cert", "register"])]
+    stdio: bool,
     /// Serve over TLS with this certificate chain (PEM); needs --tls-key.
     #[arg(long, value_name = "PEM", requires = "tls_key")]
     tls_cert: Option<std::path::PathBuf>,
@@ -135,6 +140,9 @@ fn limit_malloc_arenas() {
 fn limit_malloc_arenas() {}
 
 async fn run(cli: Cli) -> std::io::Result<()> {
+    if cli.stdio {
+        return serve_stdio(&cli).await;
+    }
     let server = match &cli.unix {
         #[cfg(unix)]
         Some(path) => Server::bind_unix(path).await?,
@@ -178,6 +186,29 @@ async fn run(cli: Cli) -> std::io::Result<()> {
                 .await
         }
     }
+}
+
+/// `--stdio`: one connection over this process's stdin/stdout, until the peer closes it.
+async fn serve_stdio(cli: &Cli) -> std::io::Result<()> {
+    let mut config = rpyc_core::Config::default();
+    config.idle_timeout = cli
+        .idle_timeout
+        .map(|s| Duration::from_secs_f64(s.clamp(0.001, 1e9)));
+    // A pipe to our parent is local: no compression, as on loopback.
+    let config = rpyc_netref::transport::local_peer_config(config, true);
+    let service: std::sync::Arc<dyn rpyc_netref::Service> = match cli.service {
+        ServiceName::Calc => std::sync::Arc::new(CalculatorService::new()),
+        ServiceName::Test => std::sync::Arc::new(TestService::new(Default::default())),
+    };
+    eprintln!("rpyc-server: serving one connection on stdin/stdout");
+    let conn = rpyc_netref::Connection::from_parts(
+        tokio::io::stdin(),
+        tokio::io::stdout(),
+        service,
+        config,
+    );
+    conn.serve_all().await;
+    Ok(())
 }
 
 /// Parses `tcp://HOST:PORT` / `udp://HOST:PORT`.

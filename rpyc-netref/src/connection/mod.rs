@@ -326,6 +326,12 @@ impl Connection {
         sent
     }
 
+    /// A token cancelled when the connection ends, for a task that must see the end without
+    /// keeping the connection open (a clone of it is not a handle).
+    pub(crate) fn end_token(&self) -> tokio_util::sync::CancellationToken {
+        self.inner.cancel.clone()
+    }
+
     /// Waits until the connection is closed, serving the peer's requests meanwhile (they are
     /// served by the reader task at all times; this is what a worker serving a master runs).
     pub async fn serve_all(&self) {
