@@ -55,7 +55,7 @@ class PyTestService(rpyc.Service):
             handler, args = raw_args
             name = HANDLER_NAMES.get(handler, str(handler))
             if handler in (consts.HANDLE_CALLATTR, consts.HANDLE_GETATTR):
-                name += " " + str(args[1][1])  # the boxed attribute name
+                name += " " + str(args[1][1][1])  # (LABEL_TUPLE, (obj, (LABEL_VALUE, name), ...))
             if self._requests is not None and handler != consts.HANDLE_DEL:
                 self._requests.append(name)
             if self._gate is not None and name == "callattr __getitem__":
