@@ -43,7 +43,11 @@ impl Transaction {
             self.committed.lock().unwrap().extend(pending);
         } else {
             // From a Rust client: `(type_name, message)` of the body's error.
-            println!("rolled back {} entries: {}", pending.len(), Printable(&exc.repr()));
+            println!(
+                "rolled back {} entries: {}",
+                pending.len(),
+                Printable(&exc.repr())
+            );
         }
         false
     }

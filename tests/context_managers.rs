@@ -17,7 +17,10 @@ struct Resource {
 impl Resource {
     #[exposed(name = "__enter__")]
     fn enter(&self) -> String {
-        self.seen.lock().unwrap().push(format!("enter {}", self.name));
+        self.seen
+            .lock()
+            .unwrap()
+            .push(format!("enter {}", self.name));
         format!("open {}", self.name)
     }
 
@@ -58,10 +61,13 @@ async fn with_context_against_a_rust_object() -> rpyc::Result<()> {
     let open = |name: &'static str, suppress: bool| {
         let root = root.clone();
         async move {
-            root.call_method("open", rpyc::Args::new().arg(name).kwarg("suppress", suppress))
-                .await?
-                .extract::<NetRef>()
-                .map_err(Error::from)
+            root.call_method(
+                "open",
+                rpyc::Args::new().arg(name).kwarg("suppress", suppress),
+            )
+            .await?
+            .extract::<NetRef>()
+            .map_err(Error::from)
         }
     };
 

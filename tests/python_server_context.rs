@@ -40,7 +40,10 @@ async fn context_manager_of_a_python_service() {
         .with_context(|_| async { Err::<(), _>(Error::Protocol("body gave up".into())) })
         .await
         .unwrap_err();
-    assert!(matches!(&err, Error::Protocol(m) if m == "body gave up"), "{err:?}");
+    assert!(
+        matches!(&err, Error::Protocol(m) if m == "body gave up"),
+        "{err:?}"
+    );
     let seen = events(&root, "events").await;
     assert_eq!(seen[2], "enter b");
     assert!(
@@ -66,7 +69,10 @@ async fn context_manager_of_a_python_service() {
     assert_eq!(out, None);
     let seen = events(&root, "events").await;
     assert_eq!(seen[seen.len() - 2], "enter suppress");
-    assert!(seen[seen.len() - 1].starts_with("error TypeError"), "{seen:?}");
+    assert!(
+        seen[seen.len() - 1].starts_with("error TypeError"),
+        "{seen:?}"
+    );
 
     // A body dropped before it ends still sends __exit__.
     let cm: NetRef = managed("dropped").await.extract().unwrap();
@@ -81,7 +87,10 @@ async fn context_manager_of_a_python_service() {
     assert!(timed_out.is_err());
     let seen = events(&root, "events").await;
     assert_eq!(seen[seen.len() - 2], "enter dropped");
-    assert!(seen[seen.len() - 1].starts_with("error TypeError"), "{seen:?}");
+    assert!(
+        seen[seen.len() - 1].starts_with("error TypeError"),
+        "{seen:?}"
+    );
     conn.close().await.unwrap();
 }
 
@@ -180,12 +189,20 @@ fn blocking_context_manager() {
     let server = PyServer::start(false);
     let conn = rpyc::blocking::connect(server.addr.as_str()).unwrap();
     let root = conn.root().unwrap();
-    let cm: rpyc::blocking::NetRef = root.call_method("managed", ("x",)).unwrap().extract().unwrap();
+    let cm: rpyc::blocking::NetRef = root
+        .call_method("managed", ("x",))
+        .unwrap()
+        .extract()
+        .unwrap();
     let n = cm
         .with_context(|v| Ok::<_, Error>(v.extract::<String>()?.len()))
         .unwrap();
     assert_eq!(n, Some(10));
-    let cm: rpyc::blocking::NetRef = root.call_method("managed", ("y",)).unwrap().extract().unwrap();
+    let cm: rpyc::blocking::NetRef = root
+        .call_method("managed", ("y",))
+        .unwrap()
+        .extract()
+        .unwrap();
     let err = cm
         .with_context(|_| root.call_method("fail", ("boom",)))
         .unwrap_err();
@@ -254,7 +271,12 @@ async fn types_on_a_default_config_service() {
     let server = PyServer::start_with(&["--default-config"]);
     let conn = server.connect().await;
     let root = conn.root().await.unwrap();
-    let list: NetRef = root.call_method("get_list", ()).await.unwrap().extract().unwrap();
+    let list: NetRef = root
+        .call_method("get_list", ())
+        .await
+        .unwrap()
+        .extract()
+        .unwrap();
     assert!(list.is_instance_of("list"));
     assert_eq!(list.class_id_pack().instance_id, 0);
     let err = list.remote_type().await.unwrap_err();

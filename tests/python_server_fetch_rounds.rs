@@ -34,9 +34,18 @@ async fn logged<T>(root: &NetRef, fetch: impl std::future::Future<Output = T>) -
 
 /// `__iter__` once, then only BUFFITER batches, within the bound.
 fn assert_iteration(log: &[String], n: usize) {
-    assert_eq!(log[0], "callattr __iter__", "{:?}", &log[..log.len().min(5)]);
+    assert_eq!(
+        log[0],
+        "callattr __iter__",
+        "{:?}",
+        &log[..log.len().min(5)]
+    );
     assert!(log[1..].iter().all(|r| r == "buffiter"), "{log:?}");
-    assert!(log.len() <= 2 + n.div_ceil(1024), "{} requests for {n} items", log.len());
+    assert!(
+        log.len() <= 2 + n.div_ceil(1024),
+        "{} requests for {n} items",
+        log.len()
+    );
     eprintln!("{n} items: {} sequential requests", log.len());
 }
 
@@ -79,7 +88,9 @@ async fn large_containers_in_bounded_round_trips() {
     let lookups = log.iter().filter(|r| *r == "callattr __getitem__").count();
     assert_eq!(lookups, N);
     let keys = &log[..log.len() - N];
-    assert!(log[log.len() - N..].iter().all(|r| r == "callattr __getitem__"));
+    assert!(log[log.len() - N..]
+        .iter()
+        .all(|r| r == "callattr __getitem__"));
     assert_iteration(keys, N);
 
     conn.close().await.unwrap();
@@ -104,7 +115,12 @@ async fn nested_containers_into_serde_types() {
     let server = PyServer::start_with(&["--default-config"]);
     let conn = server.connect().await;
     let root = conn.root().await.unwrap();
-    let nested: NetRef = root.call_method("nested", ()).await.unwrap().extract().unwrap();
+    let nested: NetRef = root
+        .call_method("nested", ())
+        .await
+        .unwrap()
+        .extract()
+        .unwrap();
 
     let rpyc::Serde(got) = nested.fetch::<rpyc::Serde<Nested>>().await.unwrap();
     assert_eq!(
