@@ -1,6 +1,11 @@
 //! Remote context managers between rpyc-rs peers: `NetRef::with_context` (async and
 //! blocking) against a Rust object with `__enter__`/`__exit__`, whose `__exit__` gets the
-//! failure as `(type_name, message)` through HANDLE_CTXEXIT and may suppress it.
+//! failure as `(type_name, message)` through HANDLE_CTXEXIT and may suppress it; and a
+//! Python client's `with` block on the same object (its `__exit__` gets Python's exception
+//! class by reference).
+
+#[path = "support/python.rs"]
+mod python;
 
 use std::sync::{Arc, Mutex};
 
@@ -29,6 +34,10 @@ impl Resource {
         let what = match exc.clone().extract::<(String, String)>() {
             Ok((class, message)) => format!("error {class}: {message}"),
             Err(_) if exc == Value::None => "exit".to_string(),
+            Err(_) if exc.clone().extract::<NetRef>().is_ok() => {
+                let class: NetRef = exc.extract().unwrap();
+                format!("error class {}", class.type_name())
+            }
             Err(_) => format!("exit with {}", exc.repr()),
         };
         self.seen.lock().unwrap().push(what);
@@ -148,6 +157,65 @@ fn blocking_with_context_runs_exit_after_a_panic() {
             "exit",
             "enter p",
             "error RuntimeError: the Rust body panicked"
+        ]
+    );
+}
+
+/// A Python client's `with` block on a Rust object served by rpyc-rs.
+#[test]
+fn python_with_block_on_a_rust_object() {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let server = rt.block_on(rpyc::Server::bind("127.0.0.1:0")).unwrap();
+    let port = server.local_addr().unwrap().port();
+    let shutdown = server.shutdown_handle();
+    let for_server = seen.clone();
+    let task = rt.spawn(server.serve(move || Resources {
+        seen: for_server.clone(),
+    }));
+    let script = r#"
+import os, rpyc
+c = rpyc.connect("127.0.0.1", int(os.environ["PORT"]))
+with c.root.open("py") as v:
+    assert v == "open py", v
+try:
+    with c.root.open("boom"):
+        1 / 0
+except ZeroDivisionError:
+    pass
+else:
+    raise AssertionError("not raised")
+with c.root.open("quiet", suppress=True):
+    raise KeyError("k")
+"#;
+    let out = std::process::Command::new(python::python())
+        .arg("-c")
+        .arg(script)
+        .env("PORT", port.to_string())
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    shutdown.shutdown();
+    let _ = rt.block_on(task);
+    assert!(
+        out.status.success(),
+        "the Python client failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        *seen.lock().unwrap(),
+        [
+            "enter py",
+            "exit",
+            "enter boom",
+            "error class builtins.ZeroDivisionError",
+            "enter quiet",
+            "error class builtins.KeyError",
         ]
     );
 }
