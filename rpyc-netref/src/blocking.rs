@@ -294,6 +294,57 @@ impl NetRef {
             inner: Some(self.inner.stream()),
         }
     }
+
+    /// Python's `with obj as value: body`, blocking, as [`crate::NetRef::with_context`]:
+    /// `__enter__`, the body with its result, then always `__exit__` (HANDLE_CTXEXIT), also
+    /// when the body panics (then sent without waiting, and the panic goes on). `Ok(Some(t))`
+    /// on success, the body's error unchanged, `Ok(None)` when `__exit__` suppressed it.
+    ///
+    /// ```no_run
+    /// // A Python service with a `@contextmanager` method `opened(name)`.
+    /// let conn = rpyc::blocking::connect("127.0.0.1:18861")?;
+    /// let cm: rpyc::blocking::NetRef = conn.root()?.call_method("opened", ("log",))?.extract()?;
+    /// let n = cm.with_context(|file| {
+    ///     let file: rpyc::blocking::NetRef = file.extract()?;
+    ///     file.call_method("write", ("hello",))?.extract::<i64>().map_err(rpyc::Error::from)
+    /// })?;
+    /// assert_eq!(n, Some(5));
+    /// # Ok::<(), rpyc::Error>(())
+    /// ```
+    pub fn with_context<T, E, F>(&self, body: F) -> std::result::Result<Option<T>, E>
+    where
+        F: FnOnce(Value) -> std::result::Result<T, E>,
+        E: From<Error> + std::fmt::Display + 'static,
+    {
+        let r = self.inner.clone();
+        let value = block(async move { r.call_method("__enter__", ()).await })?;
+        let mut guard = crate::context::ExitGuard::new(&self.inner, "the Rust body panicked");
+        let outcome = body(value);
+        guard.disarm();
+        let failure = outcome.as_ref().err().map(crate::context::Failure::of);
+        let r = self.inner.clone();
+        let exited = block(async move { crate::context::exit(r, failure).await });
+        crate::context::settle(outcome, exited)
+    }
+
+    /// Python's `isinstance(obj, cls)` against a remote class, as
+    /// [`crate::NetRef::isinstance`].
+    pub fn isinstance(&self, class: &NetRef) -> Result<bool> {
+        let (r, c) = (self.inner.clone(), class.inner.clone());
+        block(async move { r.isinstance(&c).await })
+    }
+
+    /// `isinstance(obj, T)` for a type given by qualified name, decided locally, as
+    /// [`crate::NetRef::is_instance_of`].
+    pub fn is_instance_of(&self, type_name: &str) -> bool {
+        self.inner.is_instance_of(type_name)
+    }
+
+    /// The object's class as a reference (`obj.__class__`), as [`crate::NetRef::remote_type`].
+    pub fn remote_type(&self) -> Result<NetRef> {
+        let r = self.inner.clone();
+        block(async move { r.remote_type().await }).map(NetRef::from)
+    }
 }
 
 /// A peer's iterable read lazily in growing chunks, one blocking call per chunk: the

@@ -43,6 +43,8 @@
 //! | [`subprocess`] | RPyC over a child's stdin/stdout ([`connect_subprocess`]): the child reaped, or killed, when the connection ends |
 //! | `table` | the refcounted table of local objects the peer holds |
 //! | [`netref`] | [`NetRef`], the proxy of a remote object, and its release (HANDLE_DEL) |
+//! | [`context`] | remote context managers: [`NetRef::with_context`], Python's `with` block around a Rust body (`__enter__`, always `__exit__` through HANDLE_CTXEXIT) |
+//! | [`types`] | `isinstance` and types of remote objects as Python's netref classes answer them ([`NetRef::isinstance`], [`NetRef::is_instance_of`], [`NetRef::class_id_pack`]), the builtin type hierarchy |
 //! | [`typed`] | [`TypedProxy`]: the typed clients of `#[rpyc::remote]`, `Connection::root_as`, `NetRef::cast` |
 //! | [`object`] | [`LocalObject`] (what a local object exposes), [`CallContext`], [`Exported`] |
 //! | `args` | [`Args`], [`Rest`], [`IntoArgs`]: a call's arguments (also as `object::Args`) |
@@ -70,6 +72,7 @@ pub mod by_ref;
 mod callback;
 mod connect;
 pub mod connection;
+pub mod context;
 pub mod dispatcher;
 /// The former path of [`dispatcher`] (`rpyc::dispatcher::Dispatcher` keeps working).
 pub use dispatcher as dispatch;
@@ -88,6 +91,7 @@ pub mod testing;
 pub mod tls;
 pub mod transport;
 pub mod typed;
+pub mod types;
 pub mod views;
 
 pub use async_result::AsyncResult;

@@ -133,7 +133,7 @@ impl NetRef {
         Value::Object(Object(self.inner.clone()))
     }
 
-    async fn request(&self, handler: Handler, args: Vec<Value>) -> Result<Value> {
+    pub(crate) async fn request(&self, handler: Handler, args: Vec<Value>) -> Result<Value> {
         self.inner
             .conn
             .sync_request_timeout(handler, args, self.timeout())

@@ -30,6 +30,9 @@
 //! | `python_client.rs`, `python/` | a Python rpyc client of our server |
 //! | `streams.rs` | `stream`, `lazy_iter`: the `test` service's `numbers(n)` read by Rust (async, blocking) and Python clients |
 //! | `python_server_streams.rs` | against a Python rpyc classic server: `stream` (a generator, chunk sizes, release) |
+//! | `context_managers.rs` | `context` (`with_context` against a Rust object, async and blocking), `types` (local answers) |
+//! | `python_server_context.rs` | against Python rpyc servers (a `@contextmanager` service, classic): `context`, `types` (`isinstance`, `remote_type`) |
+//! | `python_server_fetch_rounds.rs` | against a default-config Python rpyc server: `fetch` of 10⁵ items, sequential requests counted in the server's log |
 //! | `by_ref.rs` | `by_ref` (`ByRef`): a Python and a Rust client of maps and structs by reference |
 //! | `readme.rs`, `doc_paths.rs`, `paths.rs`, `connect_errors.rs` | the README's commands, doc paths, kept paths, `connect` |
 //!

@@ -3,7 +3,7 @@
 
 Usage:
 
-    py_server.py [--classic] [--port PORT] [--host HOST]
+    py_server.py [--classic] [--default-config] [--port PORT] [--host HOST]
 
 Binds HOST (default 127.0.0.1) on PORT (default 0 = any free port), prints
 exactly one line ``listening on HOST:PORT`` (flushed) once the listener
@@ -14,16 +14,29 @@ code 0.
 Default mode serves ``PyTestService`` (below). ``--classic`` serves
 ``rpyc.SlaveService`` instead: classic mode, i.e. the client gets the
 server's modules, ``eval``/``exec``, ... (remote code execution by design, so
-only ever bind it to loopback).
+only ever bind it to loopback). ``--default-config`` serves with RPyC's default
+protocol config (no ``allow_public_attrs``), as a stock service runs.
+
+``PyTestService`` also logs the requests of its connection while asked to
+(``start_counting``/``stop_counting``) and can hold back the replies to a
+given number of ``__getitem__`` requests until all of them have arrived
+(``gate_lookups``): a client that waited for a reply before sending the next
+lookup would never get one, so a passing fetch proves the lookups went out in
+one burst, without timing anything.
 """
 import argparse
+import contextlib
 import os
 import signal
 import sys
 import time
 
 import rpyc
+from rpyc.core import consts
 from rpyc.utils.server import ThreadedServer
+
+HANDLER_NAMES = {getattr(consts, k): k[len("HANDLE_"):].lower()
+                 for k in dir(consts) if k.startswith("HANDLE_")}
 
 
 class PyTestService(rpyc.Service):
@@ -31,6 +44,78 @@ class PyTestService(rpyc.Service):
     reachable as ``<x>`` (and as ``exposed_<x>``)."""
 
     exposed_the_answer = 42
+
+    def on_connect(self, conn):
+        self._events = []      # what the context managers saw
+        self._requests = None  # the request log while counting, else None
+        self._gate = None      # replies to __getitem__ held back: [expected, seqs, held]
+        dispatch, send = conn._dispatch_request, conn._send
+
+        def logged_dispatch(seq, raw_args):
+            handler, args = raw_args
+            name = HANDLER_NAMES.get(handler, str(handler))
+            if handler in (consts.HANDLE_CALLATTR, consts.HANDLE_GETATTR):
+                name += " " + str(args[1][1][1])  # (LABEL_TUPLE, (obj, (LABEL_VALUE, name), ...))
+            if self._requests is not None and handler != consts.HANDLE_DEL:
+                self._requests.append(name)
+            if self._gate is not None and name == "callattr __getitem__":
+                self._gate[1].add(seq)
+            return dispatch(seq, raw_args)
+
+        def gated_send(msg, seq, args):
+            gate = self._gate
+            if gate is not None and seq in gate[1]:
+                gate[2].append((msg, seq, args))
+                if len(gate[2]) < gate[0]:
+                    return
+                self._gate = None
+                for held in gate[2]:
+                    send(*held)
+                return
+            send(msg, seq, args)
+
+        conn._dispatch_request = logged_dispatch
+        conn._send = gated_send
+
+    def exposed_start_counting(self):
+        self._requests = []
+
+    def exposed_stop_counting(self):
+        log, self._requests = self._requests, None
+        return tuple(log[:-1])  # without this call itself
+
+    def exposed_gate_lookups(self, n):
+        self._gate = [n, set(), []]
+
+    def exposed_numbers_list(self, n):
+        return list(range(n))
+
+    def exposed_numbers_set(self, n):
+        return set(range(n))
+
+    def exposed_squares_dict(self, n):
+        return {f"k{i}": i * i for i in range(n)}
+
+    def exposed_nested(self):
+        return {"points": [{"x": 1, "y": 2}, {"x": 3, "y": 4}],
+                "tags": {"a", "b"}, "rows": [[1, 2], (3,), []]}
+
+    @contextlib.contextmanager
+    def exposed_managed(self, name):
+        """A ``@contextmanager``: notes what it sees; suppresses errors if
+        ``name == "suppress"``."""
+        self._events.append(f"enter {name}")
+        try:
+            yield f"resource {name}"
+        except BaseException as e:
+            self._events.append(f"error {type(e).__name__}: {e}")
+            if name == "suppress":
+                return
+            raise
+        self._events.append(f"exit {name}")
+
+    def exposed_events(self):
+        return tuple(self._events)
 
     def exposed_add(self, a, b):
         return a + b
@@ -73,6 +158,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--classic", action="store_true",
                         help="serve rpyc.SlaveService (classic mode)")
+    parser.add_argument("--default-config", action="store_true",
+                        help="RPyC's default protocol config (no allow_public_attrs)")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
     args = parser.parse_args(argv)
@@ -84,7 +171,7 @@ def main(argv=None):
         port=args.port,
         # allow_public_attrs lets the client call e.g. keys() on the dict that
         # get_dict() returns (builtin methods are not "exposed_" names).
-        protocol_config={"allow_public_attrs": True},
+        protocol_config={} if args.default_config else {"allow_public_attrs": True},
     )
 
     def stop(signum, frame):
