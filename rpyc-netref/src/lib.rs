@@ -39,6 +39,7 @@
 //! | `connection::watchdog` | the reader's deadlines: frame progress, the optional idle deadline |
 //! | `connection::handlers` | one module per group of protocol handlers, the [`rpyc_core::Handler`] each answers |
 //! | [`transport`] | below the connection: the write half it writes to, TCP tuning (immediate ACKs), TLS client configuration |
+//! | [`classic`] | classic mode: driving a Python interpreter through a stock classic server ([`classic::ClassicConnection`]: modules, builtins, eval, execute, namespace, upload/download), the client-side [`classic::ClassicClientService`] |
 //! | [`tls`] | RPyC over TLS under one name (`client_config`, `tls_connect`) |
 //! | `table` | the refcounted table of local objects the peer holds |
 //! | [`netref`] | [`NetRef`], the proxy of a remote object, and its release (HANDLE_DEL) |
@@ -67,6 +68,7 @@ pub mod async_result;
 pub mod blocking;
 pub mod by_ref;
 mod callback;
+pub mod classic;
 mod connect;
 pub mod connection;
 pub mod dispatcher;

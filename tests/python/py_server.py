@@ -3,7 +3,8 @@
 
 Usage:
 
-    py_server.py [--classic] [--port PORT] [--host HOST]
+    py_server.py [--classic | --classic-peer] [--port PORT] [--host HOST]
+                 [--unix PATH]
 
 Binds HOST (default 127.0.0.1) on PORT (default 0 = any free port), prints
 exactly one line ``listening on HOST:PORT`` (flushed) once the listener
@@ -14,7 +15,13 @@ code 0.
 Default mode serves ``PyTestService`` (below). ``--classic`` serves
 ``rpyc.SlaveService`` instead: classic mode, i.e. the client gets the
 server's modules, ``eval``/``exec``, ... (remote code execution by design, so
-only ever bind it to loopback).
+only ever bind it to loopback). ``--classic-peer`` serves
+``rpyc.ClassicService`` (what ``rpyc_classic.py -m stdio`` serves): classic
+mode plus RPyC's ``MasterService``, which reads the client's ``getmodule``,
+``eval``, ``execute`` and ``namespace`` while connecting.
+
+``--unix PATH`` listens on a Unix socket at PATH instead of TCP and prints
+``listening on PATH``.
 """
 import argparse
 import os
@@ -73,15 +80,26 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--classic", action="store_true",
                         help="serve rpyc.SlaveService (classic mode)")
+    parser.add_argument("--classic-peer", action="store_true",
+                        help="serve rpyc.ClassicService (classic mode that also "
+                             "installs MasterService on the client's root)")
+    parser.add_argument("--unix", metavar="PATH",
+                        help="listen on a Unix socket at PATH instead of TCP")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
     args = parser.parse_args(argv)
 
-    service = rpyc.SlaveService if args.classic else PyTestService
+    if args.classic_peer:
+        service = rpyc.ClassicService
+    elif args.classic:
+        service = rpyc.SlaveService
+    else:
+        service = PyTestService
+    where = (dict(socket_path=args.unix) if args.unix
+             else dict(hostname=args.host, port=args.port))
     server = ThreadedServer(
         service,
-        hostname=args.host,
-        port=args.port,
+        **where,
         # allow_public_attrs lets the client call e.g. keys() on the dict that
         # get_dict() returns (builtin methods are not "exposed_" names).
         protocol_config={"allow_public_attrs": True},
@@ -97,7 +115,8 @@ def main(argv=None):
     signal.signal(signal.SIGINT, stop)
 
     server._listen()  # listen() now, so the port is connectable once printed
-    print(f"listening on {args.host}:{server.port}", flush=True)
+    shown = args.unix if args.unix else f"{args.host}:{server.port}"
+    print(f"listening on {shown}", flush=True)
     server.start()
     return 0
 
