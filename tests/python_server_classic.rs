@@ -417,6 +417,58 @@ async fn classic_over_a_unix_socket() {
 }
 
 #[tokio::test]
+async fn classic_over_tls() {
+    let dir = scratch("tls");
+    let ck = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let cert_pem = ck.cert.pem();
+    std::fs::write(dir.join("cert.pem"), &cert_pem).unwrap();
+    std::fs::write(dir.join("key.pem"), ck.signing_key.serialize_pem()).unwrap();
+    let server = py_server::PyServer::start_args(&[
+        "--classic",
+        "--certfile",
+        dir.join("cert.pem").to_str().unwrap(),
+        "--keyfile",
+        dir.join("key.pem").to_str().unwrap(),
+    ]);
+    let tls = rpyc::tls::client_config(cert_pem.as_bytes()).unwrap();
+    let py = classic::tls_connect(server.addr.as_str(), "localhost", tls.clone())
+        .await
+        .unwrap();
+    assert_eq!(
+        string(py.eval("__import__('sys').platform").await.unwrap()),
+        std::env::consts::OS
+    );
+    // A dropped reference's HANDLE_DEL, then a request: two frames written together, never in
+    // one TLS record (Python's SSL socket would sit on the second one).
+    for i in 0..3 {
+        let list: NetRef = py.eval(&format!("[{i}]")).await.unwrap().extract().unwrap();
+        drop(list);
+        assert_eq!(int(py.eval("1 + 1").await.unwrap()), 2);
+    }
+    let file = dir.join("secret.txt");
+    std::fs::write(&file, pattern(100_000, 9)).unwrap();
+    let remote = dir.join("remote.txt");
+    py.upload(&file, remote.to_str().unwrap()).await.unwrap();
+    py.download(remote.to_str().unwrap(), dir.join("back.txt"))
+        .await
+        .unwrap();
+    assert_eq!(
+        std::fs::read(dir.join("back.txt")).unwrap(),
+        pattern(100_000, 9)
+    );
+    let err = py.eval("{}['k']").await.unwrap_err();
+    assert!(err.is_remote("KeyError"), "{err:?}");
+    py.close().await.unwrap();
+
+    // A name the certificate does not carry fails the handshake.
+    let err = classic::tls_connect(server.addr.as_str(), "example.com", tls)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, rpyc::Error::Connect { .. }), "{err:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
 async fn classic_server_with_master_service_reads_only_placeholders_of_the_client() {
     // `rpyc.ClassicService`: on connect, Python's MasterService reads our getmodule, eval,
     // execute and namespace (a VoidService client is refused here).

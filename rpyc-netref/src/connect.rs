@@ -141,5 +141,13 @@ pub async fn tls_connect_with(
             let why = std::io::Error::new(e.kind(), format!("TLS handshake failed: {e}"));
             Error::connect(shown, why)
         })?;
-    Ok(Connection::new(stream, service, config))
+    // Each write one frame at most, so one TLS record never holds two frames (see
+    // `transport::frame_records`).
+    let (r, w) = tokio::io::split(stream);
+    Ok(Connection::from_parts(
+        r,
+        crate::transport::FrameRecords::new(w),
+        service,
+        config,
+    ))
 }

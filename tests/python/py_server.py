@@ -20,6 +20,9 @@ only ever bind it to loopback). ``--classic-peer`` serves
 mode plus RPyC's ``MasterService``, which reads the client's ``getmodule``,
 ``eval``, ``execute`` and ``namespace`` while connecting.
 
+``--certfile CERT --keyfile KEY`` serves over TLS (RPyC's
+``SSLAuthenticator``).
+
 ``--unix PATH`` listens on a Unix socket at PATH instead of TCP and prints
 ``listening on PATH``.
 """
@@ -83,6 +86,8 @@ def main(argv=None):
     parser.add_argument("--classic-peer", action="store_true",
                         help="serve rpyc.ClassicService (classic mode that also "
                              "installs MasterService on the client's root)")
+    parser.add_argument("--certfile", help="serve over TLS with this PEM certificate")
+    parser.add_argument("--keyfile", help="the PEM key of --certfile")
     parser.add_argument("--unix", metavar="PATH",
                         help="listen on a Unix socket at PATH instead of TCP")
     parser.add_argument("--host", default="127.0.0.1")
@@ -97,6 +102,9 @@ def main(argv=None):
         service = PyTestService
     where = (dict(socket_path=args.unix) if args.unix
              else dict(hostname=args.host, port=args.port))
+    if args.certfile:
+        from rpyc.utils.authenticators import SSLAuthenticator
+        where["authenticator"] = SSLAuthenticator(args.keyfile, args.certfile)
     server = ThreadedServer(
         service,
         **where,
