@@ -43,6 +43,7 @@
 //! |---|---|---|
 //! | the root | [`connect`], [`unix_connect`], [`Connection`], [`NetRef`], [`Callback`], [`Args`], [`AsyncResult`], [`Service`], [`Error`], and the main value types ([`Value`], [`Config`], [`RemoteException`], …), [`Printable`] (a peer's text, safe to print) | `rpyc-netref`, `rpyc-core` |
 //! | [`blocking`] | the same calls without async, in Python's blocking shape | `rpyc-netref` |
+//! | [`classic`] | classic mode: drive a Python interpreter through `rpyc_classic.py` (modules, eval, execute, upload/download) | `rpyc-netref` |
 //! | [`tls`] | RPyC over TLS (`ssl_connect`) | `rpyc-netref` |
 //! | [`dispatch`] | a service composed of named closures, without a macro | `rpyc-netref` |
 //! | [`macros`], [`macro@service`], [`macro@object`] | the attribute macros and their manual (what the attributes accept, the rules for arguments and returns) | `rpyc-macros` |

@@ -18,7 +18,7 @@ async fn events(root: &NetRef, call: &str) -> Vec<String> {
 /// honoured, and on failure the generator sees the `TypeError` Python's CTXEXIT handler makes.
 #[tokio::test]
 async fn context_manager_of_a_python_service() {
-    let server = PyServer::start_with(&["--default-config"]);
+    let server = PyServer::start_args(&["--default-config"]);
     let conn = server.connect().await;
     let root = conn.root().await.unwrap();
     let managed = |name: &'static str| {
@@ -268,7 +268,7 @@ async fn isinstance_and_types_on_a_classic_server() {
 /// A default-config service refuses `__class__`; the local answers need no request.
 #[tokio::test]
 async fn types_on_a_default_config_service() {
-    let server = PyServer::start_with(&["--default-config"]);
+    let server = PyServer::start_args(&["--default-config"]);
     let conn = server.connect().await;
     let root = conn.root().await.unwrap();
     let list: NetRef = root

@@ -51,7 +51,7 @@ fn assert_iteration(log: &[String], n: usize) {
 
 #[tokio::test]
 async fn large_containers_in_bounded_round_trips() {
-    let server = PyServer::start_with(&["--default-config"]);
+    let server = PyServer::start_args(&["--default-config"]);
     let conn = server.connect().await;
     let root = conn.root().await.unwrap();
     let get = |method: &'static str| {
@@ -112,7 +112,7 @@ struct Nested {
 /// Nested containers into serde types and std collections, each level read at once.
 #[tokio::test]
 async fn nested_containers_into_serde_types() {
-    let server = PyServer::start_with(&["--default-config"]);
+    let server = PyServer::start_args(&["--default-config"]);
     let conn = server.connect().await;
     let root = conn.root().await.unwrap();
     let nested: NetRef = root

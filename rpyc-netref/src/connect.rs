@@ -67,7 +67,16 @@ pub(crate) fn shown_addr(addr: &impl std::fmt::Debug) -> String {
 /// [`Error::Connect`] naming the socket's path and the OS error.
 #[cfg(unix)]
 pub async fn unix_connect(path: impl AsRef<std::path::Path>) -> Result<Connection> {
-    let path = path.as_ref();
+    unix_connect_with(path.as_ref(), Arc::new(VoidService), Config::default()).await
+}
+
+/// [`unix_connect`] serving `service` to the peer, with `config` (the classic client's).
+#[cfg(unix)]
+pub(crate) async fn unix_connect_with(
+    path: &std::path::Path,
+    service: Arc<dyn Service>,
+    config: Config,
+) -> Result<Connection> {
     let stream = tokio::net::UnixStream::connect(path)
         .await
         .map_err(|e| Error::connect(path.display().to_string(), e))?;
@@ -75,8 +84,8 @@ pub async fn unix_connect(path: impl AsRef<std::path::Path>) -> Result<Connectio
     Ok(Connection::from_parts(
         r,
         w,
-        Arc::new(VoidService),
-        crate::transport::local_peer_config(Config::default(), true),
+        service,
+        crate::transport::local_peer_config(config, true),
     ))
 }
 
@@ -132,5 +141,13 @@ pub async fn tls_connect_with(
             let why = std::io::Error::new(e.kind(), format!("TLS handshake failed: {e}"));
             Error::connect(shown, why)
         })?;
-    Ok(Connection::new(stream, service, config))
+    // Each write one frame at most, so one TLS record never holds two frames (see
+    // `transport::frame_records`).
+    let (r, w) = tokio::io::split(stream);
+    Ok(Connection::from_parts(
+        r,
+        crate::transport::FrameRecords::new(w),
+        service,
+        config,
+    ))
 }

@@ -48,6 +48,16 @@ pub enum Error {
     /// A result could not be converted to the Rust type asked for.
     #[error(transparent)]
     Convert(#[from] ConvertError),
+    /// A local file operation failed (reading or writing a file of a classic-mode transfer,
+    /// [`crate::classic::ClassicConnection::upload`] and `download`). `path` is the file as
+    /// given or as found while walking a directory; `source` is the OS error.
+    #[error("{path}: {source}")]
+    Io {
+        /// The local path (or, for a missing remote path, the remote one).
+        path: String,
+        /// What the operating system reported.
+        source: Arc<std::io::Error>,
+    },
     /// `ping` got back something other than what it sent.
     #[error("ping echo mismatch")]
     PingMismatch,
@@ -66,6 +76,14 @@ impl Error {
     pub fn connect(addr: impl Into<String>, source: std::io::Error) -> Self {
         Error::Connect {
             addr: addr.into(),
+            source: Arc::new(source),
+        }
+    }
+
+    /// An [`Error::Io`] for `path` from the OS error `source`.
+    pub fn io(path: impl AsRef<std::path::Path>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.as_ref().display().to_string(),
             source: Arc::new(source),
         }
     }

@@ -323,7 +323,17 @@ async fn start_connection(
             )
             .await
             {
-                Ok(Ok(tls_stream)) => Some(Connection::new(tls_stream, factory(), cfg)),
+                Ok(Ok(tls_stream)) => {
+                    // One frame per write, so no TLS record holds two frames (a Python client
+                    // would wait on its socket for the second; see `FrameRecords`).
+                    let (r, w) = tokio::io::split(tls_stream);
+                    Some(Connection::from_parts(
+                        r,
+                        rpyc_netref::transport::FrameRecords::new(w),
+                        factory(),
+                        cfg,
+                    ))
+                }
                 Ok(Err(e)) => {
                     tracing::warn!(peer = %peer, error = %e, "TLS handshake failed");
                     None

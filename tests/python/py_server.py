@@ -3,7 +3,8 @@
 
 Usage:
 
-    py_server.py [--classic] [--default-config] [--port PORT] [--host HOST]
+    py_server.py [--classic | --classic-peer] [--default-config] [--port PORT]
+                 [--host HOST] [--unix PATH] [--certfile CERT --keyfile KEY]
 
 Binds HOST (default 127.0.0.1) on PORT (default 0 = any free port), prints
 exactly one line ``listening on HOST:PORT`` (flushed) once the listener
@@ -23,6 +24,16 @@ given number of ``__getitem__`` requests until all of them have arrived
 (``gate_lookups``): a client that waited for a reply before sending the next
 lookup would never get one, so a passing fetch proves the lookups went out in
 one burst, without timing anything.
+only ever bind it to loopback). ``--classic-peer`` serves
+``rpyc.ClassicService`` (what ``rpyc_classic.py -m stdio`` serves): classic
+mode plus RPyC's ``MasterService``, which reads the client's ``getmodule``,
+``eval``, ``execute`` and ``namespace`` while connecting.
+
+``--certfile CERT --keyfile KEY`` serves over TLS (RPyC's
+``SSLAuthenticator``).
+
+``--unix PATH`` listens on a Unix socket at PATH instead of TCP and prints
+``listening on PATH``.
 """
 import argparse
 import contextlib
@@ -160,15 +171,31 @@ def main(argv=None):
                         help="serve rpyc.SlaveService (classic mode)")
     parser.add_argument("--default-config", action="store_true",
                         help="RPyC's default protocol config (no allow_public_attrs)")
+    parser.add_argument("--classic-peer", action="store_true",
+                        help="serve rpyc.ClassicService (classic mode that also "
+                             "installs MasterService on the client's root)")
+    parser.add_argument("--certfile", help="serve over TLS with this PEM certificate")
+    parser.add_argument("--keyfile", help="the PEM key of --certfile")
+    parser.add_argument("--unix", metavar="PATH",
+                        help="listen on a Unix socket at PATH instead of TCP")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
     args = parser.parse_args(argv)
 
-    service = rpyc.SlaveService if args.classic else PyTestService
+    if args.classic_peer:
+        service = rpyc.ClassicService
+    elif args.classic:
+        service = rpyc.SlaveService
+    else:
+        service = PyTestService
+    where = (dict(socket_path=args.unix) if args.unix
+             else dict(hostname=args.host, port=args.port))
+    if args.certfile:
+        from rpyc.utils.authenticators import SSLAuthenticator
+        where["authenticator"] = SSLAuthenticator(args.keyfile, args.certfile)
     server = ThreadedServer(
         service,
-        hostname=args.host,
-        port=args.port,
+        **where,
         # allow_public_attrs lets the client call e.g. keys() on the dict that
         # get_dict() returns (builtin methods are not "exposed_" names).
         protocol_config={} if args.default_config else {"allow_public_attrs": True},
@@ -184,7 +211,8 @@ def main(argv=None):
     signal.signal(signal.SIGINT, stop)
 
     server._listen()  # listen() now, so the port is connectable once printed
-    print(f"listening on {args.host}:{server.port}", flush=True)
+    shown = args.unix if args.unix else f"{args.host}:{server.port}"
+    print(f"listening on {shown}", flush=True)
     server.start()
     return 0
 

@@ -33,16 +33,18 @@ impl PyServer {
     /// Starts `py_server.py --port 0` (plus `--classic` if asked) and waits (30 s at most) for
     /// its `listening on HOST:PORT` line.
     pub fn start(classic: bool) -> PyServer {
-        PyServer::start_with(if classic { &["--classic"] } else { &[] })
+        PyServer::start_args(if classic { &["--classic"] } else { &[] })
     }
 
-    /// Starts `py_server.py --port 0` with more options (`--classic`, `--default-config`).
-    pub fn start_with(options: &[&str]) -> PyServer {
+    /// Starts `py_server.py --port 0` with more arguments (`--classic-peer`,
+    /// `--default-config`, `--unix PATH`, …) and waits (30 s at most) for its `listening on …`
+    /// line; `addr` is what follows it.
+    pub fn start_args(args: &[&str]) -> PyServer {
         let root = python::repo_root();
         let python = python::python();
         let script = root.join("tests/python/py_server.py");
         let mut cmd = Command::new(&python);
-        cmd.arg(&script).args(["--port", "0"]).args(options);
+        cmd.arg(&script).args(["--port", "0"]).args(args);
         let mut child = cmd
             .current_dir(&root)
             .env("PYTHONUNBUFFERED", "1")

@@ -7,6 +7,7 @@
 //! | this one | the `Writer` trait the outbox writes to, [`tune_tcp`] (the settings every TCP connection gets, client or server), [`local_peer_config`] |
 //! | [`tcp`] | immediate ACKs: [`QuickAckStream`] and the TCP write half |
 //! | [`tls`] | client TLS configurations ([`tls::client_config`]) |
+//! | [`frame_records`] | [`FrameRecords`]: a TLS write half whose writes end at frame boundaries (Python's rpyc cannot see a second frame buffered in its SSL layer) |
 
 use std::io;
 use std::pin::Pin;
@@ -74,8 +75,10 @@ macro_rules! forward_write {
 forward_write!(PlainWriter<W>, 0, [W: AsyncWrite + Send]);
 
 // After `forward_write!`, which `tcp` uses.
+pub mod frame_records;
 pub mod tcp;
 pub mod tls;
 
+pub use frame_records::FrameRecords;
 pub use tcp::QuickAckStream;
 pub(crate) use tcp::TcpWriter;
