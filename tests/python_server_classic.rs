@@ -562,3 +562,30 @@ fn classic_blocking_api() {
     py.close().unwrap();
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `rpyc_classic.py -m stdio` as a child process (Python's `classic.connect_subproc`): its
+/// `MasterService` reads our client-side service while connecting, and classic calls work over
+/// the pipes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn classic_over_a_child_process_stdio() {
+    let python = py_server::python::python();
+    let script = python.with_file_name("rpyc_classic.py");
+    let mut cmd = std::process::Command::new(&python);
+    cmd.arg(&script).args(["-m", "stdio"]);
+    let py = rpyc::classic::connect_subprocess(cmd).await.unwrap();
+    assert_eq!(int(py.eval("6 * 7").await.unwrap()), 42);
+    let joined = py
+        .module("os.path")
+        .await
+        .unwrap()
+        .call_method("join", ("a", "b"))
+        .await
+        .unwrap();
+    assert_eq!(string(joined), "a/b");
+    assert!(py
+        .eval("1 / 0")
+        .await
+        .unwrap_err()
+        .is_remote("ZeroDivisionError"));
+    py.close().await.unwrap();
+}

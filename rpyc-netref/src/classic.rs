@@ -76,6 +76,19 @@ pub async fn unix_connect(path: impl AsRef<std::path::Path>) -> Result<ClassicCo
     ClassicConnection::from_connection(conn).await
 }
 
+/// Starts a classic server as a child process and connects over its stdin/stdout (Python's
+/// `rpyc.classic.connect_subproc`): for example `python rpyc_classic.py -m stdio`. That server
+/// installs `MasterService`, which reads our [`ClassicClientService`] while connecting. The
+/// child is reaped when the connection ends (see [`crate::subprocess`]).
+pub async fn connect_subprocess(
+    cmd: impl Into<tokio::process::Command>,
+) -> Result<ClassicConnection> {
+    let conn =
+        crate::subprocess::connect_subprocess_with(cmd, ClassicClientService, Config::default())
+            .await?;
+    ClassicConnection::from_connection(conn).await
+}
+
 /// Connects to a classic server over TLS (Python's `rpyc.classic.ssl_connect`), verifying the
 /// server as `server_name` with `tls` (see [`crate::tls::client_config`]).
 pub async fn tls_connect(

@@ -24,7 +24,8 @@ given number of ``__getitem__`` requests until all of them have arrived
 (``gate_lookups``): a client that waited for a reply before sending the next
 lookup would never get one, so a passing fetch proves the lookups went out in
 one burst, without timing anything.
-only ever bind it to loopback). ``--classic-peer`` serves
+
+``--classic-peer`` serves
 ``rpyc.ClassicService`` (what ``rpyc_classic.py -m stdio`` serves): classic
 mode plus RPyC's ``MasterService``, which reads the client's ``getmodule``,
 ``eval``, ``execute`` and ``namespace`` while connecting.
