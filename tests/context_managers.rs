@@ -175,18 +175,7 @@ fn blocking_with_context_runs_exit_after_a_panic() {
 #[test]
 fn python_with_block_on_a_rust_object() {
     let seen = Arc::new(Mutex::new(Vec::new()));
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let server = rt.block_on(rpyc::Server::bind("127.0.0.1:0")).unwrap();
-    let port = server.local_addr().unwrap().port();
-    let shutdown = server.shutdown_handle();
     let for_server = seen.clone();
-    let task = rt.spawn(server.serve(move || Resources {
-        seen: for_server.clone(),
-    }));
     let script = r#"
 import os, rpyc
 c = rpyc.connect("127.0.0.1", int(os.environ["PORT"]))
@@ -202,20 +191,11 @@ else:
 with c.root.open("quiet", suppress=True):
     raise KeyError("k")
 "#;
-    let out = std::process::Command::new(python::python())
-        .arg("-c")
-        .arg(script)
-        .env("PORT", port.to_string())
-        .stdin(std::process::Stdio::null())
-        .output()
-        .unwrap();
-    shutdown.shutdown();
-    let _ = rt.block_on(task);
-    assert!(
-        out.status.success(),
-        "the Python client failed:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+    python::run_python_client(
+        move || Resources {
+            seen: for_server.clone(),
+        },
+        script,
     );
     assert_eq!(
         *seen.lock().unwrap(),
