@@ -65,6 +65,7 @@ pub use rpyc_macros::{object, remote, service};
 pub use rpyc_netref::*;
 #[doc(inline)]
 pub use rpyc_server as server;
+pub use rpyc_server::discovery::{connect_by_service, connect_by_service_blocking};
 pub use rpyc_server::Server;
 
 /// The README's Rust examples, compiled and run as doctests.

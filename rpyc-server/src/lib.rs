@@ -14,7 +14,8 @@
 //! | `shutdown` | [`ShutdownHandle`] (re-exported here and in [`server`]), shared by [`Server`] and [`registry::RegistryServer`] |
 //! | [`services`] | the built-in `calc` and `test` services |
 //! | [`tls`] | TLS acceptors from PEM certificate and key |
-//! | [`registry`] | the registry server and client (service discovery, as `rpyc_registry.py`), and a server's keep-registered loop |
+//! | [`discovery`] | the [`discovery::Discovery`] interface (lookup, keep registered, instance left), `from_url`, `connect_by_service`; backends: RPyC's registry (`discovery/registry.rs`) and etcd (`discovery/etcd.rs`, feature `etcd`) |
+//! | [`registry`] | RPyC's registry protocol: the registry server and client (as `rpyc_registry.py`) |
 //! | `cli` (hidden) | what the binaries share: the `listening on` line, signals, exit codes, host parsing |
 //! | `main.rs`, `bin/rpyc-registry.rs` | the `rpyc-server` and `rpyc-registry` command lines |
 #![warn(missing_docs)]
@@ -22,6 +23,7 @@
 
 #[doc(hidden)]
 pub mod cli;
+pub mod discovery;
 pub mod registry;
 pub mod server;
 pub mod services;

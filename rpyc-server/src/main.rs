@@ -11,7 +11,6 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
-use rpyc_server::registry::RegistryClient;
 use rpyc_server::server::{DEFAULT_GRACE, DEFAULT_MAX_CONNECTIONS};
 use rpyc_server::services::{CalculatorService, TestService};
 use rpyc_server::Server;
@@ -83,7 +82,9 @@ struct Cli {
     /// The private key (PEM) of --tls-cert.
     #[arg(long, value_name = "PEM", requires = "tls_cert")]
     tls_key: Option<std::path::PathBuf>,
-    /// Register with a registry while serving: `tcp://HOST:PORT` or `udp://HOST:PORT`.
+    /// Publish this server for discovery while serving: RPyC's registry (`udp://HOST:PORT`,
+    /// `tcp://HOST:PORT`) or etcd (`etcd://HOST:PORT[,HOST:PORT…][?ttl=SECONDS]`, in builds
+    /// with `--features etcd`). At shutdown it leaves discovery before it stops accepting.
     #[arg(long, value_name = "URL")]
     register: Option<String>,
     /// Log filter (e.g. `info`, `rpyc_netref=debug`); logs go to stderr.
@@ -158,7 +159,7 @@ async fn run(cli: Cli) -> std::io::Result<()> {
         _ => server,
     };
     let server = match &cli.register {
-        Some(url) => server.register_with(registrar(url)?),
+        Some(url) => server.register_with(rpyc_server::discovery::from_url(url).await?),
         None => server,
     };
     let mut config = rpyc_core::Config::default();
@@ -209,24 +210,4 @@ async fn serve_stdio(cli: &Cli) -> std::io::Result<()> {
     );
     conn.serve_all().await;
     Ok(())
-}
-
-/// Parses `tcp://HOST:PORT` / `udp://HOST:PORT`.
-fn registrar(url: &str) -> std::io::Result<RegistryClient> {
-    let bad = || {
-        std::io::Error::new(
-            std::io::ErrorKind::InvalidInput,
-            format!("--register wants tcp://HOST:PORT or udp://HOST:PORT, got {url:?}"),
-        )
-    };
-    let (scheme, rest) = url.split_once("://").ok_or_else(bad)?;
-    let addr = std::net::ToSocketAddrs::to_socket_addrs(rest)
-        .map_err(|_| bad())?
-        .next()
-        .ok_or_else(bad)?;
-    match scheme {
-        "tcp" => Ok(RegistryClient::tcp(addr)),
-        "udp" => Ok(RegistryClient::udp(addr)),
-        _ => Err(bad()),
-    }
 }

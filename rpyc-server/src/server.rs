@@ -39,7 +39,7 @@ use tokio_util::sync::CancellationToken;
 
 use tokio_rustls::TlsAcceptor;
 
-use crate::registry::{keep_registered, RegistryClient};
+use crate::discovery::{Discovery, Registration};
 use crate::slots::{peer_key, Refused, Slots};
 // Kept here too, so `rpyc_server::server::ShutdownHandle` still names it.
 pub use crate::shutdown::ShutdownHandle;
@@ -77,7 +77,7 @@ pub struct Server {
     grace: Duration,
     shutdown: CancellationToken,
     counter: ConnectionCounter,
-    registrar: Option<RegistryClient>,
+    registrar: Option<Arc<dyn Discovery>>,
     tls: Option<TlsAcceptor>,
 }
 
@@ -128,11 +128,14 @@ impl Server {
         self
     }
 
-    /// Registers the service's names and this server's port with a registry while serving
-    /// (every 60 s; every second until the first success), and unregisters at shutdown — RPyC's
-    /// `auto_register`. TCP servers only.
-    pub fn register_with(mut self, registry: RegistryClient) -> Self {
-        self.registrar = Some(registry);
+    /// Publishes the service's names, this server's address and its load (open connections)
+    /// through `discovery` while serving — RPyC's `auto_register` with a
+    /// [`RegistryClient`](crate::registry::RegistryClient) (re-registered every 60 s), or an
+    /// etcd lease (see [`crate::discovery`]). At shutdown the server leaves discovery first, and
+    /// stops accepting only then. TCP servers only. A server bound to an unspecified address
+    /// (`0.0.0.0`, `::`) lets the backend find the address to publish.
+    pub fn register_with(mut self, discovery: impl Discovery) -> Self {
+        self.registrar = Some(Arc::new(discovery));
         self
     }
 
@@ -215,21 +218,35 @@ impl Server {
     }
 
     async fn run(self, factory: Factory) -> io::Result<()> {
+        // The registration stops on its own token: at shutdown the server leaves discovery
+        // first (still accepting meanwhile), then stops accepting.
+        let leave = CancellationToken::new();
         let registration = match (&self.registrar, self.local_addr()) {
-            (Some(reg), Some(addr)) => Some(tokio::spawn(keep_registered(
-                reg.clone(),
-                factory().service_aliases(),
-                addr.port(),
-                self.shutdown.clone(),
+            (Some(discovery), Some(addr)) => Some(tokio::spawn(discovery.keep_registered(
+                Registration {
+                    names: factory().service_aliases(),
+                    port: addr.port(),
+                    host: (!addr.ip().is_unspecified()).then(|| addr.ip().to_string()),
+                    load: self.counter.clone(),
+                },
+                leave.clone(),
             ))),
             _ => None,
         };
+        let stop_accepting = async {
+            self.shutdown.cancelled().await;
+            if let Some(r) = registration {
+                leave.cancel();
+                let _ = tokio::time::timeout(Duration::from_secs(5), r).await;
+            }
+        };
+        tokio::pin!(stop_accepting);
         let slots = Slots::new(self.max_connections, self.max_connections_per_peer);
         let mut tasks = JoinSet::new();
         loop {
             let accepted = tokio::select! {
                 a = accept(&self.listener) => a,
-                _ = self.shutdown.cancelled() => break,
+                _ = &mut stop_accepting => break,
             };
             // Reap finished connection tasks as we go.
             while tasks.try_join_next().is_some() {}
@@ -290,11 +307,8 @@ impl Server {
                 break;
             }
         }
+        leave.cancel();
         while tasks.join_next().await.is_some() {}
-        if let Some(r) = registration {
-            self.shutdown.cancel();
-            let _ = r.await;
-        }
         #[cfg(unix)]
         if let Listener::Unix(_, path) = &self.listener {
             let _ = std::fs::remove_file(path);

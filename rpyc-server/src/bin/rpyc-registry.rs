@@ -3,6 +3,7 @@
 //!
 //! ```text
 //! rpyc-registry --mode udp --host 127.0.0.1 --port 18811 --listing
+//! rpyc-registry --backend etcd://127.0.0.1:2379     # state in etcd (feature `etcd`)
 //! ```
 //!
 //! Prints `listening on HOST:PORT` once bound and serves until SIGINT/SIGTERM.
@@ -44,6 +45,11 @@ struct Cli {
     /// Answer LIST requests.
     #[arg(long)]
     listing: bool,
+    /// Keep registrations in etcd (`etcd://HOST:PORT[,HOST:PORT…]`) instead of this process,
+    /// so that several registry processes answer alike (builds with `--features etcd`). The
+    /// pruning timeout becomes each registration's lease.
+    #[arg(long, value_name = "URL")]
+    backend: Option<String>,
 }
 
 fn main() -> ExitCode {
@@ -67,13 +73,53 @@ async fn run(cli: Cli) -> std::io::Result<()> {
         Mode::Udp => RegistryServer::bind_udp((host, cli.port)).await?,
         Mode::Tcp => RegistryServer::bind_tcp((host, cli.port)).await?,
     };
-    let server = server
-        .allow_listing(cli.listing)
-        .pruning_timeout(Duration::from_secs_f64(cli.timeout.max(0.0)));
+    let pruning = Duration::from_secs_f64(cli.timeout.max(0.0));
+    let server = server.allow_listing(cli.listing).pruning_timeout(pruning);
+    let server = match &cli.backend {
+        None => server,
+        Some(url) => server.store(etcd_store(url, pruning)?),
+    };
     let addr = server.local_addr();
     rpyc_server::cli::announce_and_stop_on_signal(
         &format!("{}:{}", addr.ip(), addr.port()),
         server.shutdown_handle(),
     )?;
     server.serve().await
+}
+
+/// The `--backend` store.
+#[cfg(feature = "etcd")]
+fn etcd_store(
+    url: &str,
+    pruning: Duration,
+) -> std::io::Result<std::sync::Arc<dyn rpyc_server::registry::RegistryStore>> {
+    use rpyc_server::discovery::etcd::EtcdDiscovery;
+    use rpyc_server::registry::{EtcdStore, Limits};
+    let rest = url.strip_prefix("etcd://").ok_or_else(|| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("--backend wants etcd://HOST:PORT[,HOST:PORT…], got {url:?}"),
+        )
+    })?;
+    let etcd = EtcdDiscovery::from_url_rest(rest)?;
+    Ok(std::sync::Arc::new(EtcdStore::new(
+        etcd,
+        pruning,
+        Limits::default(),
+    )))
+}
+
+/// Without the `etcd` feature there is no backend to use: say how to get one.
+#[cfg(not(feature = "etcd"))]
+fn etcd_store(
+    url: &str,
+    _pruning: Duration,
+) -> std::io::Result<std::sync::Arc<dyn rpyc_server::registry::RegistryStore>> {
+    Err(std::io::Error::new(
+        std::io::ErrorKind::Unsupported,
+        format!(
+            "--backend {url}: this build has no etcd support; rebuild with `--features etcd` \
+             (cargo build -p rpyc-server --features etcd)"
+        ),
+    ))
 }
