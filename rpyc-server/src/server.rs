@@ -241,6 +241,9 @@ impl Server {
             }
         };
         tokio::pin!(stop_accepting);
+        // Connections drain once the server has stopped accepting (not at the shutdown request
+        // itself): a client that found this server while it was leaving discovery is served.
+        let drain = CancellationToken::new();
         let slots = Slots::new(self.max_connections, self.max_connections_per_peer);
         let mut tasks = JoinSet::new();
         loop {
@@ -272,7 +275,7 @@ impl Server {
             cfg.endpoints = Some((local, peer.clone()));
             self.counter.0.fetch_add(1, Ordering::AcqRel);
             tracing::info!(peer = %peer, "connection accepted");
-            let shutdown = self.shutdown.clone();
+            let shutdown = drain.clone();
             let counter = self.counter.clone();
             let grace = self.grace;
             let tls = self.tls.clone();
@@ -308,7 +311,18 @@ impl Server {
             }
         }
         leave.cancel();
-        while tasks.join_next().await.is_some() {}
+        if self.shutdown.is_cancelled() {
+            drain.cancel();
+        }
+        let joined = async { while tasks.join_next().await.is_some() {} };
+        tokio::pin!(joined);
+        tokio::select! {
+            _ = &mut joined => {}
+            _ = self.shutdown.cancelled() => {
+                drain.cancel();
+                joined.await;
+            }
+        }
         #[cfg(unix)]
         if let Listener::Unix(_, path) = &self.listener {
             let _ = std::fs::remove_file(path);

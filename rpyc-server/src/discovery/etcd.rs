@@ -204,7 +204,11 @@ impl EtcdDiscovery {
         reg: &Registration,
         stop: &CancellationToken,
     ) -> Result<(), String> {
-        let mut client = self.client().await.map_err(|e| e.to_string())?;
+        // Stopped before a lease exists: nothing to take back.
+        let mut client = tokio::select! {
+            c = self.client() => c.map_err(|e| e.to_string())?,
+            _ = stop.cancelled() => return Ok(()),
+        };
         let host = match &reg.host {
             Some(h) => h.clone(),
             None => self.local_ip().map(|ip| ip.to_string()).ok_or_else(|| {
@@ -217,11 +221,10 @@ impl EtcdDiscovery {
             load: Some(reg.load.get() as u64),
         };
         let ttl = self.ttl.as_secs() as i64;
-        let lease = client
-            .lease_grant(ttl, None)
-            .await
-            .map_err(|e| e.to_string())?
-            .id();
+        let lease = tokio::select! {
+            l = client.lease_grant(ttl, None) => l.map_err(|e| e.to_string())?.id(),
+            _ = stop.cancelled() => return Ok(()),
+        };
         let result = async {
             Self::put_instance(&mut client, &reg.names, &instance, lease)
                 .await
@@ -301,11 +304,9 @@ impl Discovery for EtcdDiscovery {
         let this = self.clone();
         Box::pin(async move {
             loop {
-                let attempt = tokio::select! {
-                    r = this.register_once(&registration, &stop) => r,
-                    _ = stop.cancelled() => Ok(()),
-                };
-                match attempt {
+                // It returns soon after `stop` (every request to etcd has a deadline), having
+                // revoked its lease.
+                match this.register_once(&registration, &stop).await {
                     Ok(()) => return,
                     Err(why) => {
                         tracing::warn!(names = ?registration.names, error = %why, "etcd registration lost; registering again");
