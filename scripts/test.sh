@@ -8,7 +8,10 @@
 #      rpyc peers through the venv; none of them can skip: without Python they fail), and the
 #      README's commands as written (tests/readme.rs: the main command is run, and builds a
 #      release rpyc-server the first time);
-#   4. runs the Python interop suite: a plain Python rpyc client against our rpyc-server. It
+#   4. the `etcd` feature (service discovery on etcd): lints it, and runs its tests against real
+#      etcd servers that the tests start on loopback (scripts/setup-etcd.sh installs Debian's
+#      etcd-server and protobuf-compiler when they are missing; as root only, else it stops);
+#   5. runs the Python interop suite: a plain Python rpyc client against our rpyc-server. It
 #      fails if any test is skipped or did not run: the tests that passed must be exactly the
 #      tests pytest collected.
 set -euo pipefail
@@ -19,11 +22,15 @@ step() { printf '\n==> %s\n' "$*"; }
 step "python venv (rpyc==6.0.2, pytest)"
 scripts/setup-python.sh
 
+step "etcd and protoc (for the etcd feature)"
+scripts/setup-etcd.sh
+
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
 step "cargo clippy (deny warnings)"
 cargo clippy --workspace --all-targets -- -D warnings
+cargo clippy -p rpyc-server --all-targets --features etcd -- -D warnings
 
 step "cargo doc -p rpyc (the facade's pages: macro manual, server, registry; no broken links)"
 RUSTDOCFLAGS="-D warnings" cargo doc -p rpyc --no-deps
@@ -36,7 +43,11 @@ grep -q "Which methods are members" target/doc/rpyc/macros/index.html ||
 
 step "cargo test --workspace (unit, integration, doc tests)"
 cargo build -p rpyc-server
-cargo test --workspace
+# tests/readme.rs checks the README's `--features etcd` commands too (protoc is installed above).
+RPYC_REQUIRE_ETCD=1 cargo test --workspace
+
+step "etcd discovery: real etcd servers, rpyc-server and rpyc-registry processes, Python peers"
+cargo test -p rpyc-server --features etcd --lib --test discovery_etcd --test registry_etcd
 
 step "python rpyc client -> rpyc-server interop suite"
 collected=$(.venv/bin/python -m pytest tests/python --collect-only -q | grep -c '::')
