@@ -5,8 +5,8 @@
 //! * every answer is one datagram of at most [`MAX_ANSWER`] bytes (the most recently
 //!   refreshed entries first), over TCP too, since Python's clients read one datagram's worth;
 //! * over UDP, where a source address can be forged, each source gets at most
-//!   [`ANSWERS_PER_SECOND`] answers a second (bursts of twice that), so the registry cannot be
-//!   used to reflect traffic at someone else;
+//!   [`ANSWERS_PER_SECOND`] answers to lookups (`QUERY`, `LIST`) a second (bursts of twice
+//!   that), so the registry cannot be used to reflect traffic at someone else;
 //! * TCP clients are served concurrently (at most [`MAX_TCP_CLIENTS`] at once), each with a
 //!   3 s deadline, so a silent client delays nobody;
 //! * the store prunes expired entries on a timer, not only when a name is queried.
@@ -151,8 +151,13 @@ struct Answerer {
 }
 
 impl Answerer {
+    /// The answer to the request in `data`, if it deserves one.
     async fn answer(&self, data: &[u8], peer: SocketAddr) -> Option<Vec<u8>> {
-        let request = Request::parse(brine::load(data).ok()?)?;
+        self.respond(Request::parse(brine::load(data).ok()?)?, peer)
+            .await
+    }
+
+    async fn respond(&self, request: Request, peer: SocketAddr) -> Option<Vec<u8>> {
         let host = peer.ip().to_string();
         let reply = match request {
             Request::Register { names, port } => {
@@ -227,11 +232,17 @@ async fn serve_udp(
             r = sock.recv_from(&mut buf) => match r { Ok(x) => x, Err(_) => continue },
             _ = shutdown.cancelled() => return Ok(()),
         };
-        if !limiter.allow(peer.ip(), Instant::now()) {
+        let Some(request) = brine::load(&buf[..n]).ok().and_then(Request::parse) else {
+            continue;
+        };
+        // Only lookups can answer with more than they were sent: they are what a forged
+        // source address could reflect, so they are what is rate-limited.
+        let lookup = matches!(request, Request::Query { .. } | Request::List { .. });
+        if lookup && !limiter.allow(peer.ip(), Instant::now()) {
             tracing::debug!(peer = %peer, "registry: answer rate limit reached; request dropped");
             continue;
         }
-        if let Some(answer) = answerer.answer(&buf[..n], peer).await {
+        if let Some(answer) = answerer.respond(request, peer).await {
             let _ = sock.send_to(&answer, peer).await;
         }
     }
