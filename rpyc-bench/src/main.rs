@@ -6,6 +6,7 @@
 //! cargo run --release -p rpyc-bench -- --full      # the issue's sizes
 //! cargo run --release -p rpyc-bench -- --soak      # 100 clients, 60 s, RSS growth check
 //! cargo run --release -p rpyc-bench -- --streams   # 10^6 items streamed each way, RSS watched
+//! cargo run --release -p rpyc-bench --features etcd -- --discovery   # by name vs by address, failover
 //! ```
 //!
 //! Stacks: the floor (raw tokio TCP / Unix ping-pong), rs→rs (our client → `rpyc-server
@@ -14,6 +15,7 @@
 //! clients in `python/bench_client.py`. Results are printed as a table and appended as JSON
 //! lines to `bench-results/results.jsonl`. See `README.md` beside this crate.
 
+mod discovery;
 mod floor;
 mod procs;
 mod pydriver;
@@ -123,6 +125,20 @@ struct Cli {
     /// Largest accepted growth of a server's RSS during or after a stream (MiB).
     #[arg(long, default_value_t = 16.0)]
     streams_max_growth: f64,
+    /// Discovery instead of the scenarios: connect by service name vs by address, and failover
+    /// after SIGKILL, through RPyC's registry and (built with `--features etcd`) a real etcd
+    /// (see src/discovery.rs).
+    #[arg(long, conflicts_with_all = ["quick", "full", "only", "stacks", "soak", "streams"])]
+    discovery: bool,
+    /// etcd lease TTL of --discovery (seconds).
+    #[arg(long, default_value_t = 3)]
+    discovery_ttl: u64,
+    /// Connects per stack and round of --discovery.
+    #[arg(long, default_value_t = 100)]
+    discovery_connects: usize,
+    /// Kills per backend of --discovery.
+    #[arg(long, default_value_t = 5)]
+    discovery_failovers: usize,
 }
 
 /// Where the clients and servers of scenarios 1-6 run.
@@ -596,6 +612,10 @@ fn locate_server(cli: &Cli) -> Res<PathBuf> {
         if release {
             cmd.arg("--release");
         }
+        // --discovery registers the servers in etcd when this harness was built to measure it.
+        if cli.discovery && cfg!(feature = "etcd") {
+            cmd.args(["--features", "etcd"]);
+        }
         eprintln!(
             "building rpyc-server ({})",
             if release { "release" } else { "debug" }
@@ -750,6 +770,16 @@ async fn run(cli: Cli) -> Res<()> {
         let out = (!cli.no_save).then(|| workspace_root().join(&cli.out));
         let python = locate_python(&cli).map(|p| p.0);
         return streams::run(&server_bin, python.as_deref(), &opts, out).await;
+    }
+    if cli.discovery {
+        let opts = discovery::Opts {
+            rounds: cli.rounds.unwrap_or(7).max(1),
+            connects: cli.discovery_connects.max(1),
+            failovers: cli.discovery_failovers.max(1),
+            ttl: cli.discovery_ttl.max(2),
+        };
+        let out = (!cli.no_save).then(|| workspace_root().join(&cli.out));
+        return discovery::run(&server_bin, &opts, out).await;
     }
     let python = locate_python(&cli);
     let mut stacks: Vec<Stack> = STACKS
