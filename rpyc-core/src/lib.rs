@@ -15,6 +15,7 @@
 //! | [`message`] | REQUEST/REPLY/EXCEPTION, handler ids and argument layouts, boxing, id packs |
 //! | [`vinegar`] | exceptions on the wire ([`RemoteException`]) |
 //! | [`config`] | [`Config`]: every `DEFAULT_CONFIG` key of rpyc 6, plus limits |
+//! | [`credentials`] | [`Credentials`]: who a server's peer is (address, TLS client certificate's subject and names, what an authenticator returned) |
 //! | [`policy`] | the attribute access check (`_check_attr`) |
 //! | [`error`] | error enums for each layer |
 //! | [`printable`] | [`Printable`]: a peer's text with its terminal control characters escaped, for printing |
@@ -33,6 +34,7 @@
 pub mod brine;
 pub mod config;
 pub mod content;
+pub mod credentials;
 pub mod convert;
 pub mod de;
 pub mod error;
@@ -46,6 +48,7 @@ pub mod vinegar;
 
 pub use config::Config;
 pub use content::{Content, Dict};
+pub use credentials::{Credentials, TlsIdentity};
 pub use convert::{FromValue, IntoReturn, IntoValue, Serde};
 pub use de::from_value;
 pub use error::{ConvertError, DecodeError, EncodeError, Error, FrameError, ProtocolError};

@@ -12,4 +12,4 @@
 //! ```
 
 pub use crate::connect::{tls_connect, tls_connect_with};
-pub use crate::transport::tls::client_config;
+pub use crate::transport::tls::{client_config, ClientTls};

@@ -13,7 +13,8 @@
 //! | `slots` | the connection cap: who is evicted when it is reached (a connection that never sent a frame), the per-peer limit |
 //! | `shutdown` | [`ShutdownHandle`] (re-exported here and in [`server`]), shared by [`Server`] and [`registry::RegistryServer`] |
 //! | [`services`] | the built-in `calc` and `test` services |
-//! | [`tls`] | TLS acceptors from PEM certificate and key |
+//! | [`tls`] | TLS acceptors from PEM certificate and key; mutual TLS (client certificates signed by a given CA) |
+//! | [`auth`] | authenticators ([`auth::Authenticator`]): a hook that sees each accepted stream first and refuses it or names who is there; [`auth::TokenAuthenticator`] |
 //! | [`registry`] | the registry server and client (service discovery, as `rpyc_registry.py`), and a server's keep-registered loop |
 //! | `cli` (hidden) | what the binaries share: the `listening on` line, signals, exit codes, host parsing |
 //! | `main.rs`, `bin/rpyc-registry.rs` | the `rpyc-server` and `rpyc-registry` command lines |
@@ -22,6 +23,7 @@
 
 #[doc(hidden)]
 pub mod cli;
+pub mod auth;
 pub mod registry;
 pub mod server;
 pub mod services;
