@@ -34,8 +34,8 @@
 pub mod brine;
 pub mod config;
 pub mod content;
-pub mod credentials;
 pub mod convert;
+pub mod credentials;
 pub mod de;
 pub mod error;
 pub mod frame;
@@ -48,8 +48,8 @@ pub mod vinegar;
 
 pub use config::Config;
 pub use content::{Content, Dict};
-pub use credentials::{Credentials, TlsIdentity};
 pub use convert::{FromValue, IntoReturn, IntoValue, Serde};
+pub use credentials::{Credentials, TlsIdentity};
 pub use de::from_value;
 pub use error::{ConvertError, DecodeError, EncodeError, Error, FrameError, ProtocolError};
 pub use message::{Boxed, Handler, IdPack, Message, Request};

@@ -21,9 +21,9 @@
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod auth;
 #[doc(hidden)]
 pub mod cli;
-pub mod auth;
 pub mod registry;
 pub mod server;
 pub mod services;

@@ -325,7 +325,7 @@ async fn start_connection(
     tls: Option<TlsAcceptor>,
     auth: Option<Arc<dyn Authenticator>>,
     factory: Factory,
-    mut cfg: Config,
+    cfg: Config,
     local: &str,
 ) -> Option<Connection> {
     let peer = cfg
