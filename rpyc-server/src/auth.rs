@@ -323,8 +323,22 @@ pub(crate) async fn start_authenticated(
         Err(reason) => {
             // The reason may quote the peer's bytes: escaped.
             tracing::warn!(peer = %peer, reason = %Printable(&reason), "connection refused by the authenticator");
-            // A clean close: TLS close_notify, then FIN (bounded: the client may not read).
-            let _ = tokio::time::timeout(Duration::from_secs(1), stream.shutdown()).await;
+            // A clean close: TLS close_notify and FIN, then what the client still sends is read
+            // and dropped until it closes too (closing with unread bytes would reset the
+            // connection instead). Bounded in time and bytes: the client may do neither.
+            let _ = tokio::time::timeout(Duration::from_secs(1), async {
+                stream.shutdown().await?;
+                let mut sink = [0u8; 4096];
+                let mut left = 1usize << 16;
+                while left > 0 {
+                    match stream.read(&mut sink).await? {
+                        0 => break,
+                        n => left = left.saturating_sub(n),
+                    }
+                }
+                Ok::<_, io::Error>(())
+            })
+            .await;
             None
         }
     }
