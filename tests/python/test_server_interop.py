@@ -43,7 +43,7 @@ from rpyc.core import brine, consts
 TEST_SERVICE_NAMES = {
     "the_answer", "echo", "add", "divide", "fail", "call", "call_n", "sleep",
     "make_counter", "make_map", "blob", "object_count", "connection_count",
-    "block",
+    "block", "whoami",
 }
 
 
