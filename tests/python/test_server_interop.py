@@ -840,6 +840,14 @@ def test_error_echoes_a_long_name_once_and_short(conn, name):
     assert len(str(info.value)) < 2000
 
 
+def test_whoami_without_tls_or_authenticator(conn):
+    """The credentials a plain TCP connection carries: the peer's address only."""
+    peer, subject, sans, auth = conn.root.whoami()
+    host, port = conn._channel.stream.sock.getsockname()[:2]
+    assert peer == f"{host}:{port}"
+    assert (subject, sans, auth) == (None, (), None)
+
+
 def test_dir_lists_only_exposed_names(conn):
     names = dir(conn.root)
     missing = TEST_SERVICE_NAMES - set(names)
