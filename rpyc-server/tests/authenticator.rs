@@ -165,6 +165,7 @@ async fn our_client_sends_the_token_and_the_server_logs_refusals() {
     sock.write_all(b"guess\n").await.unwrap();
     let mut rest = Vec::new();
     assert_eq!(sock.read_to_end(&mut rest).await.unwrap(), 0);
+    drop(sock);
 
     // Still serving.
     assert_eq!(
