@@ -152,8 +152,10 @@ pub struct Config {
     pub log_exceptions: bool,
     /// Connection id shown in logs (`"conn<N>"` when unset). Default `None`.
     pub connid: Option<String>,
-    /// Credentials set by a server's authenticator (e.g. a TLS peer certificate subject).
-    pub credentials: Option<String>,
+    /// Who the peer is, as a server verified it (peer address, TLS client certificate, what its
+    /// authenticator returned); set by servers, `None` on client connections. Services read it
+    /// through `CallContext::credentials()`. RPyC's `credentials` key. Default `None`.
+    pub credentials: Option<crate::credentials::Credentials>,
     /// `(local, peer)` addresses, set by servers. Default `None`.
     pub endpoints: Option<(String, String)>,
     /// Timeout of synchronous requests; `None` waits forever. Default 30 s.
@@ -342,7 +344,7 @@ impl ConfigBuilder {
         eof_grace: Duration,
         stream_max_chunk: usize,
         connid: Option<String>,
-        credentials: Option<String>,
+        credentials: Option<crate::credentials::Credentials>,
         endpoints: Option<(String, String)>,
     }
 

@@ -15,6 +15,7 @@
 //! | [`message`] | REQUEST/REPLY/EXCEPTION, handler ids and argument layouts, boxing, id packs |
 //! | [`vinegar`] | exceptions on the wire ([`RemoteException`]) |
 //! | [`config`] | [`Config`]: every `DEFAULT_CONFIG` key of rpyc 6, plus limits |
+//! | [`credentials`] | [`Credentials`]: who a server's peer is (address, TLS client certificate's subject and names, what an authenticator returned) |
 //! | [`policy`] | the attribute access check (`_check_attr`) |
 //! | [`error`] | error enums for each layer |
 //! | [`printable`] | [`Printable`]: a peer's text with its terminal control characters escaped, for printing |
@@ -34,6 +35,7 @@ pub mod brine;
 pub mod config;
 pub mod content;
 pub mod convert;
+pub mod credentials;
 pub mod de;
 pub mod error;
 pub mod frame;
@@ -47,6 +49,7 @@ pub mod vinegar;
 pub use config::Config;
 pub use content::{Content, Dict};
 pub use convert::{FromValue, IntoReturn, IntoValue, Serde};
+pub use credentials::{Credentials, TlsIdentity};
 pub use de::from_value;
 pub use error::{ConvertError, DecodeError, EncodeError, Error, FrameError, ProtocolError};
 pub use message::{Boxed, Handler, IdPack, Message, Request};

@@ -90,7 +90,20 @@ pub async fn connect_subprocess(
 }
 
 /// Connects to a classic server over TLS (Python's `rpyc.classic.ssl_connect`), verifying the
-/// server as `server_name` with `tls` (see [`crate::tls::client_config`]).
+/// server as `server_name` with `tls` (see [`crate::tls::client_config`]). A server that
+/// requires client certificates (`rpyc_classic.py --ssl-cafile CA`) gets the one `tls`
+/// presents ([`crate::tls::ClientTls::client_cert`]):
+///
+/// ```no_run
+/// # async fn demo() -> rpyc::Result<()> {
+/// use rpyc::tls::ClientTls;
+/// let read = |p: &str| std::fs::read(p).unwrap();
+/// let tls = ClientTls::ca(&read("ca.pem"))?
+///     .client_cert(&read("client.pem"), &read("client-key.pem"))?
+///     .build()?;
+/// let py = rpyc::classic::tls_connect("127.0.0.1:18821", "localhost", tls).await?;
+/// # Ok(()) }
+/// ```
 pub async fn tls_connect(
     addr: impl tokio::net::ToSocketAddrs + std::fmt::Debug,
     server_name: &str,

@@ -40,7 +40,7 @@
 //! | `connection::handlers` | one module per group of protocol handlers, the [`rpyc_core::Handler`] each answers |
 //! | [`transport`] | below the connection: the write half it writes to, TCP tuning (immediate ACKs), TLS client configuration |
 //! | [`classic`] | classic mode: driving a Python interpreter through a stock classic server ([`classic::ClassicConnection`]: modules, builtins, eval, execute, namespace, upload/download), the client-side [`classic::ClassicClientService`] |
-//! | [`tls`] | RPyC over TLS under one name (`client_config`, `tls_connect`) |
+//! | [`tls`] | RPyC over TLS under one name (`client_config`, [`tls::ClientTls`]: a CA or pinned server certificates, a client certificate; `tls_connect`) |
 //! | [`subprocess`] | RPyC over a child's stdin/stdout ([`connect_subprocess`]): the child reaped, or killed, when the connection ends |
 //! | `table` | the refcounted table of local objects the peer holds |
 //! | [`netref`] | [`NetRef`], the proxy of a remote object, and its release (HANDLE_DEL) |

@@ -79,6 +79,23 @@ impl CallContext {
     pub fn conn(&self) -> &Connection {
         &self.conn
     }
+
+    /// Who is calling, as the server verified it: the peer's address, its TLS client
+    /// certificate (subject, alternative names) and what the server's authenticator returned
+    /// (RPyC's `conn._config['credentials']`). `None` on a client's connection.
+    ///
+    /// ```
+    /// use rpyc::{CallContext, RemoteException};
+    /// fn require_alice(ctx: &CallContext) -> rpyc::Result<()> {
+    ///     match ctx.credentials().and_then(|c| c.common_name()) {
+    ///         Some("alice") => Ok(()),
+    ///         _ => Err(RemoteException::permission_error("alice only").into()),
+    ///     }
+    /// }
+    /// ```
+    pub fn credentials(&self) -> Option<&rpyc_core::Credentials> {
+        self.conn.config().credentials.as_ref()
+    }
 }
 
 impl fmt::Debug for CallContext {

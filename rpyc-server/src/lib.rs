@@ -13,7 +13,8 @@
 //! | `slots` | the connection cap: who is evicted when it is reached (a connection that never sent a frame), the per-peer limit |
 //! | `shutdown` | [`ShutdownHandle`] (re-exported here and in [`server`]), shared by [`Server`] and [`registry::RegistryServer`] |
 //! | [`services`] | the built-in `calc` and `test` services |
-//! | [`tls`] | TLS acceptors from PEM certificate and key |
+//! | [`tls`] | TLS acceptors from PEM certificate and key; mutual TLS (client certificates signed by a given CA) |
+//! | [`auth`] | authenticators ([`auth::Authenticator`]): a hook that sees each accepted stream first and refuses it or names who is there; [`auth::TokenAuthenticator`] |
 //! | [`discovery`] | the [`discovery::Discovery`] interface (lookup, keep registered, instance left), `from_url`, `connect_by_service`; backends: RPyC's registry (`discovery/registry.rs`) and etcd (`discovery/etcd.rs`, feature `etcd`) |
 //! | [`registry`] | RPyC's registry protocol: the registry server and client (as `rpyc_registry.py`) |
 //! | `cli` (hidden) | what the binaries share: the `listening on` line, signals, exit codes, host parsing |
@@ -21,6 +22,7 @@
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod auth;
 #[doc(hidden)]
 pub mod cli;
 pub mod discovery;

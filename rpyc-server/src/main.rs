@@ -82,6 +82,11 @@ struct Cli {
     /// The private key (PEM) of --tls-cert.
     #[arg(long, value_name = "PEM", requires = "tls_cert")]
     tls_key: Option<std::path::PathBuf>,
+    /// Require client certificates signed by this CA (PEM; one or more certificates), as
+    /// RPyC's `SSLAuthenticator(..., ca_certs=CA)`: clients without one are refused during the
+    /// handshake. Needs --tls-cert and --tls-key.
+    #[arg(long, value_name = "PEM", requires = "tls_cert")]
+    tls_ca: Option<std::path::PathBuf>,
     /// Publish this server for discovery while serving: RPyC's registry (`udp://HOST:PORT`,
     /// `tcp://HOST:PORT`) or etcd (`etcd://HOST:PORT[,HOST:PORT…][?ttl=SECONDS]`, in builds
     /// with `--features etcd`). At shutdown it leaves discovery before it stops accepting.
@@ -154,8 +159,13 @@ async fn run(cli: Cli) -> std::io::Result<()> {
             Server::bind((host, cli.port)).await?
         }
     };
-    let server = match (&cli.tls_cert, &cli.tls_key) {
-        (Some(cert), Some(key)) => server.tls(rpyc_server::tls::acceptor_from_files(cert, key)?),
+    let server = match (&cli.tls_cert, &cli.tls_key, &cli.tls_ca) {
+        (Some(cert), Some(key), None) => {
+            server.tls(rpyc_server::tls::acceptor_from_files(cert, key)?)
+        }
+        (Some(cert), Some(key), Some(ca)) => {
+            server.tls(rpyc_server::tls::mutual_acceptor_from_files(cert, key, ca)?)
+        }
         _ => server,
     };
     let server = match &cli.register {

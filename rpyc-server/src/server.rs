@@ -31,7 +31,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use rpyc_core::Config;
+use rpyc_core::{Config, Credentials};
 use rpyc_netref::transport::{local_peer_config, tune_tcp, QuickAckStream};
 use rpyc_netref::{Connection, Service};
 use tokio::task::JoinSet;
@@ -39,6 +39,7 @@ use tokio_util::sync::CancellationToken;
 
 use tokio_rustls::TlsAcceptor;
 
+use crate::auth::{start_authenticated, Accepted, AuthStream, Authenticator};
 use crate::discovery::{Discovery, Registration};
 use crate::slots::{peer_key, Refused, Slots};
 // Kept here too, so `rpyc_server::server::ShutdownHandle` still names it.
@@ -79,6 +80,7 @@ pub struct Server {
     counter: ConnectionCounter,
     registrar: Option<Arc<dyn Discovery>>,
     tls: Option<TlsAcceptor>,
+    authenticator: Option<Arc<dyn Authenticator>>,
 }
 
 type Factory = Arc<dyn Fn() -> Arc<dyn Service> + Send + Sync>;
@@ -118,6 +120,7 @@ impl Server {
             counter: ConnectionCounter::default(),
             registrar: None,
             tls: None,
+            authenticator: None,
         }
     }
 
@@ -125,6 +128,15 @@ impl Server {
     /// then the ordinary RPyC stream. See [`crate::tls`] to build an acceptor from PEM files.
     pub fn tls(mut self, acceptor: TlsAcceptor) -> Self {
         self.tls = Some(acceptor);
+        self
+    }
+
+    /// Checks every accepted connection with `auth` before it starts (after the TLS handshake
+    /// when TLS is on), as RPyC's `authenticator=`: refused connections are closed and logged,
+    /// accepted ones carry what it returned in `CallContext::credentials().auth`. See
+    /// [`crate::auth`].
+    pub fn authenticator(mut self, auth: impl Authenticator) -> Self {
+        self.authenticator = Some(Arc::new(auth));
         self
     }
 
@@ -139,7 +151,8 @@ impl Server {
         self
     }
 
-    /// The configuration each connection starts from (the server adds `endpoints`; each
+    /// The configuration each connection starts from (the server adds `endpoints` and
+    /// `credentials`; each
     /// connection names itself in `connid` if it is unset).
     pub fn config(mut self, config: Config) -> Self {
         self.config = config;
@@ -272,19 +285,21 @@ impl Server {
                 }
             };
             let mut cfg = self.config.clone();
-            cfg.endpoints = Some((local, peer.clone()));
+            cfg.endpoints = Some((local.clone(), peer.clone()));
+            cfg.credentials = Some(Credentials::new(peer.clone()));
             self.counter.0.fetch_add(1, Ordering::AcqRel);
             tracing::info!(peer = %peer, "connection accepted");
             let shutdown = drain.clone();
             let counter = self.counter.clone();
             let grace = self.grace;
             let tls = self.tls.clone();
+            let auth = self.authenticator.clone();
             let service = factory.clone();
             tasks.spawn(async move {
                 // The TLS handshake runs here, not in the accept loop: a slow or silent client
                 // cannot hold up everyone else.
                 let started = tokio::select! {
-                    c = start_connection(stream, tls, service, cfg, &peer) => c,
+                    c = start_connection(stream, tls, auth, service, cfg, &local) => c,
                     _ = slot.evicted.cancelled() => None,
                 };
                 if let Some(conn) = started {
@@ -331,20 +346,41 @@ impl Server {
     }
 }
 
-/// Wraps an accepted stream (TLS handshake first, when configured) in a connection.
+/// Wraps an accepted stream (TLS handshake first, when configured, then the authenticator) in a
+/// connection. `cfg.credentials` names the peer.
 async fn start_connection(
     stream: Stream,
     tls: Option<TlsAcceptor>,
+    auth: Option<Arc<dyn Authenticator>>,
     factory: Factory,
     cfg: Config,
-    peer: &str,
+    local: &str,
 ) -> Option<Connection> {
+    let peer = cfg
+        .credentials
+        .as_ref()
+        .map(|c| c.peer.clone())
+        .unwrap_or_default();
+    let peer = peer.as_str();
+    let accepted = |tls| Accepted {
+        peer: peer.to_string(),
+        local: local.to_string(),
+        tls,
+    };
     match (stream, tls) {
-        // Owned halves: reads and writes proceed without a shared lock; ACKs sent as soon as
-        // the connection idles keep Python clients (Nagle on) from waiting on our delayed ACK.
-        (Stream::Tcp(s), None) => Some(Connection::from_tcp(s, factory(), cfg)),
+        (Stream::Tcp(s), None) => match auth {
+            // Owned halves: reads and writes proceed without a shared lock; ACKs sent as soon
+            // as the connection idles keep Python clients (Nagle on) from waiting on our
+            // delayed ACK.
+            None => Some(Connection::from_tcp(s, factory(), cfg)),
+            Some(auth) => {
+                let cfg = tune_tcp(&s, cfg);
+                let stream = AuthStream::new(QuickAckStream::new(s));
+                start_authenticated(&*auth, stream, accepted(None), false, factory(), cfg).await
+            }
+        },
         (Stream::Tcp(s), Some(acceptor)) => {
-            let cfg = tune_tcp(&s, cfg);
+            let mut cfg = tune_tcp(&s, cfg);
             match tokio::time::timeout(
                 TLS_HANDSHAKE_TIMEOUT,
                 acceptor.accept(QuickAckStream::new(s)),
@@ -352,6 +388,16 @@ async fn start_connection(
             .await
             {
                 Ok(Ok(tls_stream)) => {
+                    let identity = crate::tls::peer_identity(&tls_stream);
+                    if let Some(c) = cfg.credentials.as_mut() {
+                        c.tls = identity.clone();
+                    }
+                    if let Some(auth) = auth {
+                        let stream = AuthStream::new(tls_stream);
+                        let accepted = accepted(identity);
+                        return start_authenticated(&*auth, stream, accepted, true, factory(), cfg)
+                            .await;
+                    }
                     // One frame per write, so no TLS record holds two frames (a Python client
                     // would wait on its socket for the second; see `FrameRecords`).
                     let (r, w) = tokio::io::split(tls_stream);
@@ -374,6 +420,12 @@ async fn start_connection(
         }
         #[cfg(unix)]
         (Stream::Unix(s), _) => {
+            if let Some(auth) = auth {
+                let cfg = local_peer_config(cfg, true);
+                let stream = AuthStream::new(s);
+                return start_authenticated(&*auth, stream, accepted(None), false, factory(), cfg)
+                    .await;
+            }
             let (r, w) = s.into_split();
             Some(Connection::from_parts(
                 r,

@@ -4,7 +4,7 @@
 Usage:
 
     py_server.py [--classic | --classic-peer] [--default-config] [--port PORT]
-                 [--host HOST] [--unix PATH] [--certfile CERT --keyfile KEY]
+                 [--host HOST] [--unix PATH] [--certfile CERT --keyfile KEY [--cafile CA]]
 
 Binds HOST (default 127.0.0.1) on PORT (default 0 = any free port), prints
 exactly one line ``listening on HOST:PORT`` (flushed) once the listener
@@ -31,7 +31,10 @@ mode plus RPyC's ``MasterService``, which reads the client's ``getmodule``,
 ``eval``, ``execute`` and ``namespace`` while connecting.
 
 ``--certfile CERT --keyfile KEY`` serves over TLS (RPyC's
-``SSLAuthenticator``).
+``SSLAuthenticator``); with ``--cafile CA`` it requires client certificates
+signed by CA (``SSLAuthenticator(..., ca_certs=CA)``, ``CERT_REQUIRED``), and
+``whoami()`` returns the client certificate's subject as RPyC put it in
+``conn._config['credentials']``.
 
 ``--unix PATH`` listens on a Unix socket at PATH instead of TCP and prints
 ``listening on PATH``.
@@ -58,6 +61,7 @@ class PyTestService(rpyc.Service):
     exposed_the_answer = 42
 
     def on_connect(self, conn):
+        self._credentials = conn._config.get("credentials")
         self._events = []      # what the context managers saw
         self._requests = None  # the request log while counting, else None
         self._gate = None      # replies to __getitem__ held back: [expected, seqs, held]
@@ -88,6 +92,14 @@ class PyTestService(rpyc.Service):
 
         conn._dispatch_request = logged_dispatch
         conn._send = gated_send
+
+    def exposed_whoami(self):
+        """The client certificate's subject, ``"CN=alice, O=Example"``, or None."""
+        cred = self._credentials
+        if not cred:
+            return None
+        short = {"commonName": "CN", "organizationName": "O"}
+        return ", ".join(f"{short.get(k, k)}={v}" for rdn in cred["subject"] for k, v in rdn)
 
     def exposed_start_counting(self):
         self._requests = []
@@ -177,6 +189,7 @@ def main(argv=None):
                              "installs MasterService on the client's root)")
     parser.add_argument("--certfile", help="serve over TLS with this PEM certificate")
     parser.add_argument("--keyfile", help="the PEM key of --certfile")
+    parser.add_argument("--cafile", help="require client certificates signed by this CA")
     parser.add_argument("--unix", metavar="PATH",
                         help="listen on a Unix socket at PATH instead of TCP")
     parser.add_argument("--host", default="127.0.0.1")
@@ -193,7 +206,8 @@ def main(argv=None):
              else dict(hostname=args.host, port=args.port))
     if args.certfile:
         from rpyc.utils.authenticators import SSLAuthenticator
-        where["authenticator"] = SSLAuthenticator(args.keyfile, args.certfile)
+        where["authenticator"] = SSLAuthenticator(args.keyfile, args.certfile,
+                                                   ca_certs=args.cafile)
     server = ThreadedServer(
         service,
         **where,

@@ -43,7 +43,7 @@ from rpyc.core import brine, consts
 TEST_SERVICE_NAMES = {
     "the_answer", "echo", "add", "divide", "fail", "call", "call_n", "sleep",
     "make_counter", "make_map", "blob", "object_count", "connection_count",
-    "block",
+    "block", "whoami",
 }
 
 
@@ -838,6 +838,14 @@ def test_error_echoes_a_long_name_once_and_short(conn, name):
         conn.sync_request(consts.HANDLE_GETATTR, conn.root, name)
     assert info.value.args[0].count(name[:100] + "\u2026") == 1
     assert len(str(info.value)) < 2000
+
+
+def test_whoami_without_tls_or_authenticator(conn):
+    """The credentials a plain TCP connection carries: the peer's address only."""
+    peer, subject, sans, auth = conn.root.whoami()
+    host, port = conn._channel.stream.sock.getsockname()[:2]
+    assert peer == f"{host}:{port}"
+    assert (subject, sans, auth) == (None, (), None)
 
 
 def test_dir_lists_only_exposed_names(conn):

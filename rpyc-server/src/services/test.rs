@@ -208,6 +208,26 @@ impl TestService {
         ctx.conn().object_count() as i64
     }
 
+    /// Who the server says is calling: `(peer, subject, sans, auth)` from the connection's
+    /// credentials — the peer's address, the verified client certificate's subject (`None`
+    /// without one) and alternative names (a tuple), what the authenticator returned (`None`
+    /// without one).
+    #[exposed(inline)]
+    fn whoami(&self, ctx: &CallContext) -> Value {
+        let Some(c) = ctx.credentials() else {
+            return Value::None;
+        };
+        let (subject, sans) = match &c.tls {
+            Some(id) => (
+                Value::str(&id.subject),
+                Value::Tuple(id.sans.iter().map(Value::str).collect()),
+            ),
+            None => (Value::None, Value::Tuple(Vec::new())),
+        };
+        let auth = c.auth.clone().unwrap_or(Value::None);
+        Value::Tuple(vec![Value::str(&c.peer), subject, sans, auth])
+    }
+
     /// How many connections the server has open.
     #[exposed(inline)]
     fn connection_count(&self) -> i64 {
