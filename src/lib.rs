@@ -55,7 +55,7 @@
 #[doc(inline)]
 pub use rpyc_core as core;
 pub use rpyc_core::{
-    from_value, to_value, Config, Content, ConvertError, Dict, FromValue, IntoReturn, IntoValue,
+    from_value, to_value, Config, Content, Keepalive, ConvertError, Dict, FromValue, IntoReturn, IntoValue,
     Printable, RemoteException, Serde, Value,
 };
 /// The `#[service]` and `#[object]` attribute macros: their manual.

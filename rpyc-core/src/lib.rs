@@ -44,7 +44,7 @@ pub mod ser;
 pub mod value;
 pub mod vinegar;
 
-pub use config::Config;
+pub use config::{Config, Keepalive};
 pub use content::{Content, Dict};
 pub use convert::{FromValue, IntoReturn, IntoValue, Serde};
 pub use de::from_value;
