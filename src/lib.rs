@@ -55,8 +55,8 @@
 #[doc(inline)]
 pub use rpyc_core as core;
 pub use rpyc_core::{
-    from_value, to_value, Config, Content, Keepalive, ConvertError, Dict, FromValue, IntoReturn, IntoValue,
-    Printable, RemoteException, Serde, Value,
+    from_value, to_value, Config, Content, ConvertError, Dict, FromValue, IntoReturn, IntoValue,
+    Keepalive, Printable, RemoteException, Serde, Value,
 };
 /// The `#[service]` and `#[object]` attribute macros: their manual.
 #[doc(inline)]

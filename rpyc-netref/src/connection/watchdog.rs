@@ -268,7 +268,11 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn ping_goes_out_after_silence_and_no_answer_closes() {
-        assert_eq!(Watchdog::new(&Config::default()).ping, None, "off by default");
+        assert_eq!(
+            Watchdog::new(&Config::default()).ping,
+            None,
+            "off by default"
+        );
         let mut c = config(None, None);
         c.ping_interval = Some(Duration::from_secs(10));
         c.ping_timeout = Duration::from_secs(5);
