@@ -242,7 +242,10 @@ pub struct Config {
     /// rpyc-rs: when the peer has sent nothing for this long, send it a ping; see
     /// [`Config::ping_timeout`]. Detects a half-open connection (the peer's process frozen, a
     /// proxy that stopped forwarding) that TCP keepalive cannot see. Pings are not activity
-    /// for [`Config::idle_timeout`]. Default `None`: no pings, and no timer.
+    /// for [`Config::idle_timeout`]. A Python peer reads its socket only while it makes a call
+    /// or serves (`serve_all`, a `BgServingThread`): an idle Python *client* without a serving
+    /// thread does not answer, and is cut — set this on a server only if its Python clients
+    /// serve in the background. Default `None`: no pings, and no timer.
     pub ping_interval: Option<Duration>,
     /// rpyc-rs: with [`Config::ping_interval`] set, a ping that gets no byte back from the
     /// peer within this long closes the connection (reason: "no reply to a ping …"), failing

@@ -110,7 +110,8 @@ struct Liveness {
     /// TCP keepalive: unanswered probes before the connection is dropped.
     #[arg(long, value_name = "N", default_value_t = 6)]
     keepalive_probes: u32,
-    /// Ping a client that has sent nothing for this many seconds (default: never).
+    /// Ping a client that has sent nothing for this many seconds (default: never). An idle
+    /// Python client answers only if it serves in the background (`BgServingThread`).
     #[arg(long, value_name = "SECONDS")]
     ping_interval: Option<f64>,
     /// Close a connection whose client sends nothing back within this many seconds of a ping.
