@@ -188,6 +188,29 @@ async fn keepalive_is_on_by_default_on_connected_and_accepted_sockets() {
     stop.shutdown();
 }
 
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn keepalive_is_on_for_tls_too_on_both_sides() {
+    use rpyc::server::{services::CalculatorService, Server};
+    let ck = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let (cert, key) = (ck.cert.pem(), ck.signing_key.serialize_pem());
+    let acceptor = rpyc::server::tls::acceptor_from_pem(cert.as_bytes(), key.as_bytes()).unwrap();
+    let server = Server::bind("127.0.0.1:0").await.unwrap().tls(acceptor);
+    let addr = server.local_addr().unwrap();
+    let stop = server.shutdown_handle();
+    tokio::spawn(server.serve(CalculatorService::new));
+    let tls = rpyc::tls::client_config(cert.as_bytes()).unwrap();
+    let client = rpyc::tls::tls_connect(addr, "localhost", tls)
+        .await
+        .unwrap();
+    client.ping().await.unwrap();
+    let defaults = (true, Duration::from_secs(60), Duration::from_secs(10), 6);
+    assert_eq!(keepalive_of(None, addr), defaults, "the client's socket");
+    let accepted = keepalive_of(Some(addr), client_local_addr(addr));
+    assert_eq!(accepted, defaults, "the server's socket");
+    stop.shutdown();
+}
+
 /// The local address of this process's client socket connected to `server`.
 #[cfg(target_os = "linux")]
 fn client_local_addr(server: std::net::SocketAddr) -> std::net::SocketAddr {
