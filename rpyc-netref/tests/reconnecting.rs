@@ -79,7 +79,7 @@ async fn resumes_after_the_server_is_stopped_and_started_again_on_the_same_port(
     // Calls after the restart go through; the old root says its connection is gone.
     let sum = bounded(client.call("add", (2, 3))).await.unwrap();
     assert_eq!(sum, Value::Int(5));
-    assert!(client.connections_made().await >= 2);
+    assert!(client.connections_made() >= 2);
     let err = old_root.call_method("add", (1, 1)).await.unwrap_err();
     assert!(
         matches!(&err, Error::ConnectionClosed(m) if m.contains("is gone")),
@@ -212,5 +212,36 @@ fn the_blocking_client_reconnects_too() {
     );
     let root = client.root().unwrap();
     assert_eq!(root.call_method("add", (1, 1)).unwrap(), Value::Int(2));
+    stop.shutdown();
+}
+
+#[tokio::test]
+async fn an_attempt_that_never_completes_fails_after_the_connect_timeout() {
+    let client = Reconnecting::from_fn("nowhere", || std::future::pending())
+        .connect_timeout(Duration::from_millis(100))
+        .backoff(quick());
+    let err = bounded(client.call("add", (1, 2))).await.unwrap_err();
+    assert!(
+        matches!(&err, Error::Connect { addr, source } if addr == "nowhere"
+            && source.kind() == std::io::ErrorKind::TimedOut),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_old_reference_failing_in_a_body_does_not_drop_the_live_connection() {
+    let (addr, stop) = serve("127.0.0.1:0".parse().unwrap()).await;
+    let client = Reconnecting::tcp(addr.to_string()).backoff(quick());
+    let old_root = client.root().await.unwrap();
+    client.current().unwrap().abort("test");
+    assert_eq!(client.call("add", (1, 1)).await.unwrap(), Value::Int(2));
+    let live = client.current().unwrap();
+    let err = client
+        .run(|_root| async { old_root.call_method("add", (1, 1)).await })
+        .await
+        .unwrap_err();
+    assert!(matches!(&err, Error::ConnectionClosed(m) if m.contains("is gone")));
+    assert_eq!(client.current().unwrap().id(), live.id(), "still the same");
+    assert_eq!(client.connections_made(), 2);
     stop.shutdown();
 }

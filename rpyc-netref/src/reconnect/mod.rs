@@ -16,7 +16,9 @@
 //! | `blocking` | `rpyc::blocking::Reconnecting`, the same client for blocking code |
 
 use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use rpyc_core::Value;
 use tokio::time::Instant;
@@ -38,6 +40,9 @@ pub use connector::{Connector, FnConnector, TcpConnector};
 
 /// How many times an idempotent call is tried again by default.
 const DEFAULT_RETRIES: u32 = 5;
+
+/// How long one connection attempt (connecting and fetching the root) may take by default.
+const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A client that keeps a connection to one target, reconnecting when it is lost.
 ///
@@ -69,6 +74,7 @@ pub struct Reconnecting {
     shared: Arc<Shared>,
     backoff: Backoff,
     retries: u32,
+    connect_timeout: Duration,
 }
 
 impl std::fmt::Debug for Reconnecting {
@@ -86,6 +92,8 @@ struct Shared {
     live: parking_lot::Mutex<Option<(Connection, NetRef)>>,
     /// Held while connecting: one attempt at a time.
     attempts: tokio::sync::Mutex<Attempts>,
+    /// Connections made so far.
+    made: AtomicU64,
 }
 
 /// The record of connection attempts.
@@ -96,8 +104,6 @@ struct Attempts {
     next_at: Option<Instant>,
     /// The last attempt's error.
     last_error: Option<Error>,
-    /// Connections made so far.
-    made: u64,
     rng: XorShift,
 }
 
@@ -112,12 +118,13 @@ impl Reconnecting {
                     failures: 0,
                     next_at: None,
                     last_error: None,
-                    made: 0,
                     rng: XorShift::seeded(),
                 }),
+                made: AtomicU64::new(0),
             }),
             backoff: Backoff::default(),
             retries: DEFAULT_RETRIES,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
         }
     }
 
@@ -155,6 +162,13 @@ impl Reconnecting {
         self
     }
 
+    /// Sets how long one connection attempt (connecting and fetching the root) may take
+    /// before it counts as failed (default 10 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
     /// What it connects to, as shown in errors.
     pub fn target(&self) -> String {
         self.shared.connector.target()
@@ -169,8 +183,8 @@ impl Reconnecting {
     }
 
     /// How many connections it has made so far.
-    pub async fn connections_made(&self) -> u64 {
-        self.shared.attempts.lock().await.made
+    pub fn connections_made(&self) -> u64 {
+        self.shared.made.load(Ordering::Relaxed)
     }
 
     /// The live connection, connecting if there is none. Fails at once, without an attempt,
@@ -250,7 +264,16 @@ impl Reconnecting {
     /// After a call on `conn`: a connection failure drops it, so the next call reconnects
     /// (its `NetRef`s keep failing with the "gone" error).
     fn after<T>(&self, conn: &Connection, out: &Result<T>) {
-        if matches!(out, Err(Error::ConnectionClosed(_))) || conn.is_closed() {
+        // A reference of an older connection, used in the body, names its own connection.
+        let ours = |m: &str| {
+            !m.contains(" is gone (")
+                || conn
+                    .config()
+                    .connid
+                    .as_ref()
+                    .is_some_and(|id| m.contains(&format!("connection {id} is gone (")))
+        };
+        if matches!(out, Err(Error::ConnectionClosed(m)) if ours(m)) || conn.is_closed() {
             let mut live = self.shared.live.lock();
             if live.as_ref().is_some_and(|(c, _)| c.id() == conn.id()) {
                 *live = None;
@@ -294,7 +317,7 @@ impl Reconnecting {
                 attempts.failures = 0;
                 attempts.next_at = None;
                 attempts.last_error = None;
-                attempts.made += 1;
+                self.shared.made.fetch_add(1, Ordering::Relaxed);
                 tracing::debug!(target = %self.target(), conn = conn.id(), "connected");
                 *self.shared.live.lock() = Some((conn.clone(), root.clone()));
                 Ok((conn, root))
@@ -324,13 +347,28 @@ impl Reconnecting {
 
     /// One attempt: a connection, and its root.
     async fn connect_once(&self) -> Result<(Connection, NetRef)> {
-        let conn = self.shared.connector.connect().await?;
-        match conn.root().await {
-            Ok(root) => Ok((conn, root)),
-            Err(e) => {
-                conn.abort("the root could not be fetched");
-                Err(e)
+        let attempt = async {
+            let conn = self.shared.connector.connect().await?;
+            match conn.root().await {
+                Ok(root) => Ok((conn, root)),
+                Err(e) => {
+                    conn.abort("the root could not be fetched");
+                    Err(e)
+                }
             }
+        };
+        match tokio::time::timeout(self.connect_timeout, attempt).await {
+            Ok(out) => out,
+            Err(_) => Err(Error::connect(
+                self.target(),
+                std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    format!(
+                        "no connection within {} s",
+                        self.connect_timeout.as_secs_f64()
+                    ),
+                ),
+            )),
         }
     }
 }
