@@ -217,7 +217,7 @@ fn the_blocking_client_reconnects_too() {
 
 #[tokio::test]
 async fn an_attempt_that_never_completes_fails_after_the_connect_timeout() {
-    let client = Reconnecting::from_fn("nowhere", || std::future::pending())
+    let client = Reconnecting::from_fn("nowhere", std::future::pending)
         .connect_timeout(Duration::from_millis(100))
         .backoff(quick());
     let err = bounded(client.call("add", (1, 2))).await.unwrap_err();
