@@ -56,7 +56,7 @@
 pub use rpyc_core as core;
 pub use rpyc_core::{
     from_value, to_value, Config, Content, ConvertError, Credentials, Dict, FromValue, IntoReturn,
-    IntoValue, Printable, RemoteException, Serde, Value,
+    IntoValue, Keepalive, Printable, RemoteException, Serde, Value,
 };
 /// The `#[service]` and `#[object]` attribute macros: their manual.
 #[doc(inline)]

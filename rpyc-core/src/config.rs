@@ -234,6 +234,49 @@ pub struct Config {
     /// is at most 2^20 items (what an rpyc-rs peer answers to one request) and its items stay
     /// within a sixteenth of [`FrameLimits::max_frame_size`]. Default 1000.
     pub stream_max_chunk: usize,
+    /// rpyc-rs: TCP keepalive on every TCP socket, connected or accepted (TLS included), so a
+    /// peer that vanished without FIN or RST (power loss, a dropped NAT entry) is detected by
+    /// the kernel and its connection closes. Probes only go out when the connection has been
+    /// silent for [`Keepalive::idle`]; a live peer answers them, so idle live connections are
+    /// never cut. Python's analogue is RPyC's `keepalive=True`. `None` turns it off. Default
+    /// on: idle 60 s, interval 10 s, 6 probes (a dead peer is noticed after about 2 minutes).
+    pub keepalive: Option<Keepalive>,
+    /// rpyc-rs: when the peer has sent nothing for this long, send it a ping; see
+    /// [`Config::ping_timeout`]. Detects a half-open connection (the peer's process frozen, a
+    /// proxy that stopped forwarding) that TCP keepalive cannot see. Pings are not activity
+    /// for [`Config::idle_timeout`]. A Python peer reads its socket only while it makes a call
+    /// or serves (`serve_all`, a `BgServingThread`): an idle Python *client* without a serving
+    /// thread does not answer, and is cut — set this on a server only if its Python clients
+    /// serve in the background. Default `None`: no pings, and no timer.
+    pub ping_interval: Option<Duration>,
+    /// rpyc-rs: with [`Config::ping_interval`] set, a ping that gets no byte back from the
+    /// peer within this long closes the connection (reason: "no reply to a ping …"), failing
+    /// its pending calls and freeing both object tables. A Python peer answers a ping only
+    /// between its calls, so this must exceed the longest call a Python peer runs; an rpyc-rs
+    /// peer answers while its handlers run. Default 30 s.
+    pub ping_timeout: Duration,
+}
+
+/// TCP keepalive settings ([`Config::keepalive`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Keepalive {
+    /// Silence after which the first probe goes out (`TCP_KEEPIDLE`). Default 60 s.
+    pub idle: Duration,
+    /// Time between unanswered probes (`TCP_KEEPINTVL`, where the system has it). Default 10 s.
+    pub interval: Duration,
+    /// Unanswered probes after which the kernel drops the connection (`TCP_KEEPCNT`, where
+    /// the system has it). Default 6.
+    pub retries: u32,
+}
+
+impl Default for Keepalive {
+    fn default() -> Self {
+        Keepalive {
+            idle: Duration::from_secs(60),
+            interval: Duration::from_secs(10),
+            retries: 6,
+        }
+    }
 }
 
 impl Default for Config {
@@ -280,6 +323,9 @@ impl Default for Config {
             idle_timeout: None,
             eof_grace: Duration::from_secs(5),
             stream_max_chunk: 1000,
+            keepalive: Some(Keepalive::default()),
+            ping_interval: None,
+            ping_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -343,6 +389,9 @@ impl ConfigBuilder {
         idle_timeout: Option<Duration>,
         eof_grace: Duration,
         stream_max_chunk: usize,
+        keepalive: Option<Keepalive>,
+        ping_interval: Option<Duration>,
+        ping_timeout: Duration,
         connid: Option<String>,
         credentials: Option<crate::credentials::Credentials>,
         endpoints: Option<(String, String)>,
@@ -395,6 +444,14 @@ mod tests {
         );
         assert_eq!(c.sync_request_timeout, Some(Duration::from_secs(30)));
         assert_eq!(c.max_sync_calls, 8);
+        // rpyc-rs's liveness: keepalive on (idle 60 s, 10 s × 6 probes), no pings.
+        let k = c.keepalive.expect("keepalive is on by default");
+        assert_eq!(
+            (k.idle, k.interval, k.retries),
+            (Duration::from_secs(60), Duration::from_secs(10), 6)
+        );
+        assert_eq!(c.ping_interval, None);
+        assert_eq!(c.idle_timeout, None);
         assert_eq!(c.safe_attrs.len(), 80);
         assert!(
             c.safe_attrs.contains("__len__")

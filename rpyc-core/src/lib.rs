@@ -46,7 +46,7 @@ pub mod ser;
 pub mod value;
 pub mod vinegar;
 
-pub use config::Config;
+pub use config::{Config, Keepalive};
 pub use content::{Content, Dict};
 pub use convert::{FromValue, IntoReturn, IntoValue, Serde};
 pub use credentials::{Credentials, TlsIdentity};

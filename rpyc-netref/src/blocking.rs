@@ -31,6 +31,8 @@ use crate::error::{Error, Result};
 use crate::object::IntoArgs;
 use crate::service::Service;
 
+pub use crate::reconnect::blocking::Reconnecting;
+
 /// The background runtime shared by every blocking connection.
 fn runtime() -> Result<&'static tokio::runtime::Runtime> {
     static RT: OnceLock<std::result::Result<tokio::runtime::Runtime, String>> = OnceLock::new();

@@ -23,8 +23,13 @@ pub enum Error {
         /// What the operating system (or the TLS handshake) reported.
         source: Arc<std::io::Error>,
     },
-    /// The connection is closed (by either side, or because the stream failed); every pending
-    /// call fails with this promptly.
+    /// The connection is closed (by either side, because the stream failed, or a deadline of
+    /// the watchdog cut it: idle, unanswered ping, stalled frame). Every call pending at the
+    /// close fails with this at once, carrying the reason; every later call through a
+    /// [`crate::Connection`] or [`crate::NetRef`] of it (attribute reads included) fails at
+    /// once with this too, saying the connection is gone, which one and why
+    /// (`connection conn3 is gone (the peer closed the connection)`). A `NetRef` never follows
+    /// a reconnection (see [`crate::Reconnecting`]): it stays bound to its connection.
     #[error("connection closed: {0}")]
     ConnectionClosed(String),
     /// A call of the blocking API ([`crate::blocking`]) was made from inside a tokio runtime,

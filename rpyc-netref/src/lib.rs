@@ -59,6 +59,7 @@
 //! | [`dispatcher`] | [`dispatcher::Dispatcher`]: a service composed of named functions and mounted parts (also as `dispatch`) |
 //! | [`service`] | [`Service`]: root object, hooks, names |
 //! | [`sync_calls`] | [`run_blocking`]: where synchronous methods run, the per-connection limit of synchronous calls |
+//! | [`reconnect`] | [`Reconnecting`]: a client that reconnects with backoff and jitter, re-resolves the root, retries only idempotent calls; [`reconnect::Connector`] (TCP, Unix socket, closure), [`reconnect::Backoff`] |
 //! | [`blocking`] | a blocking API (Python RPyC's shape) on a shared background runtime |
 //! | [`async_result`] | [`AsyncResult`] for `async_` calls |
 //! | [`error`] | [`Error`] |
@@ -84,6 +85,7 @@ pub mod func;
 mod lazy_iter;
 pub mod netref;
 pub mod object;
+pub mod reconnect;
 pub mod service;
 pub mod stream;
 pub mod subprocess;
@@ -109,6 +111,7 @@ pub use object::{
     export, export_arc, Args, BoxFuture, CallContext, CallResult, Callback, Exported, IntoArgs,
     LocalObject, Member, RemoteObject, Rest,
 };
+pub use reconnect::{Backoff, Connector, Reconnecting};
 pub use service::{default_service_name, Service, VoidService};
 pub use stream::RemoteStream;
 pub use subprocess::{connect_subprocess, connect_subprocess_with};

@@ -95,6 +95,59 @@ struct Cli {
     /// Log filter (e.g. `info`, `rpyc_netref=debug`); logs go to stderr.
     #[arg(long, default_value = "warn")]
     log: String,
+    #[command(flatten)]
+    liveness: Liveness,
+}
+
+/// Liveness options: TCP keepalive and the ping deadline (with `--idle-timeout`, what frees
+/// the slot of a peer that is gone).
+#[derive(Debug, clap::Args)]
+struct Liveness {
+    /// Turn TCP keepalive off (on by default: a peer that vanished without closing is
+    /// dropped by the kernel after --keepalive-idle + --keepalive-interval × --keepalive-probes).
+    #[arg(long)]
+    no_keepalive: bool,
+    /// TCP keepalive: seconds of silence before the first probe.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
+    keepalive_idle: f64,
+    /// TCP keepalive: seconds between unanswered probes.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
+    keepalive_interval: f64,
+    /// TCP keepalive: unanswered probes before the connection is dropped.
+    #[arg(long, value_name = "N", default_value_t = 6)]
+    keepalive_probes: u32,
+    /// Ping a client that has sent nothing for this many seconds (default: never). An idle
+    /// Python client answers only if it serves in the background (`BgServingThread`).
+    #[arg(long, value_name = "SECONDS")]
+    ping_interval: Option<f64>,
+    /// Close a connection whose client sends nothing back within this many seconds of a ping.
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value_t = 30.0,
+        requires = "ping_interval"
+    )]
+    ping_timeout: f64,
+}
+
+/// Seconds from the command line as a duration (at least a millisecond).
+fn seconds(s: f64) -> Duration {
+    Duration::from_secs_f64(s.clamp(0.001, 1e9))
+}
+
+/// The connections' configuration: the defaults, with the command line's deadlines.
+fn connection_config(cli: &Cli) -> rpyc_core::Config {
+    let mut config = rpyc_core::Config::default();
+    config.idle_timeout = cli.idle_timeout.map(seconds);
+    let l = &cli.liveness;
+    config.keepalive = (!l.no_keepalive).then(|| rpyc_core::Keepalive {
+        idle: seconds(l.keepalive_idle),
+        interval: seconds(l.keepalive_interval),
+        retries: l.keepalive_probes.max(1),
+    });
+    config.ping_interval = l.ping_interval.map(seconds);
+    config.ping_timeout = seconds(l.ping_timeout);
+    config
 }
 
 fn main() -> ExitCode {
@@ -172,10 +225,7 @@ async fn run(cli: Cli) -> std::io::Result<()> {
         Some(url) => server.register_with(rpyc_server::discovery::from_url(url).await?),
         None => server,
     };
-    let mut config = rpyc_core::Config::default();
-    config.idle_timeout = cli
-        .idle_timeout
-        .map(|s| Duration::from_secs_f64(s.clamp(0.001, 1e9)));
+    let config = connection_config(&cli);
     let server = server
         .config(config)
         .max_connections(cli.max_connections)
@@ -201,10 +251,7 @@ async fn run(cli: Cli) -> std::io::Result<()> {
 
 /// `--stdio`: one connection over this process's stdin/stdout, until the peer closes it.
 async fn serve_stdio(cli: &Cli) -> std::io::Result<()> {
-    let mut config = rpyc_core::Config::default();
-    config.idle_timeout = cli
-        .idle_timeout
-        .map(|s| Duration::from_secs_f64(s.clamp(0.001, 1e9)));
+    let config = connection_config(cli);
     // A pipe to our parent is local: no compression, as on loopback.
     let config = rpyc_netref::transport::local_peer_config(config, true);
     let service: std::sync::Arc<dyn rpyc_netref::Service> = match cli.service {

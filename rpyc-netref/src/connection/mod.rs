@@ -14,8 +14,10 @@
 //!   queued meanwhile go out together in one syscall (see `outbox.rs`).
 //!
 //! The connection lives while a user handle ([`Connection`] or [`NetRef`]) exists or until
-//! either side closes it. Closing fails every pending call with [`Error::ConnectionClosed`] and
-//! frees both object tables.
+//! either side closes it. Closing fails every pending call with [`Error::ConnectionClosed`]
+//! carrying the reason, and frees both object tables; every later call through a handle of it
+//! (a [`NetRef`] included) fails at once with the same variant, saying the connection is gone,
+//! which one and why. [`Connection::closed`] and [`Connection::on_close`] tell when it ends.
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
@@ -186,6 +188,7 @@ impl Connection {
             in_flight: AtomicUsize::new(0),
             idle: Notify::new(),
             sync_calls,
+            on_close: Mutex::new(Vec::new()),
         });
         // The root is pinned in the table for the life of the connection (RPyC counts it too).
         inner.table.export_pinned(&inner.root);
@@ -441,6 +444,45 @@ impl Connection {
     /// The reason the connection closed, once it has.
     pub fn close_reason(&self) -> Option<String> {
         self.inner.close_reason.get().cloned()
+    }
+
+    /// A future that resolves with the reason once the connection ends (at once if it has).
+    ///
+    /// It holds no handle: waiting on it never keeps the connection open, so it may be
+    /// spawned or stored while the connection lives on without it.
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let (client, server) = rpyc::connect_pair().await;
+    /// let ended = tokio::spawn(client.closed());
+    /// server.abort("maintenance");
+    /// assert_eq!(ended.await.unwrap(), "the peer closed the connection");
+    /// # });
+    /// ```
+    pub fn closed(&self) -> impl std::future::Future<Output = String> + Send + 'static {
+        let inner = self.inner.clone();
+        async move {
+            inner.cancel.cancelled().await;
+            inner.close_reason.get().cloned().unwrap_or_default()
+        }
+    }
+
+    /// Runs `hook` with the reason once the connection ends — at once (on this thread) if it
+    /// already has. Every hook runs exactly once, on the thread that closes the connection,
+    /// after pending calls have failed and the object tables are freed: keep it short and do
+    /// not block in it (send on a channel, spawn a task). A panic in it is logged.
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let (client, _server) = rpyc::connect_pair().await;
+    /// let (tx, rx) = std::sync::mpsc::channel();
+    /// client.on_close(move |reason| tx.send(reason.to_string()).unwrap());
+    /// client.abort("done");
+    /// assert_eq!(rx.recv().unwrap(), "done");
+    /// # });
+    /// ```
+    pub fn on_close(&self, hook: impl FnOnce(&str) + Send + 'static) {
+        self.inner.on_close(Box::new(hook));
     }
 
     /// Releases a proxy (called when the last clone of a `NetRef` drops): one DEL carrying every

@@ -185,8 +185,10 @@ pub(super) async fn reader_task<R: AsyncRead + Send + 'static>(inner: Arc<ConnIn
                     lacking: frames.decoder().lacking(frames.read_buffer()),
                     busy: inner.busy(),
                 };
-                if let Err(reason) = watchdog.tick(seen) {
-                    break Some(reason);
+                match watchdog.tick(seen) {
+                    Ok(true) => inner.send_ping(),
+                    Ok(false) => {}
+                    Err(reason) => break Some(reason),
                 }
                 timer.rearm();
                 continue;
@@ -264,6 +266,17 @@ impl ConnInner {
         self.in_flight.load(Ordering::Acquire) > 0
             || self.calls.waiting() > 0
             || self.out.owed() > 0
+    }
+
+    /// Pings the peer for the watchdog (`Config::ping_interval`): a PING no caller waits for
+    /// (its reply is ignored; any byte from the peer is the answer), so it keeps nothing
+    /// pending and is no activity for the idle deadline.
+    fn send_ping(&self) {
+        let seq = self.calls.next_seq();
+        let args = Boxed::Tuple(vec![Boxed::Value(Value::Str("rpyc-rs ping".into()))]);
+        let _ = self.out.push(self.config.compress, false, |buf| {
+            Message::encode_request(seq, rpyc_core::message::Handler::Ping, &args, buf)
+        });
     }
 
     /// The peer has stopped sending (EOF; it may still read, as after a half-close). Our calls

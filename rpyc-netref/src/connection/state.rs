@@ -76,7 +76,12 @@ pub(crate) struct ConnInner {
     pub(super) idle: Notify,
     /// The synchronous calls of the peer: their slots and queue.
     pub(super) sync_calls: Arc<SyncCalls>,
+    /// The hooks of `Connection::on_close`, taken (and run) once, at shutdown.
+    pub(super) on_close: Mutex<Vec<CloseHook>>,
 }
+
+/// A hook run once when the connection closes, with the reason.
+pub(super) type CloseHook = Box<dyn FnOnce(&str) + Send>;
 
 impl ConnInner {
     pub(crate) fn config(&self) -> &Config {
@@ -168,13 +173,24 @@ impl ConnInner {
         }
     }
 
+    /// What a call started after the close fails with: the connection is gone, which one, why.
+    /// (Calls pending at the close fail with the bare reason, see `InFlight::end`.)
     pub(super) fn closed_error(&self) -> Error {
-        Error::ConnectionClosed(
-            self.close_reason
-                .get()
-                .cloned()
-                .unwrap_or_else(|| "closed".into()),
-        )
+        let reason = self.close_reason.get().map_or("closed", String::as_str);
+        let name = self.config.connid.as_deref().unwrap_or("?");
+        Error::ConnectionClosed(format!("connection {name} is gone ({reason})"))
+    }
+
+    /// Runs `hook` once the connection closes (at once if it has).
+    pub(super) fn on_close(&self, hook: CloseHook) {
+        let mut hooks = self.on_close.lock();
+        match self.close_reason.get() {
+            Some(reason) => {
+                drop(hooks);
+                run_hook(hook, reason);
+            }
+            None => hooks.push(hook),
+        }
     }
 
     pub(super) fn is_closed(&self) -> bool {
@@ -205,6 +221,10 @@ impl ConnInner {
         self.cancel.cancel();
         self.served_notify.notify_waiters();
         self.out.close();
+        let hooks = std::mem::take(&mut *self.on_close.lock());
+        for hook in hooks {
+            run_hook(hook, reason);
+        }
     }
 
     /// Blocks this thread (a blocking-pool thread running a synchronous call) while the
@@ -220,6 +240,15 @@ impl ConnInner {
         self.connection()
             .map(CallContext::new)
             .ok_or_else(|| RemoteException::eof_error("connection is closing"))
+    }
+}
+
+/// Runs a close hook; a panic in it is logged, never propagated into the shutdown.
+fn run_hook(hook: CloseHook, reason: &str) {
+    let run = std::panic::AssertUnwindSafe(|| hook(reason));
+    if let Err(p) = std::panic::catch_unwind(run) {
+        let exc = super::panic_exception(p.as_ref());
+        tracing::warn!(error = %exc, "an on_close hook panicked");
     }
 }
 

@@ -9,9 +9,14 @@
 //! * **Idle** (off by default, `Config::idle_timeout`): a connection with nothing going on —
 //!   no frame arriving, no request of the peer running, no call of ours awaiting a reply,
 //!   nothing owed — for that long is closed.
+//! * **Ping** (off by default, `Config::ping_interval`): when the peer has sent no byte for
+//!   that long, the reader pings it (a PING no caller waits for, so it is not activity for the
+//!   idle deadline); if still no byte arrives within `Config::ping_timeout`, the connection is
+//!   closed — the peer is frozen, or the path to it is (a half-open connection).
 //!
-//! The watchdog looks at the stream on a tick of the shorter of the two periods, and only while
-//! there is something to watch: a frame in progress (or, with the idle deadline, always). A
+//! The watchdog looks at the stream on a tick of the shortest of the periods, and only while
+//! there is something to watch: a frame in progress (or, with the idle or ping deadline,
+//! always). A
 //! connection whose frames arrive whole holds no timer at all — a registered timer costs every
 //! park of the runtime's worker (measured: ~10% of scenario (3)'s rate). [`Tick`] arms itself
 //! when bytes arrive that do not complete a frame; [`CountingRead`], below the frame decoder,
@@ -83,7 +88,7 @@ impl TickTimer {
     pub(super) fn new(watchdog: &Watchdog) -> Self {
         TickTimer {
             period: watchdog.period(),
-            always: watchdog.idle.is_some(),
+            always: watchdog.idle.is_some() || watchdog.ping.is_some(),
             sleep: None,
         }
     }
@@ -161,6 +166,12 @@ pub(super) struct Seen {
 pub(super) struct Watchdog {
     progress: Option<(Duration, usize)>,
     idle: Option<Duration>,
+    /// The ping interval and deadline.
+    ping: Option<(Duration, Duration)>,
+    /// Bytes read at the last tick that saw some arrive, and when.
+    heard: (u64, Instant),
+    /// When our unanswered ping went out, if one did.
+    ping_sent: Option<Instant>,
     /// The frame in progress at the last tick: bytes read then, and bytes it still lacked.
     window: Option<(u64, usize)>,
     /// The last moment something was going on.
@@ -175,6 +186,9 @@ impl Watchdog {
                 .frame_progress_timeout
                 .map(|t| (t, config.frame_progress_bytes.max(1))),
             idle: config.idle_timeout,
+            ping: config.ping_interval.map(|i| (i, config.ping_timeout)),
+            heard: (0, Instant::now()),
+            ping_sent: None,
             window: None,
             last_busy: Instant::now(),
         }
@@ -182,10 +196,12 @@ impl Watchdog {
 
     /// How often to look, if at all.
     pub(super) fn period(&self) -> Option<Duration> {
-        match (self.progress.map(|p| p.0), self.idle) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        let ping = self.ping.map(|(interval, timeout)| interval.min(timeout));
+        [self.progress.map(|p| p.0), self.idle, ping]
+            .into_iter()
+            .flatten()
+            .min()
+            .map(|p| p.max(Duration::from_millis(1)))
     }
 
     /// The reader did not read for a while (its own backpressure) or a frame just completed:
@@ -195,9 +211,31 @@ impl Watchdog {
         self.last_busy = Instant::now();
     }
 
-    /// Looks at the connection at a tick; `Err(reason)` closes it.
-    pub(super) fn tick(&mut self, seen: Seen) -> Result<(), String> {
+    /// Looks at the connection at a tick: `Ok(true)` asks for a ping to be sent now,
+    /// `Err(reason)` closes the connection.
+    pub(super) fn tick(&mut self, seen: Seen) -> Result<bool, String> {
         let now = Instant::now();
+        let mut ping_now = false;
+        if let Some((interval, timeout)) = self.ping {
+            if seen.read != self.heard.0 {
+                self.heard = (seen.read, now);
+                self.ping_sent = None;
+            }
+            match self.ping_sent {
+                Some(sent) if now.duration_since(sent) >= timeout => {
+                    return Err(format!(
+                        "no reply to a ping within {} s (the peer sent nothing for {} s)",
+                        timeout.as_secs_f64(),
+                        now.duration_since(self.heard.1).as_secs_f64().round()
+                    ));
+                }
+                None if now.duration_since(self.heard.1) >= interval => {
+                    self.ping_sent = Some(now);
+                    ping_now = true;
+                }
+                _ => {}
+            }
+        }
         if seen.lacking.is_some() || seen.busy {
             self.last_busy = now;
         }
@@ -220,13 +258,41 @@ impl Watchdog {
                 return Err(format!("idle for {} s", idle.as_secs_f64()));
             }
         }
-        Ok(())
+        Ok(ping_now)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn ping_goes_out_after_silence_and_no_answer_closes() {
+        assert_eq!(
+            Watchdog::new(&Config::default()).ping,
+            None,
+            "off by default"
+        );
+        let mut c = config(None, None);
+        c.ping_interval = Some(Duration::from_secs(10));
+        c.ping_timeout = Duration::from_secs(5);
+        let mut w = Watchdog::new(&c);
+        assert_eq!(w.period(), Some(Duration::from_secs(5)));
+        tokio::time::advance(Duration::from_secs(5)).await;
+        assert!(!w.tick(seen(0, None)).unwrap(), "not silent long enough");
+        tokio::time::advance(Duration::from_secs(5)).await;
+        assert!(w.tick(seen(0, None)).unwrap(), "10 s of silence: ping");
+        // The answer arrives: no close, and no new ping until 10 s of silence again.
+        tokio::time::advance(Duration::from_secs(5)).await;
+        assert!(!w.tick(seen(40, None)).unwrap());
+        tokio::time::advance(Duration::from_secs(5)).await;
+        assert!(!w.tick(seen(40, None)).unwrap());
+        tokio::time::advance(Duration::from_secs(5)).await;
+        assert!(w.tick(seen(40, None)).unwrap(), "silent again: ping");
+        tokio::time::advance(Duration::from_secs(5)).await;
+        let err = w.tick(seen(40, None)).unwrap_err();
+        assert!(err.contains("no reply to a ping within 5 s"), "{err}");
+    }
 
     fn config(progress: Option<u64>, idle: Option<u64>) -> Config {
         let mut c = Config::default();
@@ -294,7 +360,7 @@ mod tests {
             lacking: None,
             busy: true,
         };
-        w.tick(busy).unwrap();
+        assert!(!w.tick(busy).unwrap());
         tokio::time::advance(Duration::from_secs(20)).await;
         w.tick(seen(0, None)).unwrap();
         tokio::time::advance(Duration::from_secs(11)).await;

@@ -4,7 +4,7 @@
 //!
 //! | module | owns |
 //! |---|---|
-//! | this one | the `Writer` trait the outbox writes to, [`tune_tcp`] (the settings every TCP connection gets, client or server), [`local_peer_config`] |
+//! | this one | the `Writer` trait the outbox writes to, [`tune_tcp`] (the settings every TCP connection gets, client or server: Nagle off, keepalive), [`local_peer_config`] |
 //! | [`tcp`] | immediate ACKs: [`QuickAckStream`] and the TCP write half |
 //! | [`tls`] | client TLS configurations ([`tls::client_config`]) |
 //! | [`frame_records`] | [`FrameRecords`]: a TLS write half whose writes end at frame boundaries (Python's rpyc cannot see a second frame buffered in its SSL layer) |
@@ -18,12 +18,46 @@ use tokio::io::AsyncWrite;
 use tokio::net::TcpStream;
 
 /// Sets what every rpyc-rs TCP connection gets, client or server: Nagle off (`TCP_NODELAY`),
-/// and no compression for a peer on this machine (see [`local_peer_config`]). Returns the
-/// connection's configuration.
+/// TCP keepalive as [`Config::keepalive`] says (on by default), and no compression for a peer
+/// on this machine (see [`local_peer_config`]). Returns the connection's configuration.
 pub fn tune_tcp(stream: &TcpStream, config: Config) -> Config {
     let _ = stream.set_nodelay(true);
+    set_keepalive(stream, config.keepalive);
     let local = stream.peer_addr().is_ok_and(|a| a.ip().is_loopback());
     local_peer_config(config, local)
+}
+
+/// Turns TCP keepalive on with `keepalive`'s timings (interval and probe count where the system
+/// has them), or off with `None`. Best effort: a system that refuses an option keeps its own.
+pub fn set_keepalive(stream: &TcpStream, keepalive: Option<rpyc_core::Keepalive>) {
+    let sock = socket2::SockRef::from(stream);
+    let Some(k) = keepalive else {
+        let _ = sock.set_keepalive(false);
+        return;
+    };
+    let params = socket2::TcpKeepalive::new().with_time(k.idle);
+    #[cfg(any(
+        target_os = "linux",
+        target_os = "android",
+        target_os = "macos",
+        target_os = "ios",
+        target_os = "freebsd",
+        target_os = "netbsd",
+        target_os = "windows"
+    ))]
+    let params = params.with_interval(k.interval);
+    #[cfg(any(
+        target_os = "linux",
+        target_os = "android",
+        target_os = "macos",
+        target_os = "ios",
+        target_os = "freebsd",
+        target_os = "netbsd"
+    ))]
+    let params = params.with_retries(k.retries);
+    if sock.set_tcp_keepalive(&params).is_err() {
+        let _ = sock.set_keepalive(true);
+    }
 }
 
 /// Turns compression off for a peer on this machine unless `compress_local` asks for it.
