@@ -102,7 +102,9 @@ pub use async_result::AsyncResult;
 pub use by_ref::ByRef;
 #[cfg(unix)]
 pub use connection::unix_connect;
-pub use connection::{connect, connect_pair, connect_pair_with, connect_with, Connection};
+pub use connection::{
+    connect, connect_pair, connect_pair_with, connect_with, AbortHandle, Connection,
+};
 pub use error::{Error, Result};
 pub use func::Func;
 pub use lazy_iter::LazyIter;

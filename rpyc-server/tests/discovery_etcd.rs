@@ -292,3 +292,51 @@ async fn servers_register_again_after_etcd_loses_its_state() {
     let root = conn.root().await.unwrap();
     assert_eq!(root.call_method("echo", (7,)).await.unwrap(), Value::Int(7));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reconnecting_client_follows_the_name_when_its_server_freezes() {
+    use rpyc::server::discovery::ServiceConnector;
+    let etcd = Etcd::start();
+    let ttl = 2;
+    let servers = [rpyc_server(&etcd.url(ttl)), rpyc_server(&etcd.url(ttl))];
+    let d = Arc::new(discovery(&etcd, ttl));
+    let all: HashSet<u16> = servers.iter().map(|s| s.port()).collect();
+    wait_listed(&d, "TEST", |f| ports(f) == all).await;
+
+    let client = rpyc::Reconnecting::new(ServiceConnector::new("test", d.clone()));
+    assert_eq!(client.call("echo", (1,)).await.unwrap(), Value::Int(1));
+    // Which server did it reach? The one whose connection count went up.
+    let conn = client.connection().await.unwrap();
+    let server_port: u16 = {
+        let mut found = None;
+        for s in &servers {
+            let probe = rpyc::connect(("127.0.0.1", s.port())).await.unwrap();
+            let root = probe.root().await.unwrap();
+            let n: i64 = rpyc::FromValue::from_value(
+                root.call_method("connection_count", ()).await.unwrap(),
+            )
+            .unwrap();
+            if n == 2 {
+                found = Some(s.port());
+            }
+        }
+        found.expect("one server has the client's connection")
+    };
+    let frozen = servers.iter().find(|s| s.port() == server_port).unwrap();
+
+    // Frozen, not dead: its socket stays open, only its lease stops being kept alive.
+    frozen.signal("STOP");
+    let stopped = Instant::now();
+    let err = client.call("echo", (2,)).await.unwrap_err();
+    assert!(
+        matches!(&err, Error::ConnectionClosed(r) if r.contains("left discovery")),
+        "the pending call ends when the instance leaves discovery: {err}"
+    );
+    let moved = stopped.elapsed();
+    assert!(conn.is_closed());
+    assert_eq!(client.call("echo", (3,)).await.unwrap(), Value::Int(3));
+    let now = client.connection().await.unwrap();
+    assert!(!now.is_closed());
+    frozen.signal("CONT");
+    println!("a frozen server's client moved after {moved:?} (lease TTL {ttl} s)");
+}

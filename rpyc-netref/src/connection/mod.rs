@@ -83,6 +83,21 @@ impl Drop for HandleGuard {
     }
 }
 
+/// Closes a [`Connection`] on demand without keeping it open ([`Connection::abort_handle`]).
+#[derive(Debug, Clone)]
+pub struct AbortHandle {
+    inner: Weak<ConnInner>,
+}
+
+impl AbortHandle {
+    /// Closes the connection with `reason`, as [`Connection::abort`]; nothing if it is gone.
+    pub fn abort(&self, reason: &str) {
+        if let Some(inner) = self.inner.upgrade() {
+            inner.shutdown(reason);
+        }
+    }
+}
+
 /// A connection to an RPyC peer (a Python `rpyc` 6 process or another rpyc-rs).
 ///
 /// Cheap to clone; `Send + Sync`. Either side may serve a [`Service`] and call the other's.
@@ -439,6 +454,14 @@ impl Connection {
     /// clients when it shuts down). Pending calls fail with [`Error::ConnectionClosed`].
     pub fn abort(&self, reason: &str) {
         self.inner.shutdown(reason);
+    }
+
+    /// A handle that can close this connection later without keeping it open (a watcher
+    /// that ends the connection when something outside it changes).
+    pub fn abort_handle(&self) -> AbortHandle {
+        AbortHandle {
+            inner: Arc::downgrade(&self.inner),
+        }
     }
 
     /// The reason the connection closed, once it has.

@@ -10,13 +10,16 @@
 //! | `udp://host:port`, `tcp://host:port` | RPyC's registry ([`RegistryClient`], Python's `rpyc_registry.py` or our `rpyc-registry`) | re-registered every 60 s, pruned 240 s after the last one |
 //! | `etcd://host:port[,host:port…][?ttl=SECONDS]` | etcd v3 (cargo feature `etcd`) | a lease of `ttl` seconds (default 5) kept alive by the server, revoked at shutdown |
 //!
-//! [`connect_by_service`] picks the least loaded live instance and falls back to the next.
+//! [`connect_by_service`] picks the least loaded live instance and falls back to the next;
+//! [`ServiceConnector`] makes a [`rpyc::Reconnecting`](rpyc_netref::Reconnecting) client follow
+//! a service name, leaving an instance as soon as it leaves discovery.
 //! A server registers with [`crate::Server::register_with`] (or `rpyc-server --register URL`).
 
 mod connect;
 #[cfg(feature = "etcd")]
 pub mod etcd;
 mod registry;
+mod service_connector;
 
 use std::future::Future;
 use std::io;
@@ -30,6 +33,7 @@ use crate::server::ConnectionCounter;
 pub use connect::{
     connect_by_service, connect_by_service_blocking, connect_by_service_with, order_by_load,
 };
+pub use service_connector::ServiceConnector;
 
 /// A boxed future, as the [`Discovery`] methods return (the trait stays object-safe).
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
