@@ -37,3 +37,26 @@ fn rpyc_registry_help_opens_with_what_it_does() {
         "first line: {first:?}"
     );
 }
+
+/// Without the `etcd` feature, asking for etcd is one line that says how to get it.
+#[cfg(not(feature = "etcd"))]
+#[test]
+fn etcd_urls_without_the_feature_say_how_to_build_it() {
+    for (bin, args) in [
+        (
+            env!("CARGO_BIN_EXE_rpyc-server"),
+            ["--port", "0", "--register", "etcd://127.0.0.1:2379"],
+        ),
+        (
+            env!("CARGO_BIN_EXE_rpyc-registry"),
+            ["--port", "0", "--backend", "etcd://127.0.0.1:2379"],
+        ),
+    ] {
+        let out = Command::new(bin).args(args).output().unwrap();
+        assert!(!out.status.success(), "{bin} {args:?} exited 0");
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(err.lines().count(), 1, "one line: {err:?}");
+        assert!(err.contains("--features etcd"), "{err}");
+        assert!(out.stdout.is_empty(), "nothing on stdout: {:?}", out.stdout);
+    }
+}
