@@ -5,7 +5,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use rpyc::server::registry::{RegistryClient, RegistryServer, ANSWERS_PER_SECOND, MAX_ANSWER};
+use rpyc::server::registry::{RegistryClient, RegistryServer, ANSWER_BYTES_PER_SECOND, MAX_ANSWER};
 use rpyc::server::ShutdownHandle;
 use rpyc::Value;
 use tokio::io::AsyncReadExt;
@@ -86,27 +86,40 @@ async fn a_small_udp_request_gets_at_most_one_datagram() {
 #[tokio::test]
 async fn each_udp_source_gets_a_bounded_answer_rate() {
     let (udp, _stop) = start(RegistryServer::bind_udp("127.0.0.1:0").await.unwrap()).await;
+    // Enough servers that every answer is a full datagram.
+    let client = RegistryClient::udp(udp);
+    for port in 1..=100u16 {
+        assert!(client.register(&["BIG"], port).await.unwrap());
+    }
     let flood = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-    let q = request("QUERY", Value::Tuple(vec![Value::str("X")]));
-    for _ in 0..1000 {
+    let q = request("QUERY", Value::Tuple(vec![Value::str("BIG")]));
+    let started = std::time::Instant::now();
+    for _ in 0..2000 {
         flood.send_to(&q, udp).await.unwrap();
     }
     // Count what comes back until the registry has gone quiet.
-    let mut answers = 0;
+    let mut bytes = 0;
     let mut buf = [0u8; 2048];
-    while let Ok(Ok(_)) =
+    while let Ok(Ok((n, _))) =
         tokio::time::timeout(Duration::from_millis(300), flood.recv_from(&mut buf)).await
     {
-        answers += 1;
+        bytes += n;
     }
-    let cap = 2 * ANSWERS_PER_SECOND as usize;
+    let elapsed = started.elapsed().as_secs_f64();
+    let rate = ANSWER_BYTES_PER_SECOND as f64;
+    let allowed = 2.0 * rate + rate * elapsed;
     assert!(
-        answers > 0 && answers <= cap + ANSWERS_PER_SECOND as usize,
-        "{answers} answers to 1,000 requests (burst {cap})"
+        bytes > 0 && (bytes as f64) <= allowed,
+        "{bytes} bytes answered to {} bytes of requests in {elapsed:.2} s (allowed {allowed:.0})",
+        2000 * q.len()
     );
-    // Another source is answered meanwhile.
-    let client = RegistryClient::udp(udp);
-    assert!(client.discover("X").await.unwrap().is_empty());
+    assert!(
+        bytes < 2000 * MAX_ANSWER / 2,
+        "the flood was cut: {bytes} bytes"
+    );
+    // Another source is answered meanwhile, and small answers are cheap for everyone.
+    let other = RegistryClient::udp(udp);
+    assert!(other.discover("NOTHING").await.unwrap().is_empty());
 }
 
 #[tokio::test]

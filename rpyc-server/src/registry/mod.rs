@@ -56,7 +56,7 @@ use std::time::Duration;
 pub use client::RegistryClient;
 #[cfg(feature = "etcd")]
 pub use etcd_store::EtcdStore;
-pub use server::{RegistryServer, ANSWERS_PER_SECOND, MAX_ANSWER, MAX_TCP_CLIENTS};
+pub use server::{RegistryServer, ANSWER_BYTES_PER_SECOND, MAX_ANSWER, MAX_TCP_CLIENTS};
 pub use store::{Limits, MemoryStore, RegistryStore, Request};
 
 /// The registry's default port (UDP and TCP).

@@ -4,9 +4,11 @@
 //! A registry is a public service, so what one sender can make it do is bounded:
 //! * every answer is one datagram of at most [`MAX_ANSWER`] bytes (the most recently
 //!   refreshed entries first), over TCP too, since Python's clients read one datagram's worth;
-//! * over UDP, where a source address can be forged, each source gets at most
-//!   [`ANSWERS_PER_SECOND`] answers to lookups (`QUERY`, `LIST`) a second (bursts of twice
-//!   that), so the registry cannot be used to reflect traffic at someone else;
+//! * over UDP, where a source address can be forged, the answers to lookups (`QUERY`, `LIST`)
+//!   one source gets are capped at [`ANSWER_BYTES_PER_SECOND`] (bursts of twice that), so the
+//!   registry cannot be used to reflect much traffic at someone else. A budget of bytes, not of
+//!   answers: many clients behind one NAT address that connect by name (one small answer
+//!   each, a few dozen bytes) are not throttled before a flood of full answers is;
 //! * TCP clients are served concurrently (at most [`MAX_TCP_CLIENTS`] at once), each with a
 //!   3 s deadline, so a silent client delays nobody;
 //! * the store prunes expired entries on a timer, not only when a name is queried.
@@ -28,8 +30,9 @@ use crate::shutdown::ShutdownHandle;
 
 /// The largest answer: one UDP datagram that fits a 1,500-byte Ethernet frame.
 pub const MAX_ANSWER: usize = 1472;
-/// Answers per second one UDP source address may get.
-pub const ANSWERS_PER_SECOND: u32 = 50;
+/// Bytes of lookup answers per second one UDP source address may get (bursts of twice that):
+/// about 180 full answers a second, or thousands of the usual few-instance ones.
+pub const ANSWER_BYTES_PER_SECOND: u32 = 256 * 1024;
 /// TCP clients served at once.
 pub const MAX_TCP_CLIENTS: usize = 256;
 /// How long a TCP client has to send its request and take the answer.
@@ -238,13 +241,14 @@ async fn serve_udp(
         // Only lookups can answer with more than they were sent: they are what a forged
         // source address could reflect, so they are what is rate-limited.
         let lookup = matches!(request, Request::Query { .. } | Request::List { .. });
-        if lookup && !limiter.allow(peer.ip(), Instant::now()) {
+        let Some(answer) = answerer.respond(request, peer).await else {
+            continue;
+        };
+        if lookup && !limiter.allow(peer.ip(), Instant::now(), answer.len()) {
             tracing::debug!(peer = %peer, "registry: answer rate limit reached; request dropped");
             continue;
         }
-        if let Some(answer) = answerer.respond(request, peer).await {
-            let _ = sock.send_to(&answer, peer).await;
-        }
+        let _ = sock.send_to(&answer, peer).await;
     }
 }
 
@@ -277,7 +281,7 @@ async fn serve_tcp(
     }
 }
 
-/// Per-source token buckets: [`ANSWERS_PER_SECOND`], bursts of twice that. Bounded: when it
+/// Per-source token buckets of bytes: [`ANSWER_BYTES_PER_SECOND`], bursts of twice that. Bounded: when it
 /// tracks too many sources, those whose bucket is full again are forgotten.
 #[derive(Default)]
 struct RateLimiter {
@@ -287,8 +291,8 @@ struct RateLimiter {
 impl RateLimiter {
     const MAX_SOURCES: usize = 65_536;
 
-    fn allow(&mut self, source: IpAddr, now: Instant) -> bool {
-        let rate = ANSWERS_PER_SECOND as f64;
+    fn allow(&mut self, source: IpAddr, now: Instant, bytes: usize) -> bool {
+        let rate = ANSWER_BYTES_PER_SECOND as f64;
         let burst = 2.0 * rate;
         if self.buckets.len() >= Self::MAX_SOURCES {
             self.buckets.retain(|_, (tokens, at)| {
@@ -301,8 +305,8 @@ impl RateLimiter {
         let (tokens, at) = self.buckets.entry(source).or_insert((burst, now));
         *tokens = (*tokens + now.duration_since(*at).as_secs_f64() * rate).min(burst);
         *at = now;
-        if *tokens >= 1.0 {
-            *tokens -= 1.0;
+        if *tokens >= bytes as f64 {
+            *tokens -= bytes as f64;
             true
         } else {
             false
@@ -337,12 +341,21 @@ mod tests {
         let t0 = Instant::now();
         let a: IpAddr = [10, 0, 0, 1].into();
         let b: IpAddr = [10, 0, 0, 2].into();
-        let burst = (0..1000).filter(|_| l.allow(a, t0)).count();
-        assert_eq!(burst, 2 * ANSWERS_PER_SECOND as usize);
-        assert!(l.allow(b, t0), "another source is not affected");
+        let full = MAX_ANSWER;
+        let rate = ANSWER_BYTES_PER_SECOND as usize;
+        let burst = (0..10_000).filter(|_| l.allow(a, t0, full)).count();
+        assert_eq!(burst, 2 * rate / full);
+        assert!(
+            !l.allow(a, t0, full),
+            "a full answer is refused once the burst is spent"
+        );
+        assert!(l.allow(b, t0, full), "another source is not affected");
         // A second later the bucket has refilled by the rate.
         let t1 = t0 + Duration::from_secs(1);
-        let refilled = (0..1000).filter(|_| l.allow(a, t1)).count();
-        assert_eq!(refilled, ANSWERS_PER_SECOND as usize);
+        let refilled = (0..10_000).filter(|_| l.allow(a, t1, 64)).count();
+        assert!(
+            (rate / 64..=(rate + full) / 64).contains(&refilled),
+            "{refilled}"
+        );
     }
 }
