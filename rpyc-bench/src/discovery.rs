@@ -216,6 +216,8 @@ pub async fn run(server_bin: &Path, opts: &Opts, out: Option<std::path::PathBuf>
         }));
     }
     stop_registry.shutdown();
+    // The servers go before etcd does (they would log a lost lease otherwise).
+    drop(backends);
     if let Some(path) = out {
         use std::io::Write;
         let line = json!({
