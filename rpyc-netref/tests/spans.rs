@@ -35,7 +35,8 @@ struct Fields<'a>(&'a mut HashMap<String, String>);
 
 impl Visit for Fields<'_> {
     fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
-        self.0.insert(field.name().to_string(), format!("{value:?}"));
+        self.0
+            .insert(field.name().to_string(), format!("{value:?}"));
     }
     fn record_str(&mut self, field: &Field, value: &str) {
         self.0.insert(field.name().to_string(), value.to_string());
@@ -44,10 +45,12 @@ impl Visit for Fields<'_> {
 
 impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for Collect {
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
-        let parent = attrs
-            .parent()
-            .cloned()
-            .or_else(|| attrs.is_contextual().then(|| ctx.current_span().id().cloned()).flatten());
+        let parent = attrs.parent().cloned().or_else(|| {
+            attrs
+                .is_contextual()
+                .then(|| ctx.current_span().id().cloned())
+                .flatten()
+        });
         let mut fields = HashMap::new();
         attrs.record(&mut Fields(&mut fields));
         self.0.lock().unwrap().push(Seen {

@@ -93,7 +93,9 @@ impl ConnInner {
             }
             handlers::Prepared::NoReply => {}
             handlers::Prepared::Unsupported => {
-                let err = Err(RemoteException::not_implemented_error("unsupported request"));
+                let err = Err(RemoteException::not_implemented_error(
+                    "unsupported request",
+                ));
                 finish(obs, &err);
                 self.send_reply(seq, err, "dispatch");
             }

@@ -96,7 +96,10 @@ impl ConnInner {
 
     /// The peer's address as the server saw it (`Config::endpoints`), or `""`.
     pub(crate) fn peer(&self) -> &str {
-        self.config.endpoints.as_ref().map_or("", |(_, p)| p.as_str())
+        self.config
+            .endpoints
+            .as_ref()
+            .map_or("", |(_, p)| p.as_str())
     }
 
     /// [`Connection::id`].
