@@ -178,7 +178,10 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let logs = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
-        .with_env_filter(tracing_subscriber::EnvFilter::new(&cli.log));
+        .with_env_filter(tracing_subscriber::EnvFilter::new(&cli.log))
+        // A span is logged once, when it closes (`rpyc=debug`: one line per request and call,
+        // with its outcome and duration).
+        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE);
     match cli.log_format {
         LogFormat::Text => logs.init(),
         LogFormat::Pretty => logs.pretty().init(),

@@ -112,7 +112,7 @@ impl Monitor {
                 })
             })
             .collect();
-        v.sort_by(|a, b| b.age.cmp(&a.age));
+        v.sort_by_key(|c| std::cmp::Reverse(c.age));
         v
     }
 
@@ -205,7 +205,7 @@ impl Monitor {
                 "method", "calls", "mean", "p99 ≤"
             );
             let _ = writeln!(out, "\nTOP METHODS BY CALLS\n{header}");
-            methods.sort_by(|a, b| b.count.cmp(&a.count));
+            methods.sort_by_key(|h| std::cmp::Reverse(h.count));
             for h in methods.iter().take(10) {
                 row(&mut out, h);
             }
