@@ -63,6 +63,7 @@
 //! | [`blocking`] | a blocking API (Python RPyC's shape) on a shared background runtime |
 //! | [`async_result`] | [`AsyncResult`] for `async_` calls |
 //! | [`error`] | [`Error`] |
+//! | [`observe`] | tracing spans per request and call (`rpyc.request`, `rpyc.call`), metrics through the `metrics` facade ([`observe::enable_metrics`]), [`observe::ConnectionStats`] |
 //! | [`testing`] | small services for doctests and tests (`EchoService`) |
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
@@ -85,6 +86,7 @@ pub mod func;
 mod lazy_iter;
 pub mod netref;
 pub mod object;
+pub mod observe;
 pub mod reconnect;
 pub mod service;
 pub mod stream;

@@ -309,6 +309,7 @@ pub(crate) async fn start_authenticated(
         .unwrap_or_else(|_| Err(format!("no answer within {AUTH_TIMEOUT:?}")));
     match verdict {
         Ok(credentials) => {
+            tracing::info!(peer = %peer, "connection authenticated");
             if let Some(c) = cfg.credentials.as_mut() {
                 c.auth = credentials;
             }

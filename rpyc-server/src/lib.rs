@@ -10,6 +10,8 @@
 //! | module | owns |
 //! |---|---|
 //! | [`server`] | [`Server`]: listeners, per-connection tasks, connection limit, graceful shutdown |
+//! | [`metrics`] | [`metrics::PrometheusRecorder`]: a `metrics` recorder rendering Prometheus' text format |
+//! | [`status`] | the live view: [`status::Monitor`] (open connections, gauges, the status page), the `/metrics` + `/status` HTTP endpoint |
 //! | `slots` | the connection cap: who is evicted when it is reached (a connection that never sent a frame), the per-peer limit |
 //! | `shutdown` | [`ShutdownHandle`] (re-exported here and in [`server`]), shared by [`Server`] and [`registry::RegistryServer`] |
 //! | [`services`] | the built-in `calc` and `test` services |
@@ -26,11 +28,13 @@ pub mod auth;
 #[doc(hidden)]
 pub mod cli;
 pub mod discovery;
+pub mod metrics;
 pub mod registry;
 pub mod server;
 pub mod services;
 mod shutdown;
 mod slots;
+pub mod status;
 pub mod tls;
 
 pub use server::{ConnectionCounter, Server};

@@ -23,6 +23,18 @@ enum ServiceName {
     Test,
 }
 
+/// How log lines look (`--log-format`).
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum LogFormat {
+    /// One line per event: time, level, target, message, fields.
+    Text,
+    /// Several lines per event, spans included: for reading by eye.
+    Pretty,
+    /// One JSON object per line (`timestamp`, `level`, `fields`, `target`, `spans`): for log
+    /// collectors.
+    Json,
+}
+
 /// What `rpyc-server --help` opens with: what the binary does, before its options.
 const ABOUT: &str = "Serve a built-in RPyC service (calc or test) to any RPyC 6 client, Python's \
                      `rpyc` included, over TCP, a Unix socket or TLS.";
@@ -92,9 +104,20 @@ struct Cli {
     /// with `--features etcd`). At shutdown it leaves discovery before it stops accepting.
     #[arg(long, value_name = "URL")]
     register: Option<String>,
-    /// Log filter (e.g. `info`, `rpyc_netref=debug`); logs go to stderr.
-    #[arg(long, default_value = "warn")]
+    /// Log filter (e.g. `info`, `rpyc_netref=debug`; `rpyc=debug` adds a span per request
+    /// and per call); logs go to stderr.
+    #[arg(long, value_name = "LEVEL", default_value = "warn")]
     log: String,
+    /// How log lines look.
+    #[arg(long, value_enum, default_value = "text")]
+    log_format: LogFormat,
+    /// Serve Prometheus metrics at http://ADDR/metrics and the status page at
+    /// http://ADDR/status (ADDR: `127.0.0.1:9100`, say).
+    #[arg(long, value_name = "ADDR")]
+    metrics: Option<String>,
+    /// Print the status page of the server whose --metrics endpoint is ADDR, then exit.
+    #[arg(long, value_name = "ADDR", exclusive = true)]
+    status: Option<String>,
     #[command(flatten)]
     liveness: Liveness,
 }
@@ -153,10 +176,17 @@ fn connection_config(cli: &Cli) -> rpyc_core::Config {
 fn main() -> ExitCode {
     limit_malloc_arenas();
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(tracing_subscriber::EnvFilter::new(&cli.log))
-        .init();
+        // A span is logged once, when it closes (`rpyc=debug`: one line per request and call,
+        // with its outcome and duration).
+        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE);
+    match cli.log_format {
+        LogFormat::Text => logs.init(),
+        LogFormat::Pretty => logs.pretty().init(),
+        LogFormat::Json => logs.json().init(),
+    }
     let rt = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -199,6 +229,11 @@ fn limit_malloc_arenas() {
 fn limit_malloc_arenas() {}
 
 async fn run(cli: Cli) -> std::io::Result<()> {
+    if let Some(addr) = &cli.status {
+        let page = rpyc_server::status::http_get(addr, "/status").await?;
+        print!("{page}");
+        return Ok(());
+    }
     if cli.stdio {
         return serve_stdio(&cli).await;
     }
@@ -237,6 +272,21 @@ async fn run(cli: Cli) -> std::io::Result<()> {
         (None, Some(p)) => p.display().to_string(),
         (None, None) => String::new(),
     };
+    if let Some(addr) = &cli.metrics {
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        let recorder = rpyc_server::metrics::PrometheusRecorder::install()
+            .map_err(|_| std::io::Error::other("a metrics recorder is already installed"))?;
+        eprintln!(
+            "rpyc-server: metrics on http://{}/metrics, status on /status",
+            listener.local_addr()?
+        );
+        tokio::spawn(rpyc_server::status::serve_http(
+            listener,
+            recorder,
+            server.monitor(),
+            Default::default(),
+        ));
+    }
     rpyc_server::cli::announce_and_stop_on_signal(&shown, server.shutdown_handle())?;
     match cli.service {
         ServiceName::Calc => server.serve(CalculatorService::new).await,

@@ -42,6 +42,7 @@ use tokio_rustls::TlsAcceptor;
 use crate::auth::{start_authenticated, Accepted, AuthStream, Authenticator};
 use crate::discovery::{Discovery, Registration};
 use crate::slots::{peer_key, Refused, Slots};
+use crate::status::Monitor;
 // Kept here too, so `rpyc_server::server::ShutdownHandle` still names it.
 pub use crate::shutdown::ShutdownHandle;
 
@@ -81,6 +82,7 @@ pub struct Server {
     registrar: Option<Arc<dyn Discovery>>,
     tls: Option<TlsAcceptor>,
     authenticator: Option<Arc<dyn Authenticator>>,
+    monitor: Monitor,
 }
 
 type Factory = Arc<dyn Fn() -> Arc<dyn Service> + Send + Sync>;
@@ -121,6 +123,7 @@ impl Server {
             registrar: None,
             tls: None,
             authenticator: None,
+            monitor: Monitor::default(),
         }
     }
 
@@ -210,6 +213,12 @@ impl Server {
         self.counter.clone()
     }
 
+    /// The live view of this server's connections: the status page and the gauges of
+    /// [`crate::status`].
+    pub fn monitor(&self) -> Monitor {
+        self.monitor.clone()
+    }
+
     /// A handle that stops the server.
     pub fn shutdown_handle(&self) -> ShutdownHandle {
         ShutdownHandle::from_token(self.shutdown.clone())
@@ -280,6 +289,7 @@ impl Server {
                 Ok(slot) => slot,
                 Err(Refused::ShuttingDown) => break,
                 Err(Refused::PerPeer(limit)) => {
+                    self.monitor.refused("per_peer");
                     tracing::warn!(peer = %peer, limit, "connection refused: too many from this address");
                     continue;
                 }
@@ -288,7 +298,9 @@ impl Server {
             cfg.endpoints = Some((local.clone(), peer.clone()));
             cfg.credentials = Some(Credentials::new(peer.clone()));
             self.counter.0.fetch_add(1, Ordering::AcqRel);
+            self.monitor.accepted();
             tracing::info!(peer = %peer, "connection accepted");
+            let monitor = self.monitor.clone();
             let shutdown = drain.clone();
             let counter = self.counter.clone();
             let grace = self.grace;
@@ -305,8 +317,13 @@ impl Server {
                     c = Box::pin(start_connection(stream, tls, auth, service, cfg, &local)) => c,
                     _ = slot.evicted.cancelled() => None,
                 };
+                if started.is_none() && !slot.evicted.is_cancelled() {
+                    monitor.refused("handshake");
+                }
                 if let Some(conn) = started {
                     slot.attach(&conn);
+                    let _tracked = monitor.track(&conn);
+                    tracing::debug!(peer = %peer, conn = conn.id(), "connection started");
                     tokio::select! {
                         _ = conn.serve_all() => {}
                         _ = slot.evicted.cancelled() => {
@@ -319,7 +336,7 @@ impl Server {
                     }
                     // The reason may quote the peer: escaped, whatever the log subscriber does.
                     let reason = rpyc_core::Printable(conn.close_reason().unwrap_or_default());
-                    tracing::info!(peer = %peer, reason = %reason, "connection closed");
+                    tracing::info!(peer = %peer, conn = conn.id(), reason = %reason, "connection closed");
                 }
                 counter.0.fetch_sub(1, Ordering::AcqRel);
                 drop(slot);

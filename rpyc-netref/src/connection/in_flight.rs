@@ -14,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 use super::deadlines::{Armed, Deadlines};
 use crate::async_result::AsyncResult;
 use crate::error::{Error, Result};
+use crate::observe::CallObs;
 use rpyc_core::Value;
 
 /// The calls of one connection that await a reply.
@@ -30,9 +31,36 @@ pub(super) struct InFlight {
 
 #[derive(Default)]
 struct Pending {
-    waiting: HashMap<i64, AsyncResult>,
+    /// The waiters, each with its `rpyc.call` span when one is recorded.
+    waiting: HashMap<i64, Waiter>,
+    /// How many waiters have a span (the requests of the peer look for one only then).
+    spans: usize,
     /// Set when no reply can come any more (the peer stopped sending): the error new calls get.
     ended: Option<String>,
+}
+
+/// A call awaiting its reply.
+struct Waiter {
+    res: AsyncResult,
+    obs: Option<Box<CallObs>>,
+}
+
+impl Waiter {
+    /// Completes the call with `result`, ending its span.
+    fn complete(self, result: Result<Value>) {
+        if let Some(obs) = self.obs {
+            obs.finish(result.as_ref().map(|_| ()));
+        }
+        self.res.complete(result);
+    }
+}
+
+impl Pending {
+    fn remove(&mut self, seq: i64) -> Option<Waiter> {
+        let w = self.waiting.remove(&seq)?;
+        self.spans -= usize::from(w.obs.is_some());
+        Some(w)
+    }
 }
 
 impl InFlight {
@@ -41,27 +69,50 @@ impl InFlight {
         self.seq.fetch_add(1, Ordering::Relaxed)
     }
 
-    /// Starts a call: its sequence number and the waiter its reply completes.
-    pub(super) fn start(&self) -> (i64, AsyncResult) {
+    /// Starts a call (observed by `obs`, if it is): its sequence number and the waiter its
+    /// reply completes.
+    pub(super) fn start(&self, obs: Option<Box<CallObs>>) -> (i64, AsyncResult) {
         let seq = self.next_seq();
         let res = AsyncResult::new();
+        if let Some(o) = &obs {
+            o.sent(seq);
+        }
+        let w = Waiter {
+            res: res.clone(),
+            obs,
+        };
         let mut p = self.pending.lock();
-        match &p.ended {
-            Some(reason) => res.complete(Err(Error::ConnectionClosed(reason.clone()))),
-            None => {
-                p.waiting.insert(seq, res.clone());
-            }
+        if let Some(reason) = p.ended.clone() {
+            drop(p);
+            w.complete(Err(Error::ConnectionClosed(reason)));
+        } else {
+            p.spans += usize::from(w.obs.is_some());
+            p.waiting.insert(seq, w);
         }
         (seq, res)
+    }
+
+    /// The span of the most recent call still waiting, if calls are observed: the parent of a
+    /// request the peer sends meanwhile (a callback).
+    pub(super) fn latest_span(&self) -> Option<tracing::Id> {
+        let p = self.pending.lock();
+        if p.spans == 0 {
+            return None;
+        }
+        p.waiting
+            .iter()
+            .filter(|(_, w)| w.obs.is_some())
+            .max_by_key(|(seq, _)| **seq)
+            .and_then(|(_, w)| w.obs.as_ref()?.id())
     }
 
     /// Completes call `seq` with `result`; false (and `result` dropped) if no such call waits
     /// (a late reply after a timeout, or a reply to a seq never sent).
     pub(super) fn complete(&self, seq: i64, result: impl FnOnce() -> Result<Value>) -> bool {
-        let Some(res) = self.pending.lock().waiting.remove(&seq) else {
+        let Some(w) = self.pending.lock().remove(seq) else {
             return false;
         };
-        res.complete(result());
+        w.complete(result());
         true
     }
 
@@ -75,20 +126,19 @@ impl InFlight {
 
     /// Gives up call `seq` with `err` (it could not be sent).
     pub(super) fn fail(&self, seq: i64, err: Error) {
-        if let Some(res) = self.pending.lock().waiting.remove(&seq) {
-            res.complete(Err(err));
+        let w = self.pending.lock().remove(seq);
+        if let Some(w) = w {
+            w.complete(Err(err));
         }
     }
 
     /// Fails every waiting call (the connection closed).
     pub(super) fn fail_all(&self, err: impl Fn() -> Error) {
-        let pending: Vec<AsyncResult> = self
-            .pending
-            .lock()
-            .waiting
-            .drain()
-            .map(|(_, r)| r)
-            .collect();
+        let pending: Vec<Waiter> = {
+            let mut p = self.pending.lock();
+            p.spans = 0;
+            p.waiting.drain().map(|(_, w)| w).collect()
+        };
         for r in pending {
             r.complete(Err(err()));
         }
@@ -131,12 +181,12 @@ mod tests {
     #[test]
     fn a_call_completes_once_and_a_late_reply_finds_nothing() {
         let f = InFlight::default();
-        let (seq, res) = f.start();
+        let (seq, res) = f.start(None);
         assert!(f.complete(seq, || Ok(Value::Int(1))));
         assert!(!f.complete(seq, || Ok(Value::Int(2))));
         assert_eq!(res.take().unwrap().unwrap(), Value::Int(1));
         // Sequence numbers never repeat.
-        let (next, _) = f.start();
+        let (next, _) = f.start(None);
         assert!(next > seq);
         assert!(f.next_seq() > next);
         // Sent, answered or not: known; never handed out: not.
@@ -152,7 +202,7 @@ mod tests {
             let (f, cancel) = (f.clone(), cancel.clone());
             tokio::spawn(async move { f.expire(&cancel).await })
         };
-        let (seq, res) = f.start();
+        let (seq, res) = f.start(None);
         let armed = f.arm(seq, Duration::from_millis(20));
         res.wait().await.unwrap();
         assert!(
@@ -167,10 +217,10 @@ mod tests {
     #[test]
     fn after_the_end_a_new_call_fails_at_once() {
         let f = InFlight::default();
-        let (_, before) = f.start();
+        let (_, before) = f.start(None);
         assert_eq!(f.waiting(), 1);
         f.end("the peer closed the connection");
-        let (_, after) = f.start();
+        let (_, after) = f.start(None);
         for r in [before, after] {
             assert!(
                 matches!(r.take(), Some(Err(Error::ConnectionClosed(m))) if m.contains("peer closed"))
@@ -182,7 +232,7 @@ mod tests {
     #[test]
     fn closing_fails_every_call() {
         let f = InFlight::default();
-        let calls: Vec<AsyncResult> = (0..3).map(|_| f.start().1).collect();
+        let calls: Vec<AsyncResult> = (0..3).map(|_| f.start(None).1).collect();
         f.fail_all(|| Error::ConnectionClosed("gone".into()));
         for r in calls {
             assert!(matches!(r.take(), Some(Err(Error::ConnectionClosed(_)))));

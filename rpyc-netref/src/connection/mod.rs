@@ -54,6 +54,7 @@ use crate::async_result::AsyncResult;
 use crate::error::{Error, Result};
 use crate::netref::NetRef;
 use crate::object::LocalObject;
+use crate::observe::{CallObs, StatsHandle};
 use crate::service::{Service, ServiceRoot};
 use crate::sync_calls::SyncCalls;
 use crate::table::ObjectTable;
@@ -204,6 +205,8 @@ impl Connection {
             idle: Notify::new(),
             sync_calls,
             on_close: Mutex::new(Vec::new()),
+            started: std::time::Instant::now(),
+            last_read_ms: AtomicU64::new(0),
         });
         // The root is pinned in the table for the life of the connection (RPyC counts it too).
         inner.table.export_pinned(&inner.root);
@@ -252,6 +255,15 @@ impl Connection {
     /// tell a connection that has never spoken (and so holds nothing) from one that has.
     pub fn frames_received(&self) -> u64 {
         self.inner.served.load(Ordering::Acquire)
+    }
+
+    /// A handle to look at this connection's state ([`StatsHandle::snapshot`]: objects,
+    /// proxies, calls in flight, bytes queued, idle time) without keeping it open: what a
+    /// server's status page holds for each connection.
+    pub fn stats_handle(&self) -> StatsHandle {
+        StatsHandle {
+            inner: Arc::downgrade(&self.inner),
+        }
     }
 
     /// How many live proxies of remote objects this side holds.
@@ -334,12 +346,19 @@ impl Connection {
     ) -> (i64, AsyncResult) {
         // The objects stay alive until the frame is queued: a proxy dropped earlier would
         // queue its DEL ahead of the request that mentions it.
+        let obs = CallObs::start(&self.inner, handler, &args);
         let mut keep = Vec::new();
         let boxed = match self.inner.box_value(Value::Tuple(args), &mut keep) {
             Ok(b) => b,
-            Err(e) => return (-1, AsyncResult::completed(Err(Error::Encode(e.message())))),
+            Err(e) => {
+                let err = Error::Encode(e.message());
+                if let Some(obs) = obs {
+                    obs.finish(Err(&err));
+                }
+                return (-1, AsyncResult::completed(Err(err)));
+            }
         };
-        let sent = self.inner.send_boxed_request(handler, &boxed, how);
+        let sent = self.inner.send_boxed_request(handler, &boxed, how, obs);
         drop(keep);
         sent
     }
@@ -404,6 +423,7 @@ impl Connection {
             Handler::Close,
             &Boxed::Value(Value::Tuple(Vec::new())),
             SendMode::Now,
+            None,
         );
         // A Python peer answers by closing the stream; an rpyc-rs peer may reply first.
         let wait = Duration::from_secs(1).min(

@@ -150,7 +150,10 @@ impl Outbox {
             return Err(e);
         }
         fb.finish(compress)?;
-        self.budget.charge(st.buf.len() - before);
+        let framed = st.buf.len() - before;
+        self.budget.charge(framed);
+        // The header's flag byte says whether it was compressed.
+        crate::observe::frame(false, framed, st.buf.get(before + 4) == Some(&1));
         if now && st.io.is_some() {
             // Even inside a producer: the request goes out before the caller arms its timeout.
             self.write_now(st);

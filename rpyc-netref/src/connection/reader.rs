@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use rpyc_core::frame::{buffered_frame_len, FrameCodec};
+use rpyc_core::frame::{buffered_frame_len, FrameCodec, HEADER_LEN};
 use rpyc_core::message::{Boxed, Message, Request};
 use rpyc_core::{RemoteException, Value};
 use tokio::io::AsyncRead;
@@ -19,7 +19,12 @@ use super::outbox::Produce;
 use super::watchdog::{CountingRead, Seen, TickTimer, Watchdog};
 use super::{handlers, ConnInner};
 use crate::error::Error;
+use crate::observe::{self, RequestObs};
 use crate::sync_calls::SyncCalls;
+use tracing::Instrument;
+/// A frame's bytes on the wire beyond its payload: the header and the flusher.
+const FRAME_OVERHEAD: usize = HEADER_LEN + 1;
+
 impl ConnInner {
     /// Handles one decoded frame (`decode.rs`); `Ok(true)` if it completed one of our calls
     /// (woke its caller), `Err` closes the connection.
@@ -65,23 +70,34 @@ impl ConnInner {
                 return self.send_reply(seq, Err(RemoteException::type_error(msg)), "dispatch")
             }
         };
+        // Its span and metrics, when either is on (nothing is computed otherwise).
+        let obs = RequestObs::start(self, seq, &req);
         // Cheap handlers run inline, in order; the rest resolve their references here (in
         // order) and run on their own task.
         // A panic in a handler becomes an exception for that caller; the reader lives on.
         let prepared = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let _entered = obs.as_ref().map(|o| o.span().enter());
             handlers::prepare(self, req)
         })) {
             Ok(p) => p,
             Err(p) => {
-                return self.send_reply(seq, Err(panic_exception(p.as_ref())), "dispatch");
+                let result = Err(panic_exception(p.as_ref()));
+                finish(obs, &result);
+                return self.send_reply(seq, result, "dispatch");
             }
         };
         match prepared {
-            handlers::Prepared::Done(result, h) => self.send_reply(seq, result, h.name()),
+            handlers::Prepared::Done(result, h) => {
+                finish(obs, &result);
+                self.send_reply(seq, result, h.name())
+            }
             handlers::Prepared::NoReply => {}
             handlers::Prepared::Unsupported => {
-                let err = RemoteException::not_implemented_error("unsupported request");
-                self.send_reply(seq, Err(err), "dispatch");
+                let err = Err(RemoteException::not_implemented_error(
+                    "unsupported request",
+                ));
+                finish(obs, &err);
+                self.send_reply(seq, err, "dispatch");
             }
             handlers::Prepared::Spawn(_, ctx)
                 if self.in_flight.load(Ordering::Acquire)
@@ -91,7 +107,9 @@ impl ConnInner {
                     "too many concurrent requests on this connection (limit {})",
                     self.config.max_concurrent_requests
                 );
-                self.send_reply(seq, Err(RemoteException::runtime_error(msg)), ctx.name());
+                let err = Err(RemoteException::runtime_error(msg));
+                finish(obs, &err);
+                self.send_reply(seq, err, ctx.name());
             }
             handlers::Prepared::Spawn(job, ctx) => {
                 let inner = self.clone();
@@ -106,7 +124,17 @@ impl ConnInner {
                     if inner.out.over_budget() {
                         inner.out.wait_drained().await;
                     }
-                    let result = run_job(job, &inner.sync_calls, place).await;
+                    let result = match &obs {
+                        None => run_job(job, &inner.sync_calls, place).await,
+                        // The handler runs in the request's span: the calls it makes back to
+                        // the peer (callbacks) are its children.
+                        Some(o) => {
+                            run_job(job, &inner.sync_calls, place)
+                                .instrument(o.span().clone())
+                                .await
+                        }
+                    };
+                    finish(obs, &result);
                     inner.send_reply(seq, result, ctx.name());
                     if inner.in_flight.fetch_sub(1, Ordering::AcqRel) == 1 {
                         inner.idle.notify_waiters();
@@ -114,6 +142,13 @@ impl ConnInner {
                 }));
             }
         }
+    }
+}
+
+/// Ends a request's observation, if it has one.
+fn finish(obs: Option<RequestObs>, result: &std::result::Result<Value, RemoteException>) {
+    if let Some(o) = obs {
+        o.finish(result);
     }
 }
 
@@ -198,6 +233,7 @@ pub(super) async fn reader_task<R: AsyncRead + Send + 'static>(inner: Arc<ConnIn
             None => break Some(inner.peer_finished().await),
             Some(Err(e)) => break Some(format!("read failed: {e}")),
             Some(Ok(frame)) => {
+                observe::frame(true, frame.data.len() + FRAME_OVERHEAD, frame.compressed);
                 // A large frame decodes off the runtime's workers: the replies queued so far go
                 // out while it waits (see `decode.rs`).
                 let stop = || {
@@ -245,6 +281,7 @@ pub(super) async fn reader_task<R: AsyncRead + Send + 'static>(inner: Arc<ConnIn
                     tokio::task::yield_now().await;
                 }
                 producing = false;
+                inner.note_read();
                 // Nothing came of this read (answers to our DELs, say) and nothing else is
                 // going on: acknowledge it now rather than after the delayed-ACK timer.
                 inner.out.exit(!woke_caller);

@@ -7,8 +7,9 @@
 //! `shutdown()`, the local object table (`table`) and the root object (`root`). Everything
 //! else here is the connection's own.
 
-use std::sync::atomic::{AtomicU64, AtomicUsize};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
+use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 use rpyc_core::message::{Boxed, Handler, Message};
@@ -24,6 +25,7 @@ use super::{Connection, HandleGuard};
 use crate::async_result::AsyncResult;
 use crate::error::{Error, Result};
 use crate::object::{CallContext, LocalObject};
+use crate::observe::{CallObs, ConnectionStats};
 use crate::service::Service;
 use crate::sync_calls::SyncCalls;
 use crate::table::ObjectTable;
@@ -78,6 +80,10 @@ pub(crate) struct ConnInner {
     pub(super) sync_calls: Arc<SyncCalls>,
     /// The hooks of `Connection::on_close`, taken (and run) once, at shutdown.
     pub(super) on_close: Mutex<Vec<CloseHook>>,
+    /// When the connection started (`ConnectionStats::idle` counts from here).
+    pub(super) started: Instant,
+    /// When the peer last sent something: milliseconds after `started`, set once per read.
+    pub(super) last_read_ms: AtomicU64,
 }
 
 /// A hook run once when the connection closes, with the reason.
@@ -86,6 +92,47 @@ pub(super) type CloseHook = Box<dyn FnOnce(&str) + Send>;
 impl ConnInner {
     pub(crate) fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// The peer's address as the server saw it (`Config::endpoints`), or `""`.
+    pub(crate) fn peer(&self) -> &str {
+        self.config
+            .endpoints
+            .as_ref()
+            .map_or("", |(_, p)| p.as_str())
+    }
+
+    /// [`Connection::id`].
+    pub(crate) fn conn_id(&self) -> u64 {
+        self.id
+    }
+
+    /// The span of our most recent call still waiting (the cause of a request the peer
+    /// sends meanwhile), when calls are traced.
+    pub(crate) fn caller_span(&self) -> Option<tracing::Id> {
+        self.calls.latest_span()
+    }
+
+    /// Notes that the peer sent something (once per read, not per frame).
+    pub(super) fn note_read(&self) {
+        let ms = self.started.elapsed().as_millis() as u64;
+        self.last_read_ms.store(ms, Ordering::Relaxed);
+    }
+
+    /// The connection's state now (`StatsHandle::snapshot`).
+    pub(crate) fn stats(&self) -> ConnectionStats {
+        let last = Duration::from_millis(self.last_read_ms.load(Ordering::Relaxed));
+        ConnectionStats {
+            id: self.id,
+            peer: self.peer().to_string(),
+            objects: self.table.len(),
+            proxies: self.proxies.live(),
+            in_flight: self.in_flight.load(Ordering::Acquire),
+            waiting: self.calls.waiting(),
+            queued_bytes: self.out.owed(),
+            frames_received: self.served.load(Ordering::Acquire),
+            idle: self.started.elapsed().saturating_sub(last),
+        }
     }
 
     pub(super) fn connection(self: &Arc<Self>) -> Option<Connection> {
@@ -109,11 +156,16 @@ impl ConnInner {
         handler: Handler,
         args: &Boxed,
         how: SendMode,
+        obs: Option<Box<CallObs>>,
     ) -> (i64, AsyncResult) {
         if self.is_closed() {
-            return (-1, AsyncResult::completed(Err(self.closed_error())));
+            let err = self.closed_error();
+            if let Some(obs) = obs {
+                obs.finish(Err(&err));
+            }
+            return (-1, AsyncResult::completed(Err(err)));
         }
-        let (seq, res) = self.calls.start();
+        let (seq, res) = self.calls.start(obs);
         // The connection may have closed after the check above: never leave a waiter behind.
         if self.is_closed() {
             self.calls.fail(seq, self.closed_error());
@@ -193,7 +245,7 @@ impl ConnInner {
         }
     }
 
-    pub(super) fn is_closed(&self) -> bool {
+    pub(crate) fn is_closed(&self) -> bool {
         self.close_reason.get().is_some()
     }
 
