@@ -5,11 +5,11 @@
 #[path = "support/py_server.rs"]
 mod py_server;
 
-use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
-use py_server::{python::python, PyServer};
+use py_server::python::run_python_client_with;
+use py_server::PyServer;
 use rpyc::server::services::CalculatorService;
 use rpyc::{Config, Value};
 
@@ -35,14 +35,6 @@ async fn a_python_server_answers_our_pings_and_an_idle_connection_is_kept() {
 
 #[test]
 fn a_python_client_is_kept_while_it_serves_and_cut_when_idle_without() {
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let server = rt
-        .block_on(rpyc::Server::bind("127.0.0.1:0"))
-        .unwrap()
-        .config(pinging());
-    let port = server.local_addr().unwrap().port();
-    let stop = server.shutdown_handle();
-    let task = rt.spawn(server.serve(CalculatorService::new));
     let script = r#"
 import os, time, rpyc
 port = int(os.environ["PORT"])
@@ -59,19 +51,5 @@ except (EOFError, ConnectionError, OSError):
     pass
 bg.stop()
 "#;
-    let out = Command::new(python())
-        .arg("-c")
-        .arg(script)
-        .env("PORT", port.to_string())
-        .stdin(std::process::Stdio::null())
-        .output()
-        .unwrap();
-    stop.shutdown();
-    let _ = rt.block_on(task);
-    assert!(
-        out.status.success(),
-        "the Python client failed:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    run_python_client_with(pinging(), CalculatorService::new, script);
 }

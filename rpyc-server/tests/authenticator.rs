@@ -5,7 +5,6 @@
 //! an authenticator after the mutual-TLS handshake that sees the client certificate.
 
 use std::io::Write;
-use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 
 use rpyc::Value;
@@ -34,22 +33,9 @@ async fn serve(
 }
 
 async fn run_python(script: &str, port: u16, dir: Option<&std::path::Path>) -> Vec<String> {
-    let mut cmd = tokio::process::Command::new(support::python());
-    cmd.arg("-c").arg(script).env("PORT", port.to_string());
-    if let Some(dir) = dir {
-        cmd.env("DIR", dir);
-    }
-    let out = cmd.stdin(Stdio::null()).output().await.unwrap();
-    assert!(
-        out.status.success(),
-        "python failed: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(str::to_string)
-        .collect()
+    let mut env = vec![("PORT", port.to_string())];
+    env.extend(dir.map(|d| ("DIR", d.display().to_string())));
+    support::run_python_script(script, &env).await
 }
 
 /// The README's Python side of the token authenticator.

@@ -6,6 +6,8 @@
 
 #[path = "support/etcd.rs"]
 mod etcd;
+#[path = "support/process.rs"]
+mod process;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;

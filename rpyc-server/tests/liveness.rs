@@ -2,55 +2,31 @@
 //! killed (SIGKILL) and started again on the same port; `--ping-interval`/`--ping-timeout`
 //! cut a client that answers nothing and keep one that answers; the keepalive flags.
 
-use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use rpyc::{Backoff, Error, Reconnecting, Value};
 use tokio::io::AsyncReadExt;
 
+#[path = "support/process.rs"]
+mod process;
+use process::Listening;
+
 const SERVER: &str = env!("CARGO_BIN_EXE_rpyc-server");
 
-/// A running `rpyc-server`, killed when dropped.
-struct Running {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// Starts `rpyc-server --service calc --port PORT ARGS…` and waits for its `listening on` line.
-fn start(port: u16, args: &[&str]) -> Running {
-    let mut child = Command::new(SERVER)
-        .args(["--service", "calc", "--port", &port.to_string()])
+fn start(port: u16, args: &[&str]) -> Listening {
+    let mut cmd = Command::new(SERVER);
+    cmd.args(["--service", "calc", "--port", &port.to_string()])
         .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start rpyc-server");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("unexpected output {line:?}"))
-        .parse()
-        .unwrap();
-    Running { child, addr }
+        .stderr(Stdio::null());
+    Listening::start(cmd)
 }
 
 #[tokio::test]
 async fn a_reconnecting_client_survives_the_server_killed_and_restarted() {
     let server = start(0, &[]);
-    let addr = server.addr;
+    let addr = server.socket_addr();
     let client = Reconnecting::tcp(addr.to_string()).backoff(Backoff {
         min: Duration::from_millis(20),
         max: Duration::from_millis(200),
@@ -111,7 +87,9 @@ async fn the_ping_flags_cut_a_silent_client_and_keep_a_live_one() {
         ],
     );
     // A client that never answers: the server pings it, then closes it.
-    let mut silent = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    let mut silent = tokio::net::TcpStream::connect(server.socket_addr())
+        .await
+        .unwrap();
     let closed = tokio::time::timeout(Duration::from_secs(10), async {
         let mut buf = [0u8; 256];
         while matches!(silent.read(&mut buf).await, Ok(n) if n > 0) {}
@@ -119,7 +97,7 @@ async fn the_ping_flags_cut_a_silent_client_and_keep_a_live_one() {
     .await;
     assert!(closed.is_ok(), "the silent client was not cut");
     // A live client answers the pings and stays.
-    let live = rpyc::connect(server.addr).await.unwrap();
+    let live = rpyc::connect(server.socket_addr()).await.unwrap();
     let root = live.root().await.unwrap();
     tokio::time::sleep(Duration::from_millis(600)).await;
     assert!(!live.is_closed(), "{:?}", live.close_reason());
@@ -130,7 +108,7 @@ async fn the_ping_flags_cut_a_silent_client_and_keep_a_live_one() {
 #[tokio::test]
 async fn keepalive_can_be_turned_off() {
     let server = start(0, &["--no-keepalive", "--idle-timeout", "60"]);
-    let conn = rpyc::connect(server.addr).await.unwrap();
+    let conn = rpyc::connect(server.socket_addr()).await.unwrap();
     let v = conn
         .root()
         .await

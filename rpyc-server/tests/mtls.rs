@@ -11,7 +11,6 @@ use rpyc::tls::ClientTls;
 use rpyc::Value;
 use rpyc_server::services::TestService;
 use rpyc_server::Server;
-use tokio::io::{AsyncBufReadExt, BufReader};
 
 #[path = "../../tests/support/python.rs"]
 mod support;
@@ -20,6 +19,9 @@ mod support;
 mod certs;
 
 use certs::Pki;
+#[path = "support/process.rs"]
+mod process;
+use process::Listening;
 
 async fn mtls_server(
     pki: &Pki,
@@ -60,25 +62,11 @@ for who in ["alice", "mallory", None, "alice"]:
 "#;
 
 async fn run_python(script: &str, port: u16, pki: &Pki) -> Vec<String> {
-    let out = tokio::process::Command::new(support::python())
-        .arg("-c")
-        .arg(script)
-        .env("PORT", port.to_string())
-        .env("DIR", pki.dir())
-        .stdin(Stdio::null())
-        .output()
-        .await
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "python failed: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(str::to_string)
-        .collect()
+    let env = [
+        ("PORT", port.to_string()),
+        ("DIR", pki.dir().display().to_string()),
+    ];
+    support::run_python_script(script, &env).await
 }
 
 /// The four lines of [`PYTHON_THREE_WAYS`]: alice accepted (twice) and seen by the service,
@@ -115,26 +103,15 @@ async fn python_ssl_connect_with_client_certificates() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rpyc_server_binary_with_tls_ca() {
     let pki = Pki::new("py-bin");
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_rpyc-server"))
-        .args(["--service", "test", "--port", "0"])
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_rpyc-server"));
+    cmd.args(["--service", "test", "--port", "0"])
         .args(["--tls-cert", &pki.path("server.pem")])
         .args(["--tls-key", &pki.path("server-key.pem")])
         .args(["--tls-ca", &pki.path("ca.pem")])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let first = lines.next_line().await.unwrap().unwrap();
-    let port: u16 = first
-        .strip_prefix("listening on 127.0.0.1:")
-        .unwrap_or_else(|| panic!("{first}"))
-        .parse()
-        .unwrap();
-    let out = run_python(PYTHON_THREE_WAYS, port, &pki).await;
+        .stderr(Stdio::null());
+    let server = Listening::start(cmd);
+    let out = run_python(PYTHON_THREE_WAYS, server.port(), &pki).await;
     assert_three_ways(&out);
-    child.kill().await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -6,13 +6,16 @@
 
 #[path = "support/etcd.rs"]
 mod etcd;
+#[path = "support/process.rs"]
+mod process;
 #[path = "../../tests/support/python.rs"]
 mod python;
 
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use etcd::{Etcd, Listening};
+use etcd::Etcd;
+use process::Listening;
 use rpyc::server::discovery::etcd::EtcdDiscovery;
 use rpyc::server::discovery::Discovery;
 

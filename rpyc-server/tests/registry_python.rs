@@ -2,48 +2,23 @@
 //! (`tests/python/py_registry.py`, through the repo's `.venv`, made on first use by
 //! `scripts/setup-python.sh`).
 
-use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
 use rpyc_server::registry::RegistryClient;
 
+#[path = "support/process.rs"]
+mod process;
 #[path = "../../tests/support/python.rs"]
 mod support;
+use process::Listening;
 
-struct PyRegistry {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl Drop for PyRegistry {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start(mode: &str) -> PyRegistry {
-    let repo = support::repo_root();
-    let python = support::python();
-    let mut child = Command::new(python)
-        .arg(repo.join("tests/python/py_registry.py"))
+/// Python's registry (`tests/python/py_registry.py --mode MODE --listing`).
+fn start(mode: &str) -> Listening {
+    let mut cmd = Command::new(support::python());
+    cmd.arg(support::repo_root().join("tests/python/py_registry.py"))
         .args(["--mode", mode, "--listing"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start the Python registry");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("unexpected output {line:?}"))
-        .parse()
-        .unwrap();
-    PyRegistry { child, addr }
+        .stderr(Stdio::null());
+    Listening::start(cmd)
 }
 
 async fn scenario(client: RegistryClient) {
@@ -70,11 +45,11 @@ async fn scenario(client: RegistryClient) {
 #[tokio::test]
 async fn against_python_udp_registry() {
     let reg = start("udp");
-    scenario(RegistryClient::udp(reg.addr)).await;
+    scenario(RegistryClient::udp(reg.socket_addr())).await;
 }
 
 #[tokio::test]
 async fn against_python_tcp_registry() {
     let reg = start("tcp");
-    scenario(RegistryClient::tcp(reg.addr)).await;
+    scenario(RegistryClient::tcp(reg.socket_addr())).await;
 }

@@ -89,28 +89,52 @@ where
     S: rpyc::Service,
     F: Fn() -> S + Send + Sync + 'static,
 {
+    run_python_client_with(rpyc::Config::default(), factory, script)
+}
+
+/// [`run_python_client`] with the server's configuration.
+pub fn run_python_client_with<S, F>(config: rpyc::Config, factory: F, script: &str)
+where
+    S: rpyc::Service,
+    F: Fn() -> S + Send + Sync + 'static,
+{
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .unwrap();
-    let server = rt.block_on(rpyc::Server::bind("127.0.0.1:0")).unwrap();
+    let server = rt
+        .block_on(rpyc::Server::bind("127.0.0.1:0"))
+        .unwrap()
+        .config(config);
     let port = server.local_addr().unwrap().port();
     let shutdown = server.shutdown_handle();
     let task = rt.spawn(server.serve(factory));
-    let out = Command::new(python())
-        .arg("-c")
-        .arg(script)
-        .env("PORT", port.to_string())
-        .stdin(std::process::Stdio::null())
-        .output()
-        .unwrap();
+    rt.block_on(run_python_script(script, &[("PORT", port.to_string())]));
     shutdown.shutdown();
     let _ = rt.block_on(task);
+}
+
+/// Runs the Python `script` from the venv with `env` set and stdin closed, without blocking
+/// the runtime (a server of the test may run on it); fails the test with the script's output
+/// unless it exits 0, else returns its stdout's lines.
+pub async fn run_python_script(script: &str, env: &[(&str, String)]) -> Vec<String> {
+    let out = tokio::process::Command::new(python())
+        .arg("-c")
+        .arg(script)
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .stdin(std::process::Stdio::null())
+        .output()
+        .await
+        .unwrap();
     assert!(
         out.status.success(),
-        "the Python client failed:\n{}{}",
+        "the Python script failed:\n{}{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect()
 }

@@ -4,7 +4,8 @@
 //! never skipped.
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader};
+use crate::process::Listening;
+
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -147,57 +148,6 @@ fn which(name: &str) -> Option<PathBuf> {
         .split(':')
         .map(|d| PathBuf::from(d).join(name))
         .find(|p| p.is_file())
-}
-
-/// A child process that prints `listening on ADDR` first; killed when dropped.
-pub struct Listening {
-    /// The process.
-    pub child: Child,
-    /// What followed `listening on `.
-    pub addr: String,
-}
-
-impl Listening {
-    /// Runs `cmd` (stdout piped) and waits for its `listening on` line.
-    pub fn start(mut cmd: Command) -> Listening {
-        let mut child = cmd
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start the process");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let addr = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-            .to_string();
-        Listening { child, addr }
-    }
-
-    /// The port of `addr`.
-    pub fn port(&self) -> u16 {
-        self.addr.rsplit(':').next().unwrap().parse().unwrap()
-    }
-
-    /// Sends a signal (`"KILL"`, `"TERM"`).
-    pub fn signal(&self, sig: &str) {
-        let ok = Command::new("kill")
-            .args([&format!("-{sig}"), &self.child.id().to_string()])
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok, "kill -{sig}");
-    }
-}
-
-impl Drop for Listening {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// `rpyc-server --service test` on a free loopback port, registered at `register`.
