@@ -1,6 +1,7 @@
 //! The delays between reconnection attempts: exponential, capped, with jitter (so clients that
 //! lost the same server do not all come back at the same instant). The jitter's randomness is
-//! a small xorshift generator seeded per client: no dependency, no cryptographic claim.
+//! std's own: the keys of a fresh `RandomState` (random per process, different at every call),
+//! so there is no generator of ours to seed or keep.
 
 use std::time::Duration;
 
@@ -35,8 +36,9 @@ impl Default for Backoff {
 
 impl Backoff {
     /// The delay before the next attempt after `failures` failed ones in a row (none: none),
-    /// jittered with `rng`.
-    pub(super) fn delay(&self, failures: u32, rng: &mut XorShift) -> Duration {
+    /// of which the share `jitter × draw` is taken off (`draw` in `[0, 1)`, see
+    /// [`random_unit`]).
+    pub(super) fn delay(&self, failures: u32, draw: f64) -> Duration {
         if failures == 0 {
             return Duration::ZERO;
         }
@@ -44,35 +46,15 @@ impl Backoff {
         let full = self.min.as_secs_f64() * self.factor.max(1.0).powi(exp);
         let full = full.min(self.max.as_secs_f64()).max(0.0);
         let jitter = self.jitter.clamp(0.0, 1.0);
-        Duration::from_secs_f64(full * (1.0 - jitter * rng.next_f64()))
+        Duration::from_secs_f64(full * (1.0 - jitter * draw))
     }
 }
 
-/// xorshift64*: a tiny pseudo-random generator for the jitter.
-#[derive(Debug)]
-pub(super) struct XorShift(u64);
-
-impl XorShift {
-    /// Seeded from the clock and a per-process counter (two clients never share a sequence).
-    pub(super) fn seeded() -> Self {
-        use std::sync::atomic::{AtomicU64, Ordering};
-        static COUNTER: AtomicU64 = AtomicU64::new(0x9E37_79B9_7F4A_7C15);
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos() as u64);
-        let mix = COUNTER.fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed);
-        XorShift((nanos ^ mix) | 1)
-    }
-
-    /// A number in `[0, 1)`.
-    pub(super) fn next_f64(&mut self) -> f64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        (x.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 / (1u64 << 53) as f64
-    }
+/// A number in `[0, 1)`, different at every call.
+pub(super) fn random_unit() -> f64 {
+    use std::hash::BuildHasher;
+    let bits = std::collections::hash_map::RandomState::new().hash_one(());
+    (bits >> 11) as f64 / (1u64 << 53) as f64
 }
 
 #[cfg(test)]
@@ -87,20 +69,20 @@ mod tests {
             factor: 3.0,
             jitter: 0.0,
         };
-        let mut rng = XorShift::seeded();
-        let ms = |n| b.delay(n, &mut XorShift::seeded()).as_millis();
+        let ms = |n| b.delay(n, random_unit()).as_millis();
         assert_eq!(
             [ms(0), ms(1), ms(2), ms(3), ms(4), ms(40)],
             [0, 100, 300, 900, 1000, 1000]
         );
         let j = Backoff { jitter: 0.5, ..b };
         for n in 1..50 {
-            let d = j.delay(n, &mut rng);
-            let full = b.delay(n, &mut rng);
+            let d = j.delay(n, random_unit());
+            let full = b.delay(n, random_unit());
             assert!(d <= full && d >= full / 2, "{d:?} vs {full:?}");
         }
-        // Two draws in a row differ (the generator moves).
-        let (x, y) = (rng.next_f64(), rng.next_f64());
+        assert_eq!(j.delay(3, 0.0), b.delay(3, 0.0), "no draw, no jitter");
+        // Two draws in a row differ.
+        let (x, y) = (random_unit(), random_unit());
         assert!(x != y && (0.0..1.0).contains(&x) && (0.0..1.0).contains(&y));
     }
 }

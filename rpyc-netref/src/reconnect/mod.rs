@@ -33,7 +33,6 @@ pub(crate) mod blocking;
 mod connector;
 
 pub use backoff::Backoff;
-use backoff::XorShift;
 #[cfg(unix)]
 pub use connector::UnixConnector;
 pub use connector::{Connector, FnConnector, TcpConnector};
@@ -104,7 +103,6 @@ struct Attempts {
     next_at: Option<Instant>,
     /// The last attempt's error.
     last_error: Option<Error>,
-    rng: XorShift,
 }
 
 impl Reconnecting {
@@ -118,7 +116,6 @@ impl Reconnecting {
                     failures: 0,
                     next_at: None,
                     last_error: None,
-                    rng: XorShift::seeded(),
                 }),
                 made: AtomicU64::new(0),
             }),
@@ -325,7 +322,7 @@ impl Reconnecting {
             Err(e) => {
                 attempts.failures = attempts.failures.saturating_add(1);
                 let failures = attempts.failures;
-                let delay = self.backoff.delay(failures, &mut attempts.rng);
+                let delay = self.backoff.delay(failures, backoff::random_unit());
                 attempts.next_at = Some(Instant::now() + delay);
                 attempts.last_error = Some(e.clone());
                 tracing::debug!(target = %self.target(), error = %e, ?delay, "connection attempt failed");

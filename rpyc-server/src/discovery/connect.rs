@@ -2,9 +2,10 @@
 //! `rpyc.connect_by_service` — the least loaded first (random among equals), the next one when
 //! connecting fails, and one error listing every instance tried when none answers.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::collections::hash_map::RandomState;
+use std::hash::BuildHasher;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use rpyc_core::Config;
 use rpyc_netref::{Connection, Error, Result, Service, VoidService};
@@ -84,30 +85,12 @@ fn root_cause(e: &Error) -> String {
 }
 
 /// The order in which to try instances: least loaded first, random among equal loads (an
-/// instance without a published load counts as 0), so that clients spread over equals.
+/// instance without a published load counts as 0), so that clients spread over equals. The
+/// tie-break is a hash under a fresh `RandomState` (random keys at every call).
 pub fn order_by_load(mut instances: Vec<Instance>) -> Vec<Instance> {
-    // Shuffle first (Fisher–Yates with a small xorshift), then a stable sort keeps the
-    // shuffled order among equals.
-    let mut rng = seed();
-    for i in (1..instances.len()).rev() {
-        rng ^= rng << 13;
-        rng ^= rng >> 7;
-        rng ^= rng << 17;
-        instances.swap(i, (rng % (i as u64 + 1)) as usize);
-    }
-    instances.sort_by_key(|i| i.load.unwrap_or(0));
+    let random = RandomState::new();
+    instances.sort_by_cached_key(|i| (i.load.unwrap_or(0), random.hash_one(i)));
     instances
-}
-
-/// A seed that differs between calls and processes.
-fn seed() -> u64 {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or(0);
-    let n = COUNTER.fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed);
-    (nanos ^ n ^ (std::process::id() as u64) << 32) | 1
 }
 
 #[cfg(test)]

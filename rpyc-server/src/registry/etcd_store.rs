@@ -17,7 +17,7 @@ use parking_lot::Mutex;
 
 use super::store::{check_registration, Limits, RegistryStore};
 use crate::discovery::etcd::EtcdDiscovery;
-use crate::discovery::{BoxFuture, Instance};
+use crate::discovery::{BoxFuture, Discovery, Instance};
 
 /// Registry state in etcd.
 pub struct EtcdStore {
@@ -122,12 +122,8 @@ impl RegistryStore for EtcdStore {
 
     fn query<'a>(&'a self, name: &'a str) -> BoxFuture<'a, io::Result<Vec<(String, u16)>>> {
         Box::pin(async move {
-            let mut found = self.etcd.scan(Some(name)).await?;
-            found.sort_by_key(|(_, _, rev)| std::cmp::Reverse(*rev));
-            Ok(found
-                .into_iter()
-                .map(|(_, i, _)| (i.host, i.port))
-                .collect())
+            let found = self.etcd.lookup(name).await?;
+            Ok(found.into_iter().map(|i| (i.host, i.port)).collect())
         })
     }
 
