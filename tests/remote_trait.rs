@@ -321,6 +321,8 @@ print('ok')
     py_server::python::run_python_client(|| CalculatorServer::new(MyCalc::default()), script);
 }
 
+#[path = "support/process.rs"]
+mod process;
 #[path = "../examples/tutorial_client.rs"]
 #[allow(dead_code)]
 mod tutorial_client;
@@ -328,27 +330,15 @@ mod tutorial_client;
 /// The tutorial example, against the tutorial's Python service, as its doc comment runs it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_tutorial_example_against_the_tutorial_service() {
-    use std::io::{BufRead, BufReader};
     let root = py_server::python::repo_root();
-    let mut child = Command::new(py_server::python::python())
-        .arg(root.join("examples/python/tutorial_service.py"))
+    let mut cmd = Command::new(py_server::python::python());
+    cmd.arg(root.join("examples/python/tutorial_service.py"))
         .args(["--port", "0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap()
-        .to_string();
+        .stderr(Stdio::null());
+    let server = process::Listening::start(cmd);
+    let addr = server.addr.clone();
     let out = tutorial_client::tutorial(&addr).await;
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(server);
     assert_eq!(
         out.unwrap(),
         [

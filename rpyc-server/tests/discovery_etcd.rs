@@ -6,7 +6,7 @@
 
 #[path = "support/etcd.rs"]
 mod etcd;
-#[path = "support/process.rs"]
+#[path = "../../tests/support/process.rs"]
 mod process;
 
 use std::collections::{HashMap, HashSet};

@@ -8,7 +8,7 @@ use std::time::Duration;
 use rpyc::{Backoff, Error, Reconnecting, Value};
 use tokio::io::AsyncReadExt;
 
-#[path = "support/process.rs"]
+#[path = "../../tests/support/process.rs"]
 mod process;
 use process::Listening;
 

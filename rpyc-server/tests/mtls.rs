@@ -19,7 +19,7 @@ mod support;
 mod certs;
 
 use certs::Pki;
-#[path = "support/process.rs"]
+#[path = "../../tests/support/process.rs"]
 mod process;
 use process::Listening;
 

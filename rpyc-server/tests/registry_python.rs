@@ -6,7 +6,7 @@ use std::process::{Command, Stdio};
 
 use rpyc_server::registry::RegistryClient;
 
-#[path = "support/process.rs"]
+#[path = "../../tests/support/process.rs"]
 mod process;
 #[path = "../../tests/support/python.rs"]
 mod support;

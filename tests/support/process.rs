@@ -1,5 +1,6 @@
 //! A child process that announces itself with `listening on ADDR` (our binaries, and the
-//! Python peers of the tests), killed and reaped when dropped.
+//! Python peers of the tests), killed and reaped when dropped. Shared by the test crates of
+//! the workspace: `#[path = ".../tests/support/process.rs"] mod process;`.
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader};
