@@ -9,11 +9,14 @@
 //! * `rpyc.call` — one per call of ours: the same fields; `outcome` is `ok`, the remote
 //!   exception's class, `timeout`, `closed` or `error`.
 //!
+//! * `rpyc.connection` — one per connection (`conn`, `peer`), open for its life.
+//!
 //! A callback nests under the call that caused it, in both directions: a request handled here
 //! runs inside its `rpyc.request` span, so the calls it makes back to the peer are its
-//! children; and a request that arrives while calls of ours wait for their replies is a child
-//! of the most recent of them (RPyC carries no causal id: on a connection making concurrent
-//! calls, that is the best guess there is). Argument values are never recorded.
+//! children; and a request that arrives while exactly one call of ours on that connection
+//! waits for its reply is a child of that call. With none or several waiting (RPyC carries no
+//! causal id, so the cause is unknown), the request is a child of the connection's span.
+//! Argument values are never recorded.
 //!
 //! **Metrics** are off until [`enable_metrics`] turns them on (the `rpyc-server --metrics`
 //! endpoint does); then each request records, through whatever [`metrics`] recorder the
@@ -27,8 +30,15 @@
 //! | `rpyc_bytes_received_total`, `rpyc_bytes_sent_total` | counter | |
 //! | `rpyc_frames_compressed_total` | counter | `direction` (`in`, `out`) |
 //!
-//! Label values are interned (`&'static str`): at most [`MAX_LABELS`] distinct names, the
-//! rest counted as `(other)`, so a peer sending random names cannot grow memory.
+//! Labels are bounded, so a peer sending random names adds no series and grows no memory:
+//!
+//! * `method` is a member's name only once a request naming it was answered, which the access
+//!   policy allows only for members a service exposes (a refused or unknown name is an
+//!   `AttributeError`); a CALL of a bound method (what a Python client's `root.add(1, 2)`
+//!   sends after its GETATTR) is labelled with the method's name. Every other request counts
+//!   under `other`, and past [`MAX_LABELS`] distinct names so does every new one.
+//! * `exception` is an error's class for the first [`MAX_EXCEPTION_LABELS`] distinct classes,
+//!   then `other`.
 //!
 //! ```
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
@@ -69,22 +79,58 @@ pub fn metrics_enabled() -> bool {
     METRICS.load(Ordering::Relaxed)
 }
 
-/// The most distinct label values (method names, exception classes) kept.
+/// The most distinct method names kept as labels (a backstop: only exposed names get one).
 pub const MAX_LABELS: usize = 1024;
 
-/// `name` as a `&'static str`, leaked once: at most [`MAX_LABELS`] of them, then `(other)`.
-fn intern(name: &str) -> &'static str {
-    static NAMES: OnceLock<Mutex<HashMap<Box<str>, &'static str>>> = OnceLock::new();
-    let mut names = NAMES.get_or_init(Default::default).lock();
-    if let Some(s) = names.get(name) {
-        return s;
+/// The most distinct exception classes kept as labels; later ones count as `other`.
+pub const MAX_EXCEPTION_LABELS: usize = 64;
+
+/// The label of everything without one of its own.
+const OTHER: &str = "other";
+
+/// A set of label values, each a `&'static str` leaked once, at most `cap` of them.
+struct Labels {
+    names: OnceLock<Mutex<HashMap<Box<str>, &'static str>>>,
+    cap: usize,
+}
+
+impl Labels {
+    const fn new(cap: usize) -> Self {
+        Labels {
+            names: OnceLock::new(),
+            cap,
+        }
     }
-    if names.len() >= MAX_LABELS {
-        return "(other)";
+
+    /// `name`'s label if it has one already.
+    fn get(&self, name: &str) -> Option<&'static str> {
+        self.names.get_or_init(Default::default).lock().get(name).copied()
     }
-    let s: &'static str = Box::leak(name.into());
-    names.insert(name.into(), s);
-    s
+
+    /// `name`'s label, made if there is room, else `other`.
+    fn intern(&self, name: &str) -> &'static str {
+        let mut names = self.names.get_or_init(Default::default).lock();
+        if let Some(s) = names.get(name) {
+            return s;
+        }
+        if names.len() >= self.cap {
+            return OTHER;
+        }
+        let s: &'static str = Box::leak(name.into());
+        names.insert(name.into(), s);
+        s
+    }
+}
+
+static METHOD_LABELS: Labels = Labels::new(MAX_LABELS);
+static EXCEPTION_LABELS: Labels = Labels::new(MAX_EXCEPTION_LABELS);
+
+/// A request's `method` label before its answer: known already, or a name that gets one only
+/// if the request is answered.
+enum MethodLabel {
+    Known(&'static str),
+    IfAnswered(Box<str>),
+    None,
 }
 
 /// What a request's observation keeps from its start to its answer (only when a span or the
@@ -93,7 +139,7 @@ pub(crate) struct RequestObs {
     span: Span,
     start: Instant,
     handler: &'static str,
-    method: &'static str,
+    method: MethodLabel,
     metrics: bool,
 }
 
@@ -129,6 +175,32 @@ fn boxed_type(obj: Option<&Boxed>) -> &str {
     }
 }
 
+/// The `method` label of a request naming `member` of `obj` (a CALL: the bound method's name).
+fn method_label(inner: &ConnInner, handler: Handler, obj: Option<&Boxed>, member: &str) -> MethodLabel {
+    let name = match (handler, obj) {
+        (Handler::Call, Some(Boxed::Local(id))) => match inner.local_object(id) {
+            // A bound method was reached through an answered GETATTR: its name is exposed.
+            Some(target) => match target.method_label() {
+                Some(name) => return MethodLabel::Known(METHOD_LABELS.intern(name)),
+                None => return MethodLabel::None,
+            },
+            None => return MethodLabel::None,
+        },
+        _ if member.is_empty() => return MethodLabel::None,
+        _ => member,
+    };
+    match METHOD_LABELS.get(name) {
+        Some(label) => MethodLabel::Known(label),
+        None => MethodLabel::IfAnswered(name.into()),
+    }
+}
+
+/// The `rpyc.connection` span of connection `conn` (disabled unless `rpyc` is traced at
+/// `DEBUG`): its requests without a single waiting cause are its children.
+pub(crate) fn connection_span(conn: u64, peer: &str) -> Span {
+    tracing::debug_span!(target: "rpyc", parent: None, "rpyc.connection", conn, peer)
+}
+
 impl RequestObs {
     /// Starts observing request `seq`: `None` (and nothing computed) unless a `rpyc.request`
     /// span would be recorded or the metrics are on.
@@ -146,8 +218,12 @@ impl RequestObs {
     fn begin(inner: &ConnInner, seq: i64, req: &Request, traced: bool, metrics: bool) -> Self {
         let (handler, obj, member) = request_target(req);
         let span = if traced {
-            // The most recent of our calls still waiting caused this request, if any did.
-            let parent = inner.caller_span().or_else(|| Span::current().id());
+            // The one call of ours still waiting caused this request; with none or several
+            // waiting, it belongs to the connection.
+            let parent = inner
+                .caller_span()
+                .or_else(|| inner.span().id())
+                .or_else(|| Span::current().id());
             tracing::debug_span!(
                 target: "rpyc",
                 parent: parent,
@@ -168,10 +244,10 @@ impl RequestObs {
             span,
             start: Instant::now(),
             handler: handler.name(),
-            method: if metrics && !member.is_empty() {
-                intern(member)
+            method: if metrics {
+                method_label(inner, handler, obj, member)
             } else {
-                ""
+                MethodLabel::None
             },
             metrics,
         }
@@ -192,12 +268,18 @@ impl RequestObs {
         self.span.record("outcome", outcome);
         self.span.record("duration_us", took.as_micros() as u64);
         if self.metrics {
-            let (h, m) = (self.handler, self.method);
+            let h = self.handler;
+            let m = match (&self.method, result) {
+                (MethodLabel::Known(m), _) => m,
+                (MethodLabel::IfAnswered(name), Ok(_)) => METHOD_LABELS.intern(name),
+                (MethodLabel::IfAnswered(_), Err(_)) => OTHER,
+                (MethodLabel::None, _) => "",
+            };
             metrics::counter!("rpyc_requests_total", "handler" => h, "method" => m).increment(1);
             metrics::histogram!("rpyc_request_duration_seconds", "handler" => h, "method" => m)
                 .record(took.as_secs_f64());
             if let Err(e) = result {
-                let exc = intern(&e.class);
+                let exc = EXCEPTION_LABELS.intern(&e.class);
                 metrics::counter!("rpyc_request_errors_total", "handler" => h, "method" => m, "exception" => exc)
                     .increment(1);
             }

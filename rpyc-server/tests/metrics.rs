@@ -4,6 +4,11 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
+#[path = "../../tests/support/process.rs"]
+mod process;
+#[path = "../../tests/support/python.rs"]
+mod support;
+
 /// The server, killed when the test ends.
 struct Running(Child);
 
@@ -123,4 +128,63 @@ async fn the_metrics_endpoint_counts_what_the_clients_did() {
     assert_eq!(add_row.split_whitespace().nth(2), Some("23"), "{page}");
     println!("{page}");
     conn.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn python_calls_count_under_their_method_and_random_names_add_no_series() {
+    let (_server, addr, metrics) = start();
+    let (host, port) = addr.rsplit_once(':').unwrap();
+    // A stock Python client: `root.add(1, 2)` is a GETATTR of `add`, then a CALL of the bound
+    // method; then 300 names that no service exposes, and one exception class per name.
+    let script = r#"
+import os, rpyc
+c = rpyc.connect(os.environ["HOST"], int(os.environ["PORT"]))
+for i in range(7):
+    assert c.root.add(i, 1) == i + 1
+refused = 0
+for i in range(300):
+    try:
+        getattr(c.root, "nope_%d" % i)
+    except AttributeError:
+        refused += 1
+print(refused)
+"#;
+    let out = support::run_python_script(
+        script,
+        &[("HOST", host.to_string()), ("PORT", port.to_string())],
+    )
+    .await;
+    assert_eq!(out, ["300"]);
+    let text = rpyc_server::status::http_get(&metrics, "/metrics")
+        .await
+        .unwrap();
+    assert_eq!(
+        sample(&text, r#"rpyc_requests_total{handler="call",method="add"}"#),
+        7.0
+    );
+    assert_eq!(
+        sample(&text, r#"rpyc_requests_total{handler="getattr",method="add"}"#),
+        7.0
+    );
+    // Python's netref asks twice for a name it cannot get (`__getattribute__`, then
+    // `__getattr__`): every one of those requests is an AttributeError counted under `other`.
+    let refused = sample(
+        &text,
+        r#"rpyc_requests_total{handler="getattr",method="other"}"#,
+    );
+    assert!(refused >= 300.0, "{refused}");
+    assert_eq!(
+        sample(
+            &text,
+            r#"rpyc_request_errors_total{handler="getattr",method="other",exception="AttributeError"}"#
+        ),
+        refused
+    );
+    assert!(!text.contains("nope_"), "a refused name became a label:\n{text}");
+    // getroot, inspect, getattr add, call add, del, getattr other (nothing per refused name).
+    let series = text
+        .lines()
+        .filter(|l| l.starts_with("rpyc_requests_total{"))
+        .count();
+    assert!(series <= 6, "{series} request series:\n{text}");
 }

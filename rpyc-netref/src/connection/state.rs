@@ -82,6 +82,9 @@ pub(crate) struct ConnInner {
     pub(super) on_close: Mutex<Vec<CloseHook>>,
     /// When the connection started (`ConnectionStats::idle` counts from here).
     pub(super) started: Instant,
+    /// The `rpyc.connection` span (when traced at its start): the parent of the peer's
+    /// requests that no single waiting call of ours caused.
+    pub(super) span: tracing::Span,
     /// When the peer last sent something: milliseconds after `started`, set once per read.
     pub(super) last_read_ms: AtomicU64,
 }
@@ -107,10 +110,20 @@ impl ConnInner {
         self.id
     }
 
+    /// Our object the peer knows by `id`, if it holds it.
+    pub(crate) fn local_object(&self, id: &IdPack) -> Option<Arc<dyn LocalObject>> {
+        self.table.get(id)
+    }
+
     /// The span of our most recent call still waiting (the cause of a request the peer
     /// sends meanwhile), when calls are traced.
     pub(crate) fn caller_span(&self) -> Option<tracing::Id> {
-        self.calls.latest_span()
+        self.calls.only_span()
+    }
+
+    /// The connection's `rpyc.connection` span (disabled unless traced when it started).
+    pub(crate) fn span(&self) -> &tracing::Span {
+        &self.span
     }
 
     /// Notes that the peer sent something (once per read, not per frame).
