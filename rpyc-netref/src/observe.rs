@@ -104,7 +104,11 @@ impl Labels {
 
     /// `name`'s label if it has one already.
     fn get(&self, name: &str) -> Option<&'static str> {
-        self.names.get_or_init(Default::default).lock().get(name).copied()
+        self.names
+            .get_or_init(Default::default)
+            .lock()
+            .get(name)
+            .copied()
     }
 
     /// `name`'s label, made if there is room, else `other`.
@@ -176,7 +180,12 @@ fn boxed_type(obj: Option<&Boxed>) -> &str {
 }
 
 /// The `method` label of a request naming `member` of `obj` (a CALL: the bound method's name).
-fn method_label(inner: &ConnInner, handler: Handler, obj: Option<&Boxed>, member: &str) -> MethodLabel {
+fn method_label(
+    inner: &ConnInner,
+    handler: Handler,
+    obj: Option<&Boxed>,
+    member: &str,
+) -> MethodLabel {
     let name = match (handler, obj) {
         (Handler::Call, Some(Boxed::Local(id))) => match inner.local_object(id) {
             // A bound method was reached through an answered GETATTR: its name is exposed.
