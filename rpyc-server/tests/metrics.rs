@@ -238,7 +238,7 @@ async fn the_status_document_totals_every_connection_and_lists_the_100_most_acti
     assert!(doc
         .methods
         .iter()
-        .any(|m| m.method == "" && m.handler == "getroot"));
+        .any(|m| m.method.is_empty() && m.handler == "getroot"));
     // The view says how many it shows.
     let out = Command::new(env!("CARGO_BIN_EXE_rpyc-server"))
         .args(["--status", &metrics, "--once"])
