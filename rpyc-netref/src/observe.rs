@@ -51,12 +51,10 @@
 //! # });
 //! ```
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{OnceLock, Weak};
+use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
-use parking_lot::Mutex;
 use rpyc_core::message::{Boxed, Handler, Request};
 use rpyc_core::{RemoteException, Value};
 use tracing::field::Empty;
@@ -64,6 +62,12 @@ use tracing::Span;
 
 use crate::connection::ConnInner;
 use crate::error::Error;
+
+mod labels;
+
+pub(crate) use labels::MetricsCache;
+use labels::{method_label, MethodLabel};
+pub use labels::{MAX_EXCEPTION_LABELS, MAX_LABELS};
 
 static METRICS: AtomicBool = AtomicBool::new(false);
 
@@ -79,64 +83,6 @@ pub fn metrics_enabled() -> bool {
     METRICS.load(Ordering::Relaxed)
 }
 
-/// The most distinct method names kept as labels (a backstop: only exposed names get one).
-pub const MAX_LABELS: usize = 1024;
-
-/// The most distinct exception classes kept as labels; later ones count as `other`.
-pub const MAX_EXCEPTION_LABELS: usize = 64;
-
-/// The label of everything without one of its own.
-const OTHER: &str = "other";
-
-/// A set of label values, each a `&'static str` leaked once, at most `cap` of them.
-struct Labels {
-    names: OnceLock<Mutex<HashMap<Box<str>, &'static str>>>,
-    cap: usize,
-}
-
-impl Labels {
-    const fn new(cap: usize) -> Self {
-        Labels {
-            names: OnceLock::new(),
-            cap,
-        }
-    }
-
-    /// `name`'s label if it has one already.
-    fn get(&self, name: &str) -> Option<&'static str> {
-        self.names
-            .get_or_init(Default::default)
-            .lock()
-            .get(name)
-            .copied()
-    }
-
-    /// `name`'s label, made if there is room, else `other`.
-    fn intern(&self, name: &str) -> &'static str {
-        let mut names = self.names.get_or_init(Default::default).lock();
-        if let Some(s) = names.get(name) {
-            return s;
-        }
-        if names.len() >= self.cap {
-            return OTHER;
-        }
-        let s: &'static str = Box::leak(name.into());
-        names.insert(name.into(), s);
-        s
-    }
-}
-
-static METHOD_LABELS: Labels = Labels::new(MAX_LABELS);
-static EXCEPTION_LABELS: Labels = Labels::new(MAX_EXCEPTION_LABELS);
-
-/// A request's `method` label before its answer: known already, or a name that gets one only
-/// if the request is answered.
-enum MethodLabel {
-    Known(&'static str),
-    IfAnswered(Box<str>),
-    None,
-}
-
 /// What a request's observation keeps from its start to its answer (only when a span or the
 /// metrics are on).
 pub(crate) struct RequestObs {
@@ -144,7 +90,8 @@ pub(crate) struct RequestObs {
     start: Instant,
     handler: &'static str,
     method: MethodLabel,
-    metrics: bool,
+    /// The connection's metric handles, when the metrics are on.
+    metrics: Option<Arc<MetricsCache>>,
 }
 
 /// The target and member a request names (never its arguments).
@@ -176,31 +123,6 @@ fn boxed_type(obj: Option<&Boxed>) -> &str {
     match obj {
         Some(Boxed::Local(id)) | Some(Boxed::Remote(id)) => &id.name_pack,
         _ => "",
-    }
-}
-
-/// The `method` label of a request naming `member` of `obj` (a CALL: the bound method's name).
-fn method_label(
-    inner: &ConnInner,
-    handler: Handler,
-    obj: Option<&Boxed>,
-    member: &str,
-) -> MethodLabel {
-    let name = match (handler, obj) {
-        (Handler::Call, Some(Boxed::Local(id))) => match inner.local_object(id) {
-            // A bound method was reached through an answered GETATTR: its name is exposed.
-            Some(target) => match target.method_label() {
-                Some(name) => return MethodLabel::Known(METHOD_LABELS.intern(name)),
-                None => return MethodLabel::None,
-            },
-            None => return MethodLabel::None,
-        },
-        _ if member.is_empty() => return MethodLabel::None,
-        _ => member,
-    };
-    match METHOD_LABELS.get(name) {
-        Some(label) => MethodLabel::Known(label),
-        None => MethodLabel::IfAnswered(name.into()),
     }
 }
 
@@ -258,7 +180,7 @@ impl RequestObs {
             } else {
                 MethodLabel::None
             },
-            metrics,
+            metrics: metrics.then(|| inner.metrics_cache().clone()),
         }
     }
 
@@ -276,22 +198,8 @@ impl RequestObs {
         };
         self.span.record("outcome", outcome);
         self.span.record("duration_us", took.as_micros() as u64);
-        if self.metrics {
-            let h = self.handler;
-            let m = match (&self.method, result) {
-                (MethodLabel::Known(m), _) => m,
-                (MethodLabel::IfAnswered(name), Ok(_)) => METHOD_LABELS.intern(name),
-                (MethodLabel::IfAnswered(_), Err(_)) => OTHER,
-                (MethodLabel::None, _) => "",
-            };
-            metrics::counter!("rpyc_requests_total", "handler" => h, "method" => m).increment(1);
-            metrics::histogram!("rpyc_request_duration_seconds", "handler" => h, "method" => m)
-                .record(took.as_secs_f64());
-            if let Err(e) = result {
-                let exc = EXCEPTION_LABELS.intern(&e.class);
-                metrics::counter!("rpyc_request_errors_total", "handler" => h, "method" => m, "exception" => exc)
-                    .increment(1);
-            }
+        if let Some(cache) = &self.metrics {
+            cache.record(self.handler, &self.method, result, took);
         }
     }
 }

@@ -212,6 +212,7 @@ impl Connection {
             started: std::time::Instant::now(),
             last_read_ms: AtomicU64::new(0),
             span: crate::observe::connection_span(id, &config_peer),
+            metrics: OnceLock::new(),
         });
         // The root is pinned in the table for the life of the connection (RPyC counts it too).
         inner.table.export_pinned(&inner.root);

@@ -85,6 +85,9 @@ pub(crate) struct ConnInner {
     /// The `rpyc.connection` span (when traced at its start): the parent of the peer's
     /// requests that no single waiting call of ours caused.
     pub(super) span: tracing::Span,
+    /// Labels and metric handles of this connection's requests (made on first use, with the
+    /// metrics on).
+    pub(super) metrics: OnceLock<Arc<crate::observe::MetricsCache>>,
     /// When the peer last sent something: milliseconds after `started`, set once per read.
     pub(super) last_read_ms: AtomicU64,
 }
@@ -119,6 +122,11 @@ impl ConnInner {
     /// sends meanwhile), when calls are traced.
     pub(crate) fn caller_span(&self) -> Option<tracing::Id> {
         self.calls.only_span()
+    }
+
+    /// This connection's metric labels and handles.
+    pub(crate) fn metrics_cache(&self) -> &Arc<crate::observe::MetricsCache> {
+        self.metrics.get_or_init(Default::default)
     }
 
     /// The connection's `rpyc.connection` span (disabled unless traced when it started).
