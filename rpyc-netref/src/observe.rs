@@ -278,21 +278,37 @@ impl CallObs {
     }
 }
 
-/// Counts one frame in or out (`bytes` on the wire), when the metrics are on.
+/// Counts one frame in or out (`bytes` on the wire), when the metrics are on. The handles are
+/// registered once (the recorder is installed before the metrics are turned on), so a frame
+/// looks up nothing in the recorder.
 #[inline]
 pub(crate) fn frame(incoming: bool, bytes: usize, compressed: bool) {
     if !metrics_enabled() {
         return;
     }
-    let bytes = bytes as u64;
-    if incoming {
-        metrics::counter!("rpyc_bytes_received_total").increment(bytes);
+    count_frame(incoming, bytes as u64, compressed);
+}
+
+#[cold]
+fn count_frame(incoming: bool, bytes: u64, compressed: bool) {
+    /// (bytes received, bytes sent, compressed frames in, compressed frames out).
+    static HANDLES: std::sync::OnceLock<[metrics::Counter; 4]> = std::sync::OnceLock::new();
+    let [received, sent, compressed_in, compressed_out] = HANDLES.get_or_init(|| {
+        [
+            metrics::counter!("rpyc_bytes_received_total"),
+            metrics::counter!("rpyc_bytes_sent_total"),
+            metrics::counter!("rpyc_frames_compressed_total", "direction" => "in"),
+            metrics::counter!("rpyc_frames_compressed_total", "direction" => "out"),
+        ]
+    });
+    let (bytes_counter, compressed_counter) = if incoming {
+        (received, compressed_in)
     } else {
-        metrics::counter!("rpyc_bytes_sent_total").increment(bytes);
-    }
+        (sent, compressed_out)
+    };
+    bytes_counter.increment(bytes);
     if compressed {
-        let direction = if incoming { "in" } else { "out" };
-        metrics::counter!("rpyc_frames_compressed_total", "direction" => direction).increment(1);
+        compressed_counter.increment(1);
     }
 }
 
