@@ -36,6 +36,14 @@ pub(crate) use crate::transport::BoxWriter;
 /// Batches at or above this size count as large (their buffer is kept for the next one).
 const LARGE_BATCH: usize = 1 << 16;
 
+/// After this many small batches in a row, a large buffer kept for the next large batch is
+/// given back.
+const LARGE_RUN: u32 = 64;
+
+/// A queue buffer's first size: what most batches of small frames need, allocated when the
+/// first frame is queued (an idle connection holds no buffer).
+const FIRST_BUF: usize = 1024;
+
 struct State {
     /// Frames queued and not yet taken for writing.
     buf: Vec<u8>,
@@ -45,7 +53,7 @@ struct State {
     io: Option<BoxWriter>,
     /// Producers running right now.
     active: usize,
-    /// Consecutive small batches (a large buffer is given back after a run of them).
+    /// Consecutive small batches (a large buffer is given back after [`LARGE_RUN`] of them).
     small_batches: u32,
     /// A direct write wrote everything but its flush would have waited (TLS): the writer task
     /// finishes it.
@@ -104,11 +112,11 @@ impl Outbox {
     ) -> Outbox {
         Outbox {
             state: Mutex::new(State {
-                buf: Vec::with_capacity(8192),
-                spare: Vec::with_capacity(8192),
+                buf: Vec::new(),
+                spare: Vec::new(),
                 io: Some(io),
                 active: 0,
-                small_batches: 0,
+                small_batches: LARGE_RUN,
                 unflushed: false,
                 unacked: false,
             }),
@@ -143,6 +151,9 @@ impl Outbox {
         encode: impl FnOnce(&mut Vec<u8>) -> Result<(), EncodeError>,
     ) -> Result<(), EncodeError> {
         let mut st = self.state.lock();
+        if st.buf.capacity() == 0 {
+            st.buf.reserve(FIRST_BUF);
+        }
         let before = st.buf.len();
         let mut fb = FrameBuilder::begin(&mut st.buf);
         if let Err(e) = encode(fb.payload()) {
@@ -168,6 +179,12 @@ impl Outbox {
             }
         }
         Ok(())
+    }
+
+    /// The capacity of the queue's buffers (0 when the connection has nothing to send).
+    pub(crate) fn capacity(&self) -> usize {
+        let st = self.state.lock();
+        st.buf.capacity() + st.spare.capacity()
     }
 
     /// Bytes queued and not yet taken for writing.
@@ -290,9 +307,10 @@ impl Outbox {
         st.io = Some(io);
     }
 
-    /// Keeps `used` (cleared) as the spare buffer: large buffers are kept while large batches
-    /// keep coming (a fresh 1 MiB allocation per frame costs page faults) and given back after
-    /// a run of small batches.
+    /// After a write of `len` bytes from `used`: buffers are kept while large batches keep
+    /// coming (a fresh 1 MiB allocation per batch costs page faults); otherwise `used` is
+    /// dropped, and so is the queue's buffer if nothing was queued meanwhile, so that a
+    /// connection with nothing to send holds no buffer.
     fn recycle(st: &mut State, mut used: Vec<u8>, len: usize) {
         used.clear();
         st.small_batches = if len < LARGE_BATCH {
@@ -300,10 +318,12 @@ impl Outbox {
         } else {
             0
         };
-        if used.capacity() > (1 << 20) && st.small_batches >= 64 {
-            used.shrink_to(LARGE_BATCH);
-        }
-        if used.capacity() >= st.spare.capacity() {
+        if st.small_batches >= LARGE_RUN {
+            st.spare = Vec::new();
+            if st.buf.is_empty() {
+                st.buf = Vec::new();
+            }
+        } else if used.capacity() > st.spare.capacity() {
             st.spare = used;
         }
     }
