@@ -36,7 +36,10 @@ use tokio_util::codec::Decoder;
 
 use crate::error::FrameError;
 
+pub mod splice;
 mod zlib;
+
+use splice::Splice;
 
 use zlib::{compress_if_worth, grow};
 pub use zlib::{compress_into, decompress};
@@ -258,9 +261,36 @@ impl<'a> FrameBuilder<'a> {
     /// Writes the header and the flusher, compressing the payload when `compress` is set and the
     /// payload is above [`COMPRESSION_THRESHOLD`]. Fails if the payload exceeds `u32::MAX`.
     pub fn finish(self, compress: bool) -> Result<(), crate::error::EncodeError> {
+        self.finish_spliced(compress, &mut Vec::new())
+    }
+
+    /// [`FrameBuilder::finish`] for a payload whose large `bytes` values were left out as
+    /// `splices` ([`splice::collect`]; offsets in the buffer): the header counts them, and
+    /// they go out in their places. A frame that gets compressed takes them in first (and
+    /// `splices` is emptied), as does a frame that fails.
+    pub fn finish_spliced(
+        self,
+        compress: bool,
+        splices: &mut Vec<Splice>,
+    ) -> Result<(), crate::error::EncodeError> {
         let body = self.start + HEADER_LEN;
+        let mut spliced: usize = splices.iter().map(|s| s.bytes.len()).sum();
         let mut flag = 0u8;
-        if compress && self.out.len() - body > COMPRESSION_THRESHOLD {
+        if compress && self.out.len() - body + spliced > COMPRESSION_THRESHOLD {
+            if !splices.is_empty() {
+                // Compression needs the payload in one piece.
+                let mut whole = Vec::with_capacity(self.out.len() - body + spliced);
+                let mut pos = body;
+                for s in splices.drain(..) {
+                    whole.extend_from_slice(&self.out[pos..s.at]);
+                    whole.extend_from_slice(&s.bytes);
+                    pos = s.at;
+                }
+                whole.extend_from_slice(&self.out[pos..]);
+                self.out.truncate(body);
+                self.out.extend_from_slice(&whole);
+                spliced = 0;
+            }
             if let Some(z) = compress_if_worth(&self.out[body..]) {
                 if z.len() < self.out.len() - body {
                     self.out.truncate(body);
@@ -269,11 +299,12 @@ impl<'a> FrameBuilder<'a> {
                 }
             }
         }
-        let len = self.out.len() - body;
+        let len = self.out.len() - body + spliced;
         let len32 = match u32::try_from(len) {
             Ok(l) => l,
             Err(_) => {
                 self.out.truncate(self.start);
+                splices.clear();
                 return Err(crate::error::EncodeError::TooLong {
                     what: "frame payload",
                     len,
