@@ -5,10 +5,9 @@
 //! by [`FrameLimits`]; [`Frame::payload`] inflates a compressed one, refusing a zlib bomb
 //! before its output is allocated. Inflating is left to the caller so that it can happen
 //! wherever decoding does (a connection inflates and decodes large frames off the runtime's
-//! workers). A frame is read straight into one buffer of its announced size and handed out
-//! as a slice of it, with no copy; memory follows the data (the system commits a buffer's
-//! pages as bytes land in them), and a failed allocation is an error of that stream, not an
-//! abort.
+//! workers). A frame is read straight into its buffer and handed out as a slice of it, with
+//! no copy. Memory follows the data: a header announcing 256 MiB reserves 2 MiB until its
+//! bytes arrive, and a failed allocation is an error of that stream, not an abort.
 //! Writers build frames in place with [`FrameBuilder`] so that many frames can be coalesced
 //! into one buffer and written with a single syscall.
 //!
@@ -107,15 +106,21 @@ impl Frame {
 /// own, allocated fallibly.
 const READ_CHUNK: usize = 64 * 1024;
 
+/// A large frame's buffer is this big as soon as its header is in (or the frame's size, if
+/// smaller): a frame of up to 2 MiB is read in place with no growth at all. Beyond it, the
+/// buffer at most doubles what has arrived, so that what a header announces costs nothing
+/// until the bytes come (a peer announcing 256 MiB frames on many connections reserves
+/// 2 MiB for each).
+const EAGER: usize = 2 << 20;
+
 /// Decoder of frames (see [`Frame`]).
 ///
 /// Every frame is sliced out of the read buffer without a copy. Once a frame's header is in,
-/// the buffer is given room for the whole frame at once, so that the rest of it is read
-/// straight into place: no growth by doubling, no copy from a chunk buffer. A large frame's
-/// buffer is allocated with `try_reserve`, exactly its announced size: a failed allocation is
-/// [`FrameError::OutOfMemory`], which ends that stream only. That reserves address space, not
-/// memory: the system commits the pages as the bytes land in them, so what a frame costs
-/// follows the bytes that arrived, not what its header announced.
+/// the buffer is given room for the whole frame (up to [`EAGER`] at first, then at most twice
+/// what has arrived), so that the rest of it is read straight into place: no copy from a
+/// chunk buffer, and no growth at all for frames up to 2 MiB. A large frame's buffer is
+/// allocated with `try_reserve`: a failed allocation is [`FrameError::OutOfMemory`], which
+/// ends that stream only.
 #[derive(Debug, Clone)]
 pub struct FrameCodec {
     limits: FrameLimits,
@@ -144,20 +149,23 @@ impl FrameCodec {
     }
 }
 
-/// Gives `src` room for a whole frame of `total` bytes, so that the rest of it is read in
-/// place. A large frame gets a buffer of exactly its size, allocated fallibly, into which the
-/// few bytes already read are moved.
+/// Gives `src` room for more of a frame of `total` bytes, so that it is read in place: all of
+/// it for a small frame or up to [`EAGER`], else up to twice what has arrived. A large frame's
+/// buffer is its own, grown fallibly (the bytes already there move into it once).
 fn room_for_frame(src: &mut BytesMut, total: usize) -> Result<(), FrameError> {
-    if src.capacity() >= total {
-        return Ok(());
-    }
     if total <= READ_CHUNK {
-        src.reserve(total - src.len());
+        if src.capacity() < total {
+            src.reserve(total - src.len());
+        }
         return Ok(());
     }
-    let mut own = Vec::new();
-    grow(&mut own, total)?;
-    own.extend_from_slice(src);
+    let target = total.min(EAGER.max(src.len().saturating_mul(2)));
+    if src.capacity() >= target {
+        return Ok(());
+    }
+    let mut own = Vec::from(std::mem::take(src));
+    let more = target - own.len();
+    grow(&mut own, more)?;
     *src = BytesMut::from(Bytes::from(own));
     Ok(())
 }
@@ -336,8 +344,8 @@ pub async fn write_frame<W: tokio::io::AsyncWrite + Unpin>(
 
 /// Reads one frame from any `AsyncRead` and returns its (decompressed) payload, or `None` on a
 /// clean end of stream before a new frame. Sizes are checked against `limits`; the payload is
-/// read into one buffer of the announced size (address space: pages are committed as bytes
-/// arrive), and a failed allocation is [`FrameError::OutOfMemory`].
+/// read in place into one buffer, which grows with the bytes that arrive (at most doubling
+/// them) beyond 2 MiB, and a failed allocation is [`FrameError::OutOfMemory`].
 pub async fn read_frame<R: tokio::io::AsyncRead + Unpin>(
     r: &mut R,
     limits: FrameLimits,
@@ -360,11 +368,15 @@ pub async fn read_frame<R: tokio::io::AsyncRead + Unpin>(
         got += n;
     }
     let len = header_len(&header, limits.max_frame_size)?;
-    // One buffer of the announced size, read into in place (see `FrameCodec`).
+    // One buffer, read into in place, as `FrameCodec` grows it.
     let mut body = Vec::new();
-    grow(&mut body, len + 1)?;
     while body.len() < len + 1 {
-        let room = len + 1 - body.len();
+        if body.len() == body.capacity() {
+            let target = (len + 1).min(EAGER.max(body.len().saturating_mul(2)));
+            let more = target - body.len();
+            grow(&mut body, more)?;
+        }
+        let room = (body.capacity() - body.len()).min(len + 1 - body.len());
         let n = r.take(room as u64).read_buf(&mut body).await?;
         if n == 0 {
             return Err(FrameError::UnexpectedEof {
@@ -508,9 +520,11 @@ mod tests {
         assert_eq!(got, vec![Bytes::from(payload), Bytes::from_static(b"next")]);
         assert!(buf.is_empty());
 
-        // A header announcing 250 MiB, then an early end.
+        // A header announcing 250 MiB reserves 2 MiB; more only as bytes arrive (at most
+        // twice them), and then an early end.
         let mut buf = BytesMut::from(&[0x0f, 0xa0, 0, 0, 0, 1, 2, 3][..]);
         assert!(codec.decode(&mut buf).unwrap().is_none());
+        assert_eq!(buf.capacity(), EAGER);
         let err = codec.decode_eof(&mut buf).unwrap_err();
         assert!(matches!(
             err,

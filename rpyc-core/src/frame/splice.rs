@@ -62,7 +62,9 @@ pub fn collect<R>(encode: impl FnOnce() -> R) -> (R, Vec<Splice>) {
     let outer = COLLECTOR.with(|c| c.replace(Some(Vec::new())));
     let restore = Restore(outer);
     let r = encode();
-    let splices = COLLECTOR.with(|c| c.borrow_mut().take()).unwrap_or_default();
+    let splices = COLLECTOR
+        .with(|c| c.borrow_mut().take())
+        .unwrap_or_default();
     drop(restore);
     (r, splices)
 }

@@ -307,7 +307,7 @@ impl Outbox {
         }
         st.unflushed = done && !flushed;
         let wake = !flushed || !st.buf.is_empty() || self.is_closing();
-        Self::recycle(&mut st, local.bytes, off);
+        Self::recycle(&mut st, local.bytes);
         st.io = Some(io);
         drop(st);
         if wake {
@@ -317,17 +317,17 @@ impl Outbox {
 
     /// Gives the stream back after a write, with the written buffer for reuse.
     fn give_back(&self, io: BoxWriter, written: Batch) {
-        let len = written.len();
         let mut st = self.state.lock();
-        Self::recycle(&mut st, written.bytes, len);
+        Self::recycle(&mut st, written.bytes);
         st.io = Some(io);
     }
 
-    /// After a write of `len` bytes from `used`: buffers are kept while large batches keep
-    /// coming (a fresh 1 MiB allocation per batch costs page faults); otherwise `used` is
-    /// dropped, and so is the queue's buffer if nothing was queued meanwhile, so that a
-    /// connection with nothing to send holds no buffer.
-    fn recycle(st: &mut State, mut used: Vec<u8>, len: usize) {
+    /// After a write from `used`: buffers are kept while large batches keep coming (a fresh
+    /// 1 MiB allocation per batch costs page faults; spliced values do not count, they are not
+    /// in the buffer); otherwise `used` is dropped, and so is the queue's buffer if nothing was
+    /// queued meanwhile, so that a connection with nothing to send holds no buffer.
+    fn recycle(st: &mut State, mut used: Vec<u8>) {
+        let len = used.len();
         used.clear();
         st.small_batches = if len < LARGE_BATCH {
             st.small_batches.saturating_add(1)

@@ -13,8 +13,8 @@ use rpyc_core::{RemoteException, Value};
 use tokio::io::AsyncRead;
 
 use super::decode::Incoming;
-use super::outbox::Produce;
 use super::frame_reader::FrameReader;
+use super::outbox::Produce;
 use super::watchdog::{Seen, TickTimer, Watchdog};
 use super::{handlers, ConnInner};
 use crate::error::Error;

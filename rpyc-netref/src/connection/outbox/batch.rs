@@ -126,16 +126,28 @@ mod tests {
         let mut b = Batch {
             bytes: b"abcdef".to_vec(),
             splices: vec![
-                Splice { at: 2, bytes: Bytes::from_static(b"XYZ") },
-                Splice { at: 2, bytes: Bytes::from_static(b"12") },
-                Splice { at: 6, bytes: Bytes::from_static(b"!") },
+                Splice {
+                    at: 2,
+                    bytes: Bytes::from_static(b"XYZ"),
+                },
+                Splice {
+                    at: 2,
+                    bytes: Bytes::from_static(b"12"),
+                },
+                Splice {
+                    at: 6,
+                    bytes: Bytes::from_static(b"!"),
+                },
             ],
         };
         let whole = b"abXYZ12cdef!".to_vec();
         assert_eq!(flat(&b), whole);
         assert_eq!(b.len(), whole.len());
         for cut in 0..=whole.len() {
-            let mut c = Batch { bytes: b.bytes.clone(), splices: b.splices.clone() };
+            let mut c = Batch {
+                bytes: b.bytes.clone(),
+                splices: b.splices.clone(),
+            };
             let at_cut: Vec<u8> = c.pieces(cut).iter().flat_map(|p| p.to_vec()).collect();
             assert_eq!(at_cut, whole[cut..], "pieces after {cut}");
             c.consume(cut);
@@ -144,7 +156,10 @@ mod tests {
         }
         let mut more = Batch {
             bytes: b"gh".to_vec(),
-            splices: vec![Splice { at: 1, bytes: Bytes::from_static(b"--") }],
+            splices: vec![Splice {
+                at: 1,
+                bytes: Bytes::from_static(b"--"),
+            }],
         };
         b.append(&mut more);
         assert!(more.is_empty());
