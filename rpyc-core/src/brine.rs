@@ -147,7 +147,7 @@ pub fn encode(v: &Value, out: &mut Vec<u8>) -> Result<(), EncodeError> {
             out.extend_from_slice(&r.to_be_bytes());
             out.extend_from_slice(&i.to_be_bytes());
         }
-        Value::Bytes(b) => encode_bytes(b, out)?,
+        Value::Bytes(b) => encode_bytes_shared(b, out)?,
         Value::Str(s) => encode_str(s, out)?,
         Value::Tuple(items) | Value::FrozenSet(items) => {
             if let Value::FrozenSet(_) = v {
@@ -232,6 +232,21 @@ pub fn encode_bytes(b: &[u8], out: &mut Vec<u8>) -> Result<(), EncodeError> {
         }
     }
     out.extend_from_slice(b);
+    Ok(())
+}
+
+/// Appends a shared `bytes` value: by reference while a splice collector runs
+/// ([`crate::frame::splice`]) and it is large, else copied.
+fn encode_bytes_shared(b: &Bytes, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+    if b.len() < crate::frame::splice::SPLICE_MIN {
+        return encode_bytes(b, out);
+    }
+    let len = len_u32(b.len(), "bytes")?;
+    out.push(TAG_STR_L4);
+    out.extend_from_slice(&len.to_be_bytes());
+    if !crate::frame::splice::offer(b, out) {
+        out.extend_from_slice(b);
+    }
     Ok(())
 }
 

@@ -14,6 +14,7 @@
 //! ```
 
 use std::collections::BTreeSet;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use crate::brine::Limits;
@@ -119,8 +120,10 @@ pub struct Config {
     pub allow_public_attrs: bool,
     /// Every name is accessible. Default `false`.
     pub allow_all_attrs: bool,
-    /// The safe dunder names (default [`SAFE_ATTRS`]).
-    pub safe_attrs: BTreeSet<String>,
+    /// The safe dunder names (default [`SAFE_ATTRS`]). Shared: a server clones its
+    /// configuration for every connection, and the set is the same for all of them (change it
+    /// with `Arc::make_mut` or the builder's `safe_attrs`).
+    pub safe_attrs: Arc<BTreeSet<String>>,
     /// Prefix marking exposed members. Default `"exposed_"`.
     pub exposed_prefix: String,
     /// Master switch for attribute reads (GETATTR, CALLATTR, CMP, CTXEXIT). Default `true`.
@@ -279,6 +282,13 @@ impl Default for Keepalive {
     }
 }
 
+/// [`SAFE_ATTRS`] as a set, built once and shared by every default configuration.
+fn default_safe_attrs() -> Arc<BTreeSet<String>> {
+    static SET: OnceLock<Arc<BTreeSet<String>>> = OnceLock::new();
+    SET.get_or_init(|| Arc::new(SAFE_ATTRS.iter().map(|s| s.to_string()).collect()))
+        .clone()
+}
+
 impl Default for Config {
     fn default() -> Self {
         Config {
@@ -286,7 +296,7 @@ impl Default for Config {
             allow_exposed_attrs: true,
             allow_public_attrs: false,
             allow_all_attrs: false,
-            safe_attrs: SAFE_ATTRS.iter().map(|s| s.to_string()).collect(),
+            safe_attrs: default_safe_attrs(),
             exposed_prefix: "exposed_".to_string(),
             allow_getattr: true,
             allow_setattr: false,
@@ -405,7 +415,7 @@ impl ConfigBuilder {
 
     /// Sets [`Config::safe_attrs`].
     pub fn safe_attrs<I: IntoIterator<Item = S>, S: Into<String>>(mut self, names: I) -> Self {
-        self.cfg.safe_attrs = names.into_iter().map(Into::into).collect();
+        self.cfg.safe_attrs = Arc::new(names.into_iter().map(Into::into).collect());
         self
     }
 

@@ -5,7 +5,8 @@
 //! by [`FrameLimits`]; [`Frame::payload`] inflates a compressed one, refusing a zlib bomb
 //! before its output is allocated. Inflating is left to the caller so that it can happen
 //! wherever decoding does (a connection inflates and decodes large frames off the runtime's
-//! workers). Memory follows the data: a header announcing 256 MiB reserves nothing until the
+//! workers). A frame is read straight into its buffer and handed out as a slice of it, with
+//! no copy. Memory follows the data: a header announcing 256 MiB reserves 2 MiB until its
 //! bytes arrive, and a failed allocation is an error of that stream, not an abort.
 //! Writers build frames in place with [`FrameBuilder`] so that many frames can be coalesced
 //! into one buffer and written with a single syscall.
@@ -34,7 +35,10 @@ use tokio_util::codec::Decoder;
 
 use crate::error::FrameError;
 
+pub mod splice;
 mod zlib;
+
+use splice::Splice;
 
 use zlib::{compress_if_worth, grow};
 pub use zlib::{compress_into, decompress};
@@ -97,54 +101,41 @@ impl Frame {
     }
 }
 
-/// The most the codec reserves beyond what is buffered for a frame still arriving: buffers
-/// grow with the data, never with what a header announces.
+/// Frames up to this size (header and flusher included) are read into the shared read
+/// buffer, which grows for them with `BytesMut::reserve`; a larger one gets a buffer of its
+/// own, allocated fallibly.
 const READ_CHUNK: usize = 64 * 1024;
+
+/// A large frame's buffer is this big as soon as its header is in (or the frame's size, if
+/// smaller): a frame of up to 2 MiB is read in place with no growth at all. Beyond it, the
+/// buffer at most doubles what has arrived, so that what a header announces costs nothing
+/// until the bytes come (a peer announcing 256 MiB frames on many connections reserves
+/// 2 MiB for each).
+const EAGER: usize = 2 << 20;
 
 /// Decoder of frames (see [`Frame`]).
 ///
-/// A frame that fits in [`READ_CHUNK`] is sliced out of the read buffer without a copy. A
-/// larger one that has not all arrived has its payload gathered in a buffer of its own, which
-/// doubles at most as its bytes come in (a header announcing 256 MiB costs nothing until they
-/// do) and is allocated with `try_reserve`: a failed allocation is
-/// [`FrameError::OutOfMemory`], which ends that stream only.
+/// Every frame is sliced out of the read buffer without a copy. Once a frame's header is in,
+/// the buffer is given room for the whole frame (up to [`EAGER`] at first, then at most twice
+/// what has arrived), so that the rest of it is read straight into place: no copy from a
+/// chunk buffer, and no growth at all for frames up to 2 MiB. A large frame's buffer is
+/// allocated with `try_reserve`: a failed allocation is [`FrameError::OutOfMemory`], which
+/// ends that stream only.
 #[derive(Debug, Clone)]
 pub struct FrameCodec {
     limits: FrameLimits,
-    /// The large frame being gathered, if any.
-    partial: Option<Partial>,
-}
-
-/// A large frame whose header has been read and whose payload is arriving.
-#[derive(Debug, Clone)]
-struct Partial {
-    compressed: bool,
-    /// The announced payload length.
-    len: usize,
-    /// The payload bytes so far.
-    buf: Vec<u8>,
 }
 
 impl FrameCodec {
     /// A codec enforcing `limits` (only `max_frame_size`: inflating is [`Frame::payload`]'s).
     pub fn new(limits: FrameLimits) -> Self {
-        FrameCodec {
-            limits,
-            partial: None,
-        }
+        FrameCodec { limits }
     }
 
     /// Bytes still lacking from the frame in progress — `buffered` being what the read buffer
     /// holds that this codec has not taken yet — or `None` when no frame has begun. Before
     /// the header is whole, the rest of the header and the `'\n'` count as lacking.
     pub fn lacking(&self, buffered: &[u8]) -> Option<usize> {
-        if let Some(p) = &self.partial {
-            return Some(
-                (p.len - p.buf.len() + 1)
-                    .saturating_sub(buffered.len())
-                    .max(1),
-            );
-        }
         if buffered.is_empty() {
             return None;
         }
@@ -156,37 +147,27 @@ impl FrameCodec {
             None => HEADER_LEN + 1 - buffered.len(),
         })
     }
+}
 
-    /// Moves what `src` holds of the large frame being gathered into its buffer; the frame
-    /// once it is whole (its `'\n'` included).
-    fn gather(&mut self, src: &mut BytesMut) -> Result<Option<Frame>, FrameError> {
-        let Some(p) = &mut self.partial else {
-            return Ok(None);
-        };
-        let take = (p.len - p.buf.len()).min(src.len());
-        if p.buf.len() + take > p.buf.capacity() {
-            // Double what is there (a chunk at least), never beyond the announced length.
-            let target = (p.buf.len() + take)
-                .max(p.buf.capacity().saturating_mul(2))
-                .max(READ_CHUNK)
-                .min(p.len);
-            let more = target - p.buf.len();
-            grow(&mut p.buf, more)?;
+/// Gives `src` room for more of a frame of `total` bytes, so that it is read in place: all of
+/// it for a small frame or up to [`EAGER`], else up to twice what has arrived. A large frame's
+/// buffer is its own, grown fallibly (the bytes already there move into it once).
+fn room_for_frame(src: &mut BytesMut, total: usize) -> Result<(), FrameError> {
+    if total <= READ_CHUNK {
+        if src.capacity() < total {
+            src.reserve(total - src.len());
         }
-        p.buf.extend_from_slice(&src[..take]);
-        src.advance(take);
-        if p.buf.len() < p.len || src.is_empty() {
-            // Room for the next read, bounded: the rest of this frame arrives in chunks.
-            src.reserve(READ_CHUNK.min(p.len - p.buf.len() + 1));
-            return Ok(None);
-        }
-        src.advance(1); // the '\n' flusher; Python never checks its value either
-        let p = self.partial.take().unwrap_or_else(|| unreachable!());
-        Ok(Some(Frame {
-            compressed: p.compressed,
-            data: Bytes::from(p.buf),
-        }))
+        return Ok(());
     }
+    let target = total.min(EAGER.max(src.len().saturating_mul(2)));
+    if src.capacity() >= target {
+        return Ok(());
+    }
+    let mut own = Vec::from(std::mem::take(src));
+    let more = target - own.len();
+    grow(&mut own, more)?;
+    *src = BytesMut::from(Bytes::from(own));
+    Ok(())
 }
 
 impl Decoder for FrameCodec {
@@ -194,9 +175,6 @@ impl Decoder for FrameCodec {
     type Error = FrameError;
 
     fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Frame>, FrameError> {
-        if self.partial.is_some() {
-            return self.gather(src);
-        }
         let Some(header) = src.first_chunk() else {
             return Ok(None);
         };
@@ -209,34 +187,25 @@ impl Decoder for FrameCodec {
             src.advance(1); // the '\n' flusher; Python never checks its value either
             return Ok(Some(Frame { compressed, data }));
         }
-        if total <= READ_CHUNK {
-            // Room for the rest of this small frame.
-            src.reserve(total - src.len());
-            return Ok(None);
-        }
-        src.advance(HEADER_LEN);
-        self.partial = Some(Partial {
-            compressed,
-            len,
-            buf: Vec::new(),
-        });
-        self.gather(src)
+        room_for_frame(src, total)?;
+        Ok(None)
     }
 
     fn decode_eof(&mut self, src: &mut BytesMut) -> Result<Option<Frame>, FrameError> {
         match self.decode(src)? {
             Some(frame) => Ok(Some(frame)),
-            None if src.is_empty() && self.partial.is_none() => Ok(None),
+            None if src.is_empty() => Ok(None),
             None => {
-                let (got, expected) = match (&self.partial, src.first_chunk()) {
-                    (Some(p), _) => (HEADER_LEN + p.buf.len(), HEADER_LEN + p.len + 1),
-                    (None, Some(header)) => (
-                        src.len(),
-                        HEADER_LEN + 1 + header_len(header, self.limits.max_frame_size)?,
-                    ),
-                    (None, None) => (src.len(), HEADER_LEN),
+                let expected = match src.first_chunk() {
+                    Some(header) => {
+                        HEADER_LEN + 1 + header_len(header, self.limits.max_frame_size)?
+                    }
+                    None => HEADER_LEN,
                 };
-                Err(FrameError::UnexpectedEof { got, expected })
+                Err(FrameError::UnexpectedEof {
+                    got: src.len(),
+                    expected,
+                })
             }
         }
     }
@@ -300,9 +269,36 @@ impl<'a> FrameBuilder<'a> {
     /// Writes the header and the flusher, compressing the payload when `compress` is set and the
     /// payload is above [`COMPRESSION_THRESHOLD`]. Fails if the payload exceeds `u32::MAX`.
     pub fn finish(self, compress: bool) -> Result<(), crate::error::EncodeError> {
+        self.finish_spliced(compress, &mut Vec::new())
+    }
+
+    /// [`FrameBuilder::finish`] for a payload whose large `bytes` values were left out as
+    /// `splices` ([`splice::collect`]; offsets in the buffer): the header counts them, and
+    /// they go out in their places. A frame that gets compressed takes them in first (and
+    /// `splices` is emptied), as does a frame that fails.
+    pub fn finish_spliced(
+        self,
+        compress: bool,
+        splices: &mut Vec<Splice>,
+    ) -> Result<(), crate::error::EncodeError> {
         let body = self.start + HEADER_LEN;
+        let mut spliced: usize = splices.iter().map(|s| s.bytes.len()).sum();
         let mut flag = 0u8;
-        if compress && self.out.len() - body > COMPRESSION_THRESHOLD {
+        if compress && self.out.len() - body + spliced > COMPRESSION_THRESHOLD {
+            if !splices.is_empty() {
+                // Compression needs the payload in one piece.
+                let mut whole = Vec::with_capacity(self.out.len() - body + spliced);
+                let mut pos = body;
+                for s in splices.drain(..) {
+                    whole.extend_from_slice(&self.out[pos..s.at]);
+                    whole.extend_from_slice(&s.bytes);
+                    pos = s.at;
+                }
+                whole.extend_from_slice(&self.out[pos..]);
+                self.out.truncate(body);
+                self.out.extend_from_slice(&whole);
+                spliced = 0;
+            }
             if let Some(z) = compress_if_worth(&self.out[body..]) {
                 if z.len() < self.out.len() - body {
                     self.out.truncate(body);
@@ -311,11 +307,12 @@ impl<'a> FrameBuilder<'a> {
                 }
             }
         }
-        let len = self.out.len() - body;
+        let len = self.out.len() - body + spliced;
         let len32 = match u32::try_from(len) {
             Ok(l) => l,
             Err(_) => {
                 self.out.truncate(self.start);
+                splices.clear();
                 return Err(crate::error::EncodeError::TooLong {
                     what: "frame payload",
                     len,
@@ -346,8 +343,9 @@ pub async fn write_frame<W: tokio::io::AsyncWrite + Unpin>(
 }
 
 /// Reads one frame from any `AsyncRead` and returns its (decompressed) payload, or `None` on a
-/// clean end of stream before a new frame. Sizes are checked against `limits`, and the buffer
-/// grows with the bytes that arrive, not with what the header announces.
+/// clean end of stream before a new frame. Sizes are checked against `limits`; the payload is
+/// read in place into one buffer, which grows with the bytes that arrive (at most doubling
+/// them) beyond 2 MiB, and a failed allocation is [`FrameError::OutOfMemory`].
 pub async fn read_frame<R: tokio::io::AsyncRead + Unpin>(
     r: &mut R,
     limits: FrameLimits,
@@ -370,10 +368,12 @@ pub async fn read_frame<R: tokio::io::AsyncRead + Unpin>(
         got += n;
     }
     let len = header_len(&header, limits.max_frame_size)?;
+    // One buffer, read into in place, as `FrameCodec` grows it.
     let mut body = Vec::new();
     while body.len() < len + 1 {
         if body.len() == body.capacity() {
-            let more = body.len().max(READ_CHUNK).min(len + 1 - body.len());
+            let target = (len + 1).min(EAGER.max(body.len().saturating_mul(2)));
+            let more = target - body.len();
             grow(&mut body, more)?;
         }
         let room = (body.capacity() - body.len()).min(len + 1 - body.len());
@@ -486,39 +486,50 @@ mod tests {
         );
     }
 
-    /// A header announcing 250 MiB reserves nothing for it: the buffers grow with the bytes
-    /// that arrive (a chunk at most beyond them), and the frame comes out whole once they have.
+    /// Once a large frame's header is in, the read buffer has room for the whole frame: the
+    /// rest is read into place (the buffer never moves), and the frame comes out as a slice of
+    /// that one buffer.
     #[test]
-    fn memory_follows_the_data_not_the_header() {
+    fn a_large_frame_is_read_in_place_into_one_buffer() {
+        let payload: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+        let mut wire = encode_frame(&payload, false).unwrap();
+        wire.extend(encode_frame(b"next", false).unwrap());
+        let total = HEADER_LEN + payload.len() + 1;
         let mut codec = FrameCodec::new(FrameLimits::default());
+        let mut buf = BytesMut::with_capacity(16 * 1024);
+        buf.extend_from_slice(&wire[..1000]);
+        assert!(codec.decode(&mut buf).unwrap().is_none());
+        assert_eq!(buf.capacity(), total, "room for exactly this frame");
+        let start = buf.as_ptr();
+        // Reads of 1000 bytes, each into the room left (as a read into spare capacity does).
+        let mut got = Vec::new();
+        let mut pos = 1000;
+        while pos < wire.len() {
+            let room = (buf.capacity() - buf.len()).max(1);
+            let end = wire.len().min(pos + room.min(1000));
+            buf.extend_from_slice(&wire[pos..end]);
+            pos = end;
+            while let Some(f) = codec.decode(&mut buf).unwrap() {
+                got.push(f.data);
+            }
+            if got.is_empty() {
+                assert_eq!(buf.as_ptr(), start, "the frame's buffer never moved");
+            }
+        }
+        assert_eq!(got[0].as_ptr(), start.wrapping_add(HEADER_LEN), "no copy");
+        assert_eq!(got, vec![Bytes::from(payload), Bytes::from_static(b"next")]);
+        assert!(buf.is_empty());
+
+        // A header announcing 250 MiB reserves 2 MiB; more only as bytes arrive (at most
+        // twice them), and then an early end.
         let mut buf = BytesMut::from(&[0x0f, 0xa0, 0, 0, 0, 1, 2, 3][..]);
         assert!(codec.decode(&mut buf).unwrap().is_none());
-        let gathered = codec.partial.as_ref().map(|p| p.buf.capacity());
-        assert!(gathered.unwrap() <= READ_CHUNK, "{gathered:?}");
-        assert!(buf.capacity() <= 2 * READ_CHUNK, "{}", buf.capacity());
+        assert_eq!(buf.capacity(), EAGER);
         let err = codec.decode_eof(&mut buf).unwrap_err();
         assert!(matches!(
             err,
             FrameError::UnexpectedEof { got: 8, expected } if expected == HEADER_LEN + (250 << 20) + 1
         ));
-
-        // A large frame arriving in reads of 1000 bytes, then a small one in the same read.
-        let payload: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
-        let mut wire = encode_frame(&payload, false).unwrap();
-        wire.extend(encode_frame(b"next", false).unwrap());
-        let mut codec = FrameCodec::new(FrameLimits::default());
-        let mut buf = BytesMut::new();
-        let mut got = Vec::new();
-        for read in wire.chunks(1000) {
-            buf.extend_from_slice(read);
-            while let Some(f) = codec.decode(&mut buf).unwrap() {
-                let cap = codec.partial.as_ref().map_or(0, |p| p.buf.capacity());
-                assert!(cap <= 2 * payload.len());
-                got.push(f.data);
-            }
-        }
-        assert_eq!(got, vec![Bytes::from(payload), Bytes::from_static(b"next")]);
-        assert!(buf.is_empty() && codec.partial.is_none());
     }
 
     #[tokio::test]

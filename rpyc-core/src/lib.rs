@@ -11,7 +11,8 @@
 //! | [`convert`] | [`IntoValue`] / [`FromValue`] for Rust types; [`ser`] / [`de`] for serde types |
 //! | [`content`] | [`Content`]: which parts of a by-reference value a Rust type needs fetched; [`Dict`] |
 //! | [`brine`] | the brine codec (canonical encoder, tolerant bounded decoder) |
-//! | [`frame`] | framing (`u32 len ‖ u8 compressed ‖ payload ‖ '\n'`), zlib, size limits |
+//! | [`frame`] | framing (`u32 len ‖ u8 compressed ‖ payload ‖ '\n'`), zlib, size limits; frames read in place into one buffer |
+//! | [`frame::splice`] | large `bytes` values framed by reference (written with vectored writes) instead of copied |
 //! | [`message`] | REQUEST/REPLY/EXCEPTION, handler ids and argument layouts, boxing, id packs |
 //! | [`vinegar`] | exceptions on the wire ([`RemoteException`]) |
 //! | [`config`] | [`Config`]: every `DEFAULT_CONFIG` key of rpyc 6, plus limits |

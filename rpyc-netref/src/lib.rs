@@ -33,8 +33,10 @@
 //! | `connection::in_flight` | our calls awaiting replies: sequence numbers, waiters, deadlines |
 //! | `connection::deadlines` | the one timer per connection behind request timeouts |
 //! | `connection::decode` | frame to message: inflate and decode under the limits, large frames off the runtime's workers under a process-wide budget, the envelope first |
+//! | `connection::frame_reader` | frames out of the byte stream, read in place; the read buffer exists only while data flows |
 //! | `connection::reader` | the reader (frames in arrival order, panics isolated), writer and deadline tasks |
-//! | `connection::outbox` | the write queue: who writes, when, batching; the write timeout |
+//! | `connection::outbox` | the write queue: who writes, when, batching; the write timeout; buffers dropped when idle |
+//! | `connection::outbox::batch` | a batch to write: framed bytes and large values spliced in by reference, written with vectored writes |
 //! | `connection::budget` | the output budget: what the peer is owed, per connection and per process; admission control |
 //! | `connection::watchdog` | the reader's deadlines: frame progress, the optional idle deadline |
 //! | `connection::handlers` | one module per group of protocol handlers, the [`rpyc_core::Handler`] each answers |

@@ -34,6 +34,7 @@ mod boxing;
 mod budget;
 mod deadlines;
 mod decode;
+mod frame_reader;
 pub(crate) mod handlers;
 mod in_flight;
 pub(crate) mod outbox;
@@ -213,6 +214,7 @@ impl Connection {
             last_read_ms: AtomicU64::new(0),
             span: crate::observe::connection_span(id, &config_peer),
             metrics: OnceLock::new(),
+            read_buf: Arc::default(),
         });
         // The root is pinned in the table for the life of the connection (RPyC counts it too).
         inner.table.export_pinned(&inner.root);
@@ -261,6 +263,14 @@ impl Connection {
     /// tell a connection that has never spoken (and so holds nothing) from one that has.
     pub fn frames_received(&self) -> u64 {
         self.inner.served.load(Ordering::Acquire)
+    }
+
+    /// Bytes of buffer capacity this connection holds for reading and writing: 0 once it has
+    /// nothing to read or send (buffers are allocated when data flows and dropped when it
+    /// stops). For tests and memory accounting.
+    #[doc(hidden)]
+    pub fn buffer_capacity(&self) -> usize {
+        self.inner.read_buf.load(Ordering::Relaxed) + self.inner.out.capacity()
     }
 
     /// A handle to look at this connection's state ([`StatsHandle::snapshot`]: objects,

@@ -24,7 +24,7 @@ use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use parking_lot::{Mutex, MutexGuard};
-use rpyc_core::frame::FrameBuilder;
+use rpyc_core::frame::{splice, FrameBuilder};
 use rpyc_core::EncodeError;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
@@ -32,20 +32,31 @@ use tokio_util::sync::CancellationToken;
 use super::budget::OutputBudget;
 
 pub(crate) use crate::transport::BoxWriter;
+use batch::Batch;
+
+mod batch;
 
 /// Batches at or above this size count as large (their buffer is kept for the next one).
 const LARGE_BATCH: usize = 1 << 16;
 
+/// After this many small batches in a row, a large buffer kept for the next large batch is
+/// given back.
+const LARGE_RUN: u32 = 64;
+
+/// A queue buffer's first size: what most batches of small frames need, allocated when the
+/// first frame is queued (an idle connection holds no buffer).
+const FIRST_BUF: usize = 1024;
+
 struct State {
     /// Frames queued and not yet taken for writing.
-    buf: Vec<u8>,
+    buf: Batch,
     /// An empty buffer to swap in when `buf` is taken.
     spare: Vec<u8>,
     /// The stream, when nobody is writing to it.
     io: Option<BoxWriter>,
     /// Producers running right now.
     active: usize,
-    /// Consecutive small batches (a large buffer is given back after a run of them).
+    /// Consecutive small batches (a large buffer is given back after [`LARGE_RUN`] of them).
     small_batches: u32,
     /// A direct write wrote everything but its flush would have waited (TLS): the writer task
     /// finishes it.
@@ -56,13 +67,15 @@ struct State {
 
 impl State {
     /// Takes the stream and the queue for writing, leaving an empty buffer to queue into.
-    fn take(&mut self) -> Option<(BoxWriter, Vec<u8>)> {
+    fn take(&mut self) -> Option<(BoxWriter, Batch)> {
         let io = self.io.take()?;
         let fresh = std::mem::take(&mut self.spare);
         self.unflushed = false;
         // What we write carries the ACK.
         self.unacked = false;
-        Some((io, std::mem::replace(&mut self.buf, fresh)))
+        let bytes = std::mem::replace(&mut self.buf.bytes, fresh);
+        let splices = std::mem::take(&mut self.buf.splices);
+        Some((io, Batch { bytes, splices }))
     }
 
     /// Whether the writer task has something to do with the stream.
@@ -104,11 +117,11 @@ impl Outbox {
     ) -> Outbox {
         Outbox {
             state: Mutex::new(State {
-                buf: Vec::with_capacity(8192),
-                spare: Vec::with_capacity(8192),
+                buf: Batch::default(),
+                spare: Vec::new(),
                 io: Some(io),
                 active: 0,
-                small_batches: 0,
+                small_batches: LARGE_RUN,
                 unflushed: false,
                 unacked: false,
             }),
@@ -143,17 +156,30 @@ impl Outbox {
         encode: impl FnOnce(&mut Vec<u8>) -> Result<(), EncodeError>,
     ) -> Result<(), EncodeError> {
         let mut st = self.state.lock();
-        let before = st.buf.len();
-        let mut fb = FrameBuilder::begin(&mut st.buf);
-        if let Err(e) = encode(fb.payload()) {
-            fb.abort();
-            return Err(e);
-        }
-        fb.finish(compress)?;
-        let framed = st.buf.len() - before;
+        let (framed, compressed) = {
+            let buf = &mut st.buf;
+            if buf.bytes.capacity() == 0 {
+                buf.bytes.reserve(FIRST_BUF);
+            }
+            let before = buf.bytes.len();
+            let mut fb = FrameBuilder::begin(&mut buf.bytes);
+            // Large `bytes` values are left out of the buffer and written from where they are.
+            let (encoded, mut splices) = splice::collect(|| encode(fb.payload()));
+            if let Err(e) = encoded {
+                fb.abort();
+                return Err(e);
+            }
+            fb.finish_spliced(compress, &mut splices)?;
+            let spliced: usize = splices.iter().map(|s| s.bytes.len()).sum();
+            buf.splices.append(&mut splices);
+            // The header's flag byte says whether it was compressed.
+            (
+                buf.bytes.len() - before + spliced,
+                buf.bytes.get(before + 4) == Some(&1),
+            )
+        };
         self.budget.charge(framed);
-        // The header's flag byte says whether it was compressed.
-        crate::observe::frame(false, framed, st.buf.get(before + 4) == Some(&1));
+        crate::observe::frame(false, framed, compressed);
         if now && st.io.is_some() {
             // Even inside a producer: the request goes out before the caller arms its timeout.
             self.write_now(st);
@@ -168,6 +194,12 @@ impl Outbox {
             }
         }
         Ok(())
+    }
+
+    /// The capacity of the queue's buffers (0 when the connection has nothing to send).
+    pub(crate) fn capacity(&self) -> usize {
+        let st = self.state.lock();
+        st.buf.bytes.capacity() + st.spare.capacity()
     }
 
     /// Bytes queued and not yet taken for writing.
@@ -253,8 +285,9 @@ impl Outbox {
         let mut cx = Context::from_waker(Waker::noop());
         let mut off = 0;
         let mut done = true;
-        while off < local.len() {
-            match io.as_mut().poll_write(&mut cx, &local[off..]) {
+        let total = local.len();
+        while off < total {
+            match local.poll_write(io.as_mut(), &mut cx, off) {
                 Poll::Ready(Ok(n)) if n > 0 => off += n,
                 // Pending, an error or a zero write: the writer task retries with a real waker
                 // (and meets the error itself if there is one).
@@ -267,14 +300,14 @@ impl Outbox {
         self.budget.paid(off);
         let flushed = done && matches!(io.as_mut().poll_flush(&mut cx), Poll::Ready(Ok(())));
         let mut st = self.state.lock();
-        if off < local.len() {
-            local.drain(..off);
-            local.extend_from_slice(&st.buf);
+        if off < total {
+            local.consume(off);
+            local.append(&mut st.buf);
             std::mem::swap(&mut st.buf, &mut local);
         }
         st.unflushed = done && !flushed;
         let wake = !flushed || !st.buf.is_empty() || self.is_closing();
-        Self::recycle(&mut st, local, off);
+        Self::recycle(&mut st, local.bytes);
         st.io = Some(io);
         drop(st);
         if wake {
@@ -283,27 +316,30 @@ impl Outbox {
     }
 
     /// Gives the stream back after a write, with the written buffer for reuse.
-    fn give_back(&self, io: BoxWriter, written: Vec<u8>) {
-        let len = written.len();
+    fn give_back(&self, io: BoxWriter, written: Batch) {
         let mut st = self.state.lock();
-        Self::recycle(&mut st, written, len);
+        Self::recycle(&mut st, written.bytes);
         st.io = Some(io);
     }
 
-    /// Keeps `used` (cleared) as the spare buffer: large buffers are kept while large batches
-    /// keep coming (a fresh 1 MiB allocation per frame costs page faults) and given back after
-    /// a run of small batches.
-    fn recycle(st: &mut State, mut used: Vec<u8>, len: usize) {
+    /// After a write from `used`: buffers are kept while large batches keep coming (a fresh
+    /// 1 MiB allocation per batch costs page faults; spliced values do not count, they are not
+    /// in the buffer); otherwise `used` is dropped, and so is the queue's buffer if nothing was
+    /// queued meanwhile, so that a connection with nothing to send holds no buffer.
+    fn recycle(st: &mut State, mut used: Vec<u8>) {
+        let len = used.len();
         used.clear();
         st.small_batches = if len < LARGE_BATCH {
             st.small_batches.saturating_add(1)
         } else {
             0
         };
-        if used.capacity() > (1 << 20) && st.small_batches >= 64 {
-            used.shrink_to(LARGE_BATCH);
-        }
-        if used.capacity() >= st.spare.capacity() {
+        if st.small_batches >= LARGE_RUN {
+            st.spare = Vec::new();
+            if st.buf.is_empty() {
+                st.buf = Batch::default();
+            }
+        } else if used.capacity() > st.spare.capacity() {
             st.spare = used;
         }
     }
@@ -361,11 +397,13 @@ impl Outbox {
 impl Outbox {
     /// Writes `data` whole, paying the budget as the peer takes it; fails if the peer takes no
     /// byte for the write timeout while it is owed some.
-    async fn write_all(&self, io: &mut BoxWriter, data: &[u8]) -> io::Result<()> {
+    async fn write_all(&self, io: &mut BoxWriter, data: &Batch) -> io::Result<()> {
         use tokio::io::AsyncWriteExt;
         let mut off = 0;
-        while off < data.len() {
-            let n = self.stall_guard(io.write(&data[off..])).await?;
+        let total = data.len();
+        while off < total {
+            let step = std::future::poll_fn(|cx| data.poll_write(io.as_mut(), cx, off));
+            let n = self.stall_guard(step).await?;
             if n == 0 {
                 return Err(io::ErrorKind::WriteZero.into());
             }

@@ -7,16 +7,15 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::StreamExt;
-use rpyc_core::frame::{buffered_frame_len, FrameCodec, HEADER_LEN};
+use rpyc_core::frame::{FrameCodec, HEADER_LEN};
 use rpyc_core::message::{Boxed, Message, Request};
 use rpyc_core::{RemoteException, Value};
 use tokio::io::AsyncRead;
-use tokio_util::codec::FramedRead;
 
 use super::decode::Incoming;
+use super::frame_reader::FrameReader;
 use super::outbox::Produce;
-use super::watchdog::{CountingRead, Seen, TickTimer, Watchdog};
+use super::watchdog::{Seen, TickTimer, Watchdog};
 use super::{handlers, ConnInner};
 use crate::error::Error;
 use crate::observe::{self, RequestObs};
@@ -184,15 +183,14 @@ async fn run_job(
 }
 
 pub(super) async fn reader_task<R: AsyncRead + Send + 'static>(inner: Arc<ConnInner>, reader: R) {
-    let frames = FramedRead::with_capacity(
-        CountingRead::new(Box::pin(reader)),
+    let mut frames = FrameReader::new(
+        Box::pin(reader),
         FrameCodec::new(inner.config.frame_limits),
-        16 * 1024,
+        inner.read_buf.clone(),
     );
-    tokio::pin!(frames);
     let mut watchdog = Watchdog::new(&inner.config);
     let mut timer = TickTimer::new(&watchdog);
-    let read = frames.get_ref().counter();
+    let read = frames.counter();
     // The reader is a producer while it handles the frames of one read: the replies it queues
     // (and those of the tasks it starts) go out together when the last of them stops.
     let mut producing = false;
@@ -207,7 +205,7 @@ pub(super) async fn reader_task<R: AsyncRead + Send + 'static>(inner: Arc<ConnIn
             inner.out.wait_drained().await;
             watchdog.restart();
         }
-        let in_progress = frames.decoder().lacking(frames.read_buffer()).is_some();
+        let in_progress = frames.lacking().is_some();
         timer.waiting(in_progress);
         let read_then = read.load(std::sync::atomic::Ordering::Relaxed);
         let watched = timer.enabled();
@@ -216,8 +214,8 @@ pub(super) async fn reader_task<R: AsyncRead + Send + 'static>(inner: Arc<ConnIn
             f = frames.next() => f,
             _ = timer.tick(&read, read_then), if watched => {
                 let seen = Seen {
-                    read: frames.get_ref().read(),
-                    lacking: frames.decoder().lacking(frames.read_buffer()),
+                    read: frames.read(),
+                    lacking: frames.lacking(),
                     busy: inner.busy(),
                 };
                 match watchdog.tick(seen) {
@@ -270,7 +268,7 @@ pub(super) async fn reader_task<R: AsyncRead + Send + 'static>(inner: Arc<ConnIn
                 if inner.serve_waiters.load(Ordering::SeqCst) > 0 {
                     inner.served_notify.notify_waiters();
                 }
-                if buffered_frame_len(frames.read_buffer()).is_some() {
+                if frames.has_frame() {
                     continue;
                 }
                 // A caller we woke usually sends its next request at once: let it run first,

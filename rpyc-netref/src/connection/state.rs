@@ -90,6 +90,8 @@ pub(crate) struct ConnInner {
     pub(super) metrics: OnceLock<Arc<crate::observe::MetricsCache>>,
     /// When the peer last sent something: milliseconds after `started`, set once per read.
     pub(super) last_read_ms: AtomicU64,
+    /// The reader's buffer capacity now (0 while idle), set by the reader.
+    pub(super) read_buf: Arc<AtomicUsize>,
 }
 
 /// A hook run once when the connection closes, with the reason.

@@ -102,6 +102,17 @@ macro_rules! forward_write {
             ) -> Poll<io::Result<()>> {
                 Pin::new(&mut self.$field).poll_shutdown(cx)
             }
+            // Large values go out as pieces of one vectored write (`outbox/batch.rs`).
+            fn poll_write_vectored(
+                mut self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                bufs: &[io::IoSlice<'_>],
+            ) -> Poll<io::Result<usize>> {
+                Pin::new(&mut self.$field).poll_write_vectored(cx, bufs)
+            }
+            fn is_write_vectored(&self) -> bool {
+                self.$field.is_write_vectored()
+            }
         }
     };
 }
