@@ -122,6 +122,10 @@ struct Cli {
     /// With --status: print the view once and exit (for scripts).
     #[arg(long, requires = "status")]
     once: bool,
+    /// Runtime worker threads that serve connections (default: one per CPU core; the
+    /// synchronous methods of services run on separate blocking threads).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    workers: Option<u16>,
     #[command(flatten)]
     liveness: Liveness,
 }
@@ -191,7 +195,12 @@ fn main() -> ExitCode {
         LogFormat::Pretty => logs.pretty().init(),
         LogFormat::Json => logs.json().init(),
     }
-    let rt = match tokio::runtime::Runtime::new() {
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    runtime.enable_all();
+    if let Some(n) = cli.workers {
+        runtime.worker_threads(n.into());
+    }
+    let rt = match runtime.build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("rpyc-server: cannot start the runtime: {e}");

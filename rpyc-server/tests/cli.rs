@@ -2,6 +2,9 @@
 
 use std::process::Command;
 
+#[path = "../../tests/support/process.rs"]
+mod process;
+
 fn help(bin: &str) -> String {
     let out = Command::new(bin).arg("--help").output().unwrap();
     assert!(out.status.success(), "{bin} --help failed: {out:?}");
@@ -59,4 +62,35 @@ fn etcd_urls_without_the_feature_say_how_to_build_it() {
         assert!(err.contains("--features etcd"), "{err}");
         assert!(out.stdout.is_empty(), "nothing on stdout: {:?}", out.stdout);
     }
+}
+
+#[tokio::test]
+async fn workers_sets_the_threads_that_serve_connections() {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_rpyc-server"));
+    cmd.args(["--service", "test", "--port", "0", "--workers", "1"]);
+    let server = process::Listening::start(cmd);
+    // One worker still serves several clients at once, a synchronous method blocking one of
+    // them on its own thread meanwhile.
+    let a = rpyc::connect(server.socket_addr()).await.unwrap();
+    let b = rpyc::connect(server.socket_addr()).await.unwrap();
+    let (ra, rb) = (a.root().await.unwrap(), b.root().await.unwrap());
+    let blocked = ra.call_method("block", (0.5,));
+    let quick = async {
+        let v: i64 = rb
+            .call_method("add", (40, 2))
+            .await
+            .unwrap()
+            .extract()
+            .unwrap();
+        v
+    };
+    let (blocked, quick) = tokio::join!(blocked, quick);
+    blocked.unwrap();
+    assert_eq!(quick, 42);
+    let zero = Command::new(env!("CARGO_BIN_EXE_rpyc-server"))
+        .args(["--workers", "0"])
+        .output()
+        .unwrap();
+    assert!(!zero.status.success());
+    assert!(String::from_utf8_lossy(&zero.stderr).contains("--workers"));
 }
