@@ -11,7 +11,7 @@
 //!
 //! Stacks: the floor (raw tokio TCP / Unix ping-pong), rs→rs (our client → `rpyc-server
 //! --service test`), py→py (stock RPyC client → stock `ThreadedServer`), and the mixed pairs
-//! py→rs and rs→py. Servers run as child processes; Rust clients run in this process, Python
+//! py→rs and rs→py, and py→pyN, rs→pyN against Python's server with `TCP_NODELAY` on. Servers run as child processes; Rust clients run in this process, Python
 //! clients in `python/bench_client.py`. Results are printed as a table and appended as JSON
 //! lines to `bench-results/results.jsonl`. See `README.md` beside this crate.
 //!

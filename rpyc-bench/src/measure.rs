@@ -111,7 +111,7 @@ pub(crate) async fn fresh_server_scenario(
     let (srv, addr) = if stack.rust_server() {
         server.start()?
     } else {
-        start_python_server(py.ok_or("no python")?)?
+        start_python_server(py.ok_or("no python")?, stack.nodelay_python())?
     };
     tokio::time::sleep(Duration::from_millis(100)).await;
     let pid = srv.pid();
