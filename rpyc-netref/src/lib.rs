@@ -34,6 +34,7 @@
 //! | `connection::deadlines` | the one timer per connection behind request timeouts |
 //! | `connection::decode` | frame to message: inflate and decode under the limits, large frames off the runtime's workers under a process-wide budget, the envelope first |
 //! | `connection::reader` | the reader (frames in arrival order, panics isolated), writer and deadline tasks |
+//! | `connection::partial_ack` | acknowledging at once when a frame stalls midway (a peer with Nagle on holds its last bytes until then) |
 //! | `connection::outbox` | the write queue: who writes, when, batching; the write timeout |
 //! | `connection::budget` | the output budget: what the peer is owed, per connection and per process; admission control |
 //! | `connection::watchdog` | the reader's deadlines: frame progress, the optional idle deadline |

@@ -37,6 +37,7 @@ mod decode;
 pub(crate) mod handlers;
 mod in_flight;
 pub(crate) mod outbox;
+mod partial_ack;
 mod proxies;
 mod reader;
 mod state;

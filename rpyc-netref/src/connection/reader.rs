@@ -7,7 +7,6 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::StreamExt;
 use rpyc_core::frame::{buffered_frame_len, FrameCodec, HEADER_LEN};
 use rpyc_core::message::{Boxed, Message, Request};
 use rpyc_core::{RemoteException, Value};
@@ -16,6 +15,7 @@ use tokio_util::codec::FramedRead;
 
 use super::decode::Incoming;
 use super::outbox::Produce;
+use super::partial_ack::PartialAck;
 use super::watchdog::{CountingRead, Seen, TickTimer, Watchdog};
 use super::{handlers, ConnInner};
 use crate::error::Error;
@@ -190,6 +190,9 @@ pub(super) async fn reader_task<R: AsyncRead + Send + 'static>(inner: Arc<ConnIn
         16 * 1024,
     );
     tokio::pin!(frames);
+    // Acknowledges at once when a large frame stalls midway (a peer with Nagle on holds back
+    // its last bytes until then).
+    let mut partial_ack = PartialAck::default();
     let mut watchdog = Watchdog::new(&inner.config);
     let mut timer = TickTimer::new(&watchdog);
     let read = frames.get_ref().counter();
@@ -213,7 +216,7 @@ pub(super) async fn reader_task<R: AsyncRead + Send + 'static>(inner: Arc<ConnIn
         let watched = timer.enabled();
         let next = tokio::select! {
             _ = inner.cancel.cancelled() => break None,
-            f = frames.next() => f,
+            f = partial_ack.next(frames.as_mut(), &inner.out) => f,
             _ = timer.tick(&read, read_then), if watched => {
                 let seen = Seen {
                     read: frames.get_ref().read(),
