@@ -147,6 +147,14 @@ pub(crate) enum Cmd {
         #[arg(long)]
         unix: Option<PathBuf>,
     },
+    /// Runs one scenario command (the JSON the harness gives a client, e.g.
+    /// `{"scenario":"async64","host":"127.0.0.1","port":18861,"seconds":2}`) with our client
+    /// and prints its JSON answer with this process's CPU time per operation: for profiling
+    /// our client alone (`strace -f -c`, `perf stat`, callgrind).
+    Client {
+        /// The command, as JSON.
+        json: String,
+    },
 }
 
 /// Sizes and budgets of a run.

@@ -27,7 +27,7 @@
 //! | `servers` | the server processes (`rpyc-server` A and B, Python's, the floor's) |
 //! | `record` | every figure as a JSON line, and the per-round ratios |
 //! | `report` | the printed table, the A/B section and the targets |
-//! | `rsclient` | our client's side of every scenario |
+//! | `rsclient` | our client's side of every scenario (also alone: `rpyc-bench client JSON`) |
 //! | `pydriver` | the Python client driver process (`python/bench_client.py`) |
 //! | `floor` | the raw-socket floor: its echo server and its client loops |
 //! | `procs` | child processes, CPU pinning, RSS and CPU time from /proc |
@@ -94,6 +94,18 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
+    if let Some(Cmd::Client { json }) = &cli.cmd {
+        return match rt.block_on(rsclient::run_alone(json)) {
+            Ok(out) => {
+                println!("{out}");
+                std::process::ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("rpyc-bench client: {e}");
+                std::process::ExitCode::FAILURE
+            }
+        };
+    }
     match rt.block_on(run::run(cli)) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
