@@ -8,7 +8,12 @@ protocol's own ``conn.ping()``, which needs no service member).
 
 Usage::
 
-    bench_server.py [--host 127.0.0.1] [--port 0]
+    bench_server.py [--host 127.0.0.1] [--port 0] [--nodelay]
+
+``--nodelay`` sets ``TCP_NODELAY`` on every accepted socket. Stock rpyc 6.0.2 leaves Nagle's
+algorithm on, which caps a pipelining client at a few thousand calls/s (each small reply waits
+for the ACK of the previous one); with ``--nodelay`` the server writes every reply at once, so
+the client's own costs show.
 
 Prints exactly one line ``listening on HOST:PORT`` (flushed) once the listener
 accepts connections, then serves each client in its own thread until SIGTERM
@@ -18,6 +23,7 @@ import argparse
 import logging
 import os
 import signal
+import socket
 import sys
 import time
 
@@ -66,17 +72,28 @@ class BenchService(rpyc.Service):
         return seconds
 
 
+class NoDelayThreadedServer(ThreadedServer):
+    """A ``ThreadedServer`` whose accepted sockets have ``TCP_NODELAY`` on."""
+
+    def _accept_method(self, sock):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        super()._accept_method(sock)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--nodelay", action="store_true",
+                        help="set TCP_NODELAY on accepted sockets (rpyc leaves Nagle on)")
     args = parser.parse_args(argv)
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         parser.error("the benchmark server binds loopback only")
 
     logger = logging.getLogger("bench_server")
     logger.setLevel(logging.WARNING)
-    server = ThreadedServer(
+    server_class = NoDelayThreadedServer if args.nodelay else ThreadedServer
+    server = server_class(
         BenchService,
         hostname=args.host,
         port=args.port,

@@ -23,6 +23,9 @@ pub(crate) struct Cli {
     /// Override the number of rounds of scenarios 1-6.
     #[arg(long)]
     pub(crate) rounds: Option<usize>,
+    /// Override the number of rounds of scenario 7 (many clients at once).
+    #[arg(long)]
+    pub(crate) conc_rounds: Option<usize>,
     /// Override the time budget of each measurement of scenarios 1-6 (seconds).
     #[arg(long)]
     pub(crate) seconds: Option<f64>,
@@ -30,8 +33,8 @@ pub(crate) struct Cli {
     /// callback, echo, getattr, concurrent, objects, idle.
     #[arg(long, value_delimiter = ',')]
     pub(crate) only: Vec<String>,
-    /// Run only these stacks (comma-separated): rs-rs, rs-rs-main, py-py, py-rs, rs-py (and
-    /// rs-rsB, py-rsB with --server-b).
+    /// Run only these stacks (comma-separated): rs-rs, rs-rs-main, py-py, py-rs, rs-py,
+    /// py-pyN, rs-pyN (Python's server with TCP_NODELAY on), and rs-rsB, py-rsB with --server-b.
     #[arg(long, value_delimiter = ',')]
     pub(crate) stacks: Vec<String>,
     /// Python interpreter with rpyc 6.0.2 (default: `<workspace>/.venv/bin/python`, made by
@@ -148,6 +151,14 @@ pub(crate) enum Cmd {
         #[arg(long)]
         unix: Option<PathBuf>,
     },
+    /// Runs one scenario command (the JSON the harness gives a client, e.g.
+    /// `{"scenario":"async64","host":"127.0.0.1","port":18861,"seconds":2}`) with our client
+    /// and prints its JSON answer with this process's CPU time per operation: for profiling
+    /// our client alone (`strace -f -c`, `perf stat`, callgrind).
+    Client {
+        /// The command, as JSON.
+        json: String,
+    },
 }
 
 /// Sizes and budgets of a run.
@@ -181,6 +192,9 @@ impl Plan {
         };
         if let Some(r) = cli.rounds {
             plan.rounds = r.max(1);
+        }
+        if let Some(r) = cli.conc_rounds {
+            plan.conc_rounds = r.max(1);
         }
         if let Some(s) = cli.seconds {
             plan.seconds = s.max(0.01);

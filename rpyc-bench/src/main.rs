@@ -11,7 +11,7 @@
 //!
 //! Stacks: the floor (raw tokio TCP / Unix ping-pong), rs→rs (our client → `rpyc-server
 //! --service test`), py→py (stock RPyC client → stock `ThreadedServer`), and the mixed pairs
-//! py→rs and rs→py. Servers run as child processes; Rust clients run in this process, Python
+//! py→rs and rs→py, and py→pyN, rs→pyN against Python's server with `TCP_NODELAY` on. Servers run as child processes; Rust clients run in this process, Python
 //! clients in `python/bench_client.py`. Results are printed as a table and appended as JSON
 //! lines to `bench-results/results.jsonl`. See `README.md` beside this crate.
 //!
@@ -28,7 +28,7 @@
 //! | `record` | every figure as a JSON line, and the per-round ratios |
 //! | `report` | the printed table, the A/B section and the targets |
 //! | `chart` | the run's SVG chart: each stack's cost ÷ the floor, per scenario |
-//! | `rsclient` | our client's side of every scenario |
+//! | `rsclient` | our client's side of every scenario (also alone: `rpyc-bench client JSON`) |
 //! | `pydriver` | the Python client driver process (`python/bench_client.py`) |
 //! | `floor` | the raw-socket floor: its echo server and its client loops |
 //! | `procs` | child processes, CPU pinning, RSS and CPU time from /proc |
@@ -96,6 +96,18 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
+    if let Some(Cmd::Client { json }) = &cli.cmd {
+        return match rt.block_on(rsclient::run_alone(json)) {
+            Ok(out) => {
+                println!("{out}");
+                std::process::ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("rpyc-bench client: {e}");
+                std::process::ExitCode::FAILURE
+            }
+        };
+    }
     match rt.block_on(run::run(cli)) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {

@@ -9,6 +9,7 @@ use serde_json::{json, Value as Json};
 use crate::cli::{wanted, Cli, Plan};
 use crate::floor as raw;
 use crate::procs;
+use crate::pydriver::PyDriver;
 use crate::rsclient;
 use crate::run::{spawn_within, Ctx};
 use crate::scenarios::{family, figure, paired_floors, per_call};
@@ -111,7 +112,7 @@ pub(crate) async fn fresh_server_scenario(
     let (srv, addr) = if stack.rust_server() {
         server.start()?
     } else {
-        start_python_server(py.ok_or("no python")?)?
+        start_python_server(py.ok_or("no python")?, stack.nodelay_python())?
     };
     tokio::time::sleep(Duration::from_millis(100)).await;
     let pid = srv.pid();
@@ -232,9 +233,35 @@ pub(crate) async fn per_call_round(
                 }
                 _ => {
                     let load = procs::load1();
+                    // The client's CPU time: this process, or the Python driver once started.
+                    let cpu_pid = ctx.py.as_ref().and_then(PyDriver::pid);
+                    let client_cpu = || {
+                        procs::threads_cpu_ns(if stack.rust_client() { None } else { cpu_pid })
+                            .ok()
+                            .filter(|_| stack.rust_client() || cpu_pid.is_some())
+                    };
+                    let cpu0 = client_cpu();
                     match ctx.client(stack, cmd, timeout).await {
-                        Ok(res) => match figure(id, &res) {
-                            Ok(v) => ctx.rec.add(id, stack.id(), round, v, load, res),
+                        Ok(mut res) => match figure(id, &res) {
+                            Ok(v) => {
+                                let n = res["n"].as_f64().filter(|n| *n > 0.0);
+                                if let (Some(c0), Some(c1), Some(n)) = (cpu0, client_cpu(), n) {
+                                    let per_op = c1.saturating_sub(c0) as f64 / 1e3 / n;
+                                    res["client_cpu_us_per_op"] = json!(per_op);
+                                    if *id == "async64" {
+                                        let detail = res.clone();
+                                        ctx.rec.add(
+                                            "async64_cpu",
+                                            stack.id(),
+                                            round,
+                                            per_op,
+                                            load,
+                                            detail,
+                                        );
+                                    }
+                                }
+                                ctx.rec.add(id, stack.id(), round, v, load, res)
+                            }
                             Err(e) => ctx.rec.error(id, stack.id(), round, &e),
                         },
                         Err(e) => ctx.rec.error(id, stack.id(), round, &e),

@@ -124,6 +124,39 @@ pub(crate) fn report(ctx: &mut Ctx, stacks: &[Stack], elapsed: Duration, placeme
         }
     }
 
+    // Our client against Python's client, both against a Python server (with Nagle on, as
+    // stock rpyc leaves it, and with TCP_NODELAY on).
+    if stacks
+        .iter()
+        .any(|s| matches!(s, Stack::RsPy | Stack::RsPyN))
+    {
+        println!(
+            "\nOur client ÷ Python's client against a Python server (per-round ratios of the \
+             figures, > 1 means ours is faster):\n"
+        );
+        println!("| scenario | rs-py ÷ py-py (Nagle on) | rs-pyN ÷ py-pyN (TCP_NODELAY) |");
+        println!("|---|---:|---:|");
+        for s in SCNS.iter().filter(|s| !s.id.starts_with("floor")) {
+            let speedup = |rs: &str, py: &str| {
+                if s.higher_is_better {
+                    rec.paired((s.id, rs), (s.id, py))
+                } else {
+                    rec.paired((s.id, py), (s.id, rs))
+                }
+            };
+            let a = speedup("rs-py", "py-py");
+            let b = speedup("rs-pyN", "py-pyN");
+            if a.is_some() || b.is_some() {
+                println!(
+                    "| {} | {} | {} |",
+                    s.label,
+                    fmt_ratio(a, 2),
+                    fmt_ratio(b, 2)
+                );
+            }
+        }
+    }
+
     // Targets of the issue, from this run's per-round ratios: (target, measured, unit, holds).
     let ratio = |sc: &str, a: &str, b: &str| rec.paired((sc, a), (sc, b)).map(|r| r.0);
     let m = |sc: &str, st: &str| rec.median(sc, st);
@@ -229,6 +262,34 @@ pub(crate) fn report(ctx: &mut Ctx, stacks: &[Stack], elapsed: Duration, placeme
             |v| v <= 12.0,
         ),
     ];
+    // Our client ahead of Python's against a Python server, either way it sets Nagle.
+    let mut targets = targets.to_vec();
+    for (server, rs, py) in [
+        ("Nagle on", "rs-py", "py-py"),
+        ("TCP_NODELAY", "rs-pyN", "py-pyN"),
+    ] {
+        for (sc, what, higher) in [
+            ("call", "(1) root.add", false),
+            ("async64", "(3) 64 async in flight", true),
+            ("callback", "(4) callback", false),
+            ("echo_rand", "(5) 1 MiB random echo", true),
+        ] {
+            let v = if higher {
+                ratio(sc, rs, py)
+            } else {
+                ratio(sc, py, rs)
+            };
+            targets.push(target(
+                &format!(
+                    "{what}: our client ahead of Python's against a Python server ({server}), \
+                     speed-up ≥ 1"
+                ),
+                v,
+                "×",
+                |r| r >= 1.0,
+            ));
+        }
+    }
     println!("\nTargets (this run):\n");
     println!("| target | measured | holds |");
     println!("|---|---:|---|");

@@ -49,6 +49,19 @@ pub async fn run(cmd: &Json) -> Res<Json> {
     Ok(out)
 }
 
+/// `rpyc-bench client JSON`: runs the command `json` in a spawned task (as the harness does)
+/// and adds this process's CPU time per operation (`client_cpu_us_per_op`).
+pub async fn run_alone(json: &str) -> Res<Json> {
+    let cmd: Json = serde_json::from_str(json)?;
+    let cpu0 = crate::procs::threads_cpu_ns(None)?;
+    let mut out = tokio::spawn(async move { run(&cmd).await }).await??;
+    let cpu = crate::procs::threads_cpu_ns(None)?.saturating_sub(cpu0);
+    if let Some(n) = out["n"].as_f64().filter(|n| *n > 0.0) {
+        out["client_cpu_us_per_op"] = json!(cpu as f64 / 1e3 / n);
+    }
+    Ok(out)
+}
+
 async fn with_conn(cmd: &Json, scenario: &str, conn: &Connection) -> Res<Json> {
     let root = conn.root().await?;
     let root = &root;

@@ -62,6 +62,12 @@ pub(crate) const SCNS: &[Scn] = &[
         higher_is_better: true,
     },
     Scn {
+        id: "async64_cpu",
+        label: "(3) client CPU per call, 64 in flight",
+        unit: "µs",
+        higher_is_better: false,
+    },
+    Scn {
         id: "callback",
         label: "(4) root.call(f, 1): server calls f",
         unit: "µs",

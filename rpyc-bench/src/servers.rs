@@ -1,5 +1,5 @@
 //! The server processes of a run: `rpyc-server` (A, and B for A/B runs), Python's
-//! `ThreadedServer` (`python/bench_server.py`) and the floor's echo server, started as children
+//! `ThreadedServer` (`python/bench_server.py`, also with `--nodelay`) and the floor's echo server, started as children
 //! and stopped when dropped.
 
 use std::path::{Path, PathBuf};
@@ -78,6 +78,8 @@ pub(crate) struct Servers {
     pub(crate) rs: Option<Running>,
     pub(crate) rs_b: Option<Running>,
     pub(crate) py: Option<Running>,
+    /// Python's server with `TCP_NODELAY` on its accepted sockets.
+    pub(crate) py_n: Option<Running>,
     pub(crate) floor: Option<FloorServer>,
 }
 
@@ -99,10 +101,17 @@ impl Servers {
             (Some(b), true) => Some(run(b.start())?),
             _ => None,
         };
-        let py = match (python, stacks.iter().any(|s| !s.rust_server())) {
-            (Some(py), true) => Some(run(start_python_server(py))?),
-            _ => None,
+        let py_server = |nodelay: bool| -> Res<Option<Running>> {
+            let wanted = stacks
+                .iter()
+                .any(|s| !s.rust_server() && s.nodelay_python() == nodelay);
+            match (python, wanted) {
+                (Some(py), true) => Ok(Some(run(start_python_server(py, nodelay))?)),
+                _ => Ok(None),
+            }
         };
+        let py = py_server(false)?;
+        let py_n = py_server(true)?;
         let floor = if with_floor {
             let sock =
                 std::env::temp_dir().join(format!("rpyc-bench-floor-{}.sock", std::process::id()));
@@ -122,6 +131,7 @@ impl Servers {
             rs,
             rs_b,
             py,
+            py_n,
             floor,
         })
     }
@@ -132,6 +142,8 @@ impl Servers {
             self.rs_b.as_ref()
         } else if stack.rust_server() {
             self.rs.as_ref()
+        } else if stack.nodelay_python() {
+            self.py_n.as_ref()
         } else {
             self.py.as_ref()
         }
@@ -140,7 +152,7 @@ impl Servers {
 
     /// Every server's process id (for placement).
     pub(crate) fn pids(&self) -> Vec<u32> {
-        [&self.rs, &self.rs_b, &self.py]
+        [&self.rs, &self.rs_b, &self.py, &self.py_n]
             .into_iter()
             .flatten()
             .map(|r| r.proc.pid())
@@ -217,11 +229,16 @@ pub(crate) fn locate_python(cli: &Cli) -> Option<(PathBuf, String)> {
     Some((py, String::from_utf8_lossy(&out.stdout).trim().to_string()))
 }
 
-pub(crate) fn start_python_server(py: &Path) -> Res<(ChildProc, String)> {
+/// Python's `ThreadedServer` (`bench_server.py`), with `TCP_NODELAY` on its accepted sockets
+/// if `nodelay`.
+pub(crate) fn start_python_server(py: &Path, nodelay: bool) -> Res<(ChildProc, String)> {
     let mut cmd = Command::new(py);
     cmd.arg("-u")
         .arg(script_dir().join("bench_server.py"))
         .args(["--host", "127.0.0.1", "--port", "0"]);
+    if nodelay {
+        cmd.arg("--nodelay");
+    }
     let mut p = ChildProc::spawn("python server", cmd)?;
     let addr = p.wait_listening(Duration::from_secs(20))?;
     Ok((p, addr))

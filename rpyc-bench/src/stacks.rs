@@ -15,9 +15,14 @@ pub(crate) enum Stack {
     RsRsB,
     /// Python client → the `--server-b` binary.
     PyRsB,
+    /// Python client → Python's server with `TCP_NODELAY` on its accepted sockets
+    /// (`bench_server.py --nodelay`; stock rpyc leaves Nagle on).
+    PyPyN,
+    /// Our client → Python's server with `TCP_NODELAY` on.
+    RsPyN,
 }
 
-pub(crate) const STACKS: [Stack; 7] = [
+pub(crate) const STACKS: [Stack; 9] = [
     Stack::RsRs,
     Stack::RsRsMain,
     Stack::PyPy,
@@ -25,6 +30,8 @@ pub(crate) const STACKS: [Stack; 7] = [
     Stack::RsPy,
     Stack::RsRsB,
     Stack::PyRsB,
+    Stack::PyPyN,
+    Stack::RsPyN,
 ];
 
 impl Stack {
@@ -37,16 +44,21 @@ impl Stack {
             Stack::PyPy => "py-py",
             Stack::PyRs => "py-rs",
             Stack::RsPy => "rs-py",
+            Stack::PyPyN => "py-pyN",
+            Stack::RsPyN => "rs-pyN",
         }
     }
     pub(crate) fn rust_client(self) -> bool {
         matches!(
             self,
-            Stack::RsRs | Stack::RsRsMain | Stack::RsPy | Stack::RsRsB
+            Stack::RsRs | Stack::RsRsMain | Stack::RsPy | Stack::RsRsB | Stack::RsPyN
         )
     }
     pub(crate) fn rust_server(self) -> bool {
-        !matches!(self, Stack::PyPy | Stack::RsPy)
+        !matches!(
+            self,
+            Stack::PyPy | Stack::RsPy | Stack::PyPyN | Stack::RsPyN
+        )
     }
     pub(crate) fn needs_python(self) -> bool {
         !matches!(self, Stack::RsRs | Stack::RsRsMain | Stack::RsRsB)
@@ -54,5 +66,9 @@ impl Stack {
     /// Served by the `--server-b` binary.
     pub(crate) fn b_server(self) -> bool {
         matches!(self, Stack::RsRsB | Stack::PyRsB)
+    }
+    /// Served by Python's server with `TCP_NODELAY` on (`bench_server.py --nodelay`).
+    pub(crate) fn nodelay_python(self) -> bool {
+        matches!(self, Stack::PyPyN | Stack::RsPyN)
     }
 }

@@ -211,7 +211,7 @@ pub async fn run(
             let (server, addr) = crate::servers::ServerCmd::a(server_bin).start()?;
             runs.push(python_client(py, &addr, server.pid(), opts.items).await?);
             drop(server);
-            let (server, addr) = crate::servers::start_python_server(py)?;
+            let (server, addr) = crate::servers::start_python_server(py, false)?;
             runs.push(
                 rust_client(
                     "py server (generator) → rs client",

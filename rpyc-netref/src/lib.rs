@@ -35,6 +35,7 @@
 //! | `connection::decode` | frame to message: inflate and decode under the limits, large frames off the runtime's workers under a process-wide budget, the envelope first |
 //! | `connection::frame_reader` | frames out of the byte stream, read in place; the read buffer exists only while data flows |
 //! | `connection::reader` | the reader (frames in arrival order, panics isolated), writer and deadline tasks |
+//! | `connection::partial_ack` | acknowledging at once when a frame stalls midway (a peer with Nagle on holds its last bytes until then) |
 //! | `connection::outbox` | the write queue: who writes, when, batching; the write timeout; buffers dropped when idle |
 //! | `connection::outbox::batch` | a batch to write: framed bytes and large values spliced in by reference, written with vectored writes |
 //! | `connection::budget` | the output budget: what the peer is owed, per connection and per process; admission control |

@@ -8,7 +8,7 @@
 //! A large frame is read in place into one buffer of its size (`FrameCodec`) and handed out as
 //! a slice of it.
 
-use std::future::{poll_fn, Future};
+use std::future::Future;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -69,12 +69,11 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
         buffered_frame_len(&self.buf).is_some()
     }
 
-    /// The next frame; `None` once the stream has ended cleanly.
-    pub(super) async fn next(&mut self) -> Option<Result<Frame, FrameError>> {
-        poll_fn(|cx| self.poll_frame(cx)).await
-    }
-
-    fn poll_frame(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Frame, FrameError>>> {
+    /// Polls for the next frame; `None` once the stream has ended cleanly.
+    pub(super) fn poll_frame(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame, FrameError>>> {
         loop {
             if self.eof {
                 let last = self.codec.decode_eof(&mut self.buf).transpose();

@@ -38,6 +38,7 @@ mod frame_reader;
 pub(crate) mod handlers;
 mod in_flight;
 pub(crate) mod outbox;
+mod partial_ack;
 mod proxies;
 mod reader;
 mod state;

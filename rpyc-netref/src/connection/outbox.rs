@@ -257,6 +257,14 @@ impl Outbox {
         }
     }
 
+    /// Acknowledges what was read at once, unless a write is in flight (it carries the ACK):
+    /// the reader ran dry in the middle of a frame (see `partial_ack.rs`).
+    pub(crate) fn ack_now(&self) {
+        if let Some(io) = &self.state.lock().io {
+            io.ack_now();
+        }
+    }
+
     /// A producer is dropped without having stopped (its task was cancelled).
     fn exit_quietly(&self) {
         let mut st = self.state.lock();

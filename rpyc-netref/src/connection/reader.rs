@@ -15,6 +15,7 @@ use tokio::io::AsyncRead;
 use super::decode::Incoming;
 use super::frame_reader::FrameReader;
 use super::outbox::Produce;
+use super::partial_ack::PartialAck;
 use super::watchdog::{Seen, TickTimer, Watchdog};
 use super::{handlers, ConnInner};
 use crate::error::Error;
@@ -188,6 +189,9 @@ pub(super) async fn reader_task<R: AsyncRead + Send + 'static>(inner: Arc<ConnIn
         FrameCodec::new(inner.config.frame_limits),
         inner.read_buf.clone(),
     );
+    // Acknowledges at once when a large frame stalls midway (a peer with Nagle on holds back
+    // its last bytes until then).
+    let mut partial_ack = PartialAck::default();
     let mut watchdog = Watchdog::new(&inner.config);
     let mut timer = TickTimer::new(&watchdog);
     let read = frames.counter();
@@ -211,7 +215,7 @@ pub(super) async fn reader_task<R: AsyncRead + Send + 'static>(inner: Arc<ConnIn
         let watched = timer.enabled();
         let next = tokio::select! {
             _ = inner.cancel.cancelled() => break None,
-            f = frames.next() => f,
+            f = partial_ack.next(&mut frames, &inner.out) => f,
             _ = timer.tick(&read, read_then), if watched => {
                 let seen = Seen {
                     read: frames.read(),
