@@ -25,6 +25,7 @@ mod measure;
 mod remoc_stack;
 mod tarpc_stack;
 
+#[rustfmt::skip]
 #[allow(clippy::all, unused, unsafe_code, missing_docs)]
 mod bench_capnp;
 
