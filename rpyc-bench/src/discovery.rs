@@ -222,7 +222,7 @@ pub async fn run(server_bin: &Path, opts: &Opts, out: Option<std::path::PathBuf>
         use std::io::Write;
         let line = json!({
             "kind": "discovery",
-            "at": crate::now_secs(),
+            "at": crate::record::now_secs(),
             "connect": report,
             "failover": failover,
         });

@@ -229,7 +229,7 @@ fn mib(kib: u64) -> f64 {
 /// Runs the soak against a fresh `rpyc-server` from `server_bin`; appends a `soak` JSON line
 /// to `out` when given.
 pub async fn run(server_bin: &Path, opts: &Opts, out: Option<PathBuf>) -> Res<()> {
-    let (server, addr) = crate::start_rust_server(server_bin, &[])?;
+    let (server, addr) = crate::servers::ServerCmd::a(server_bin).start()?;
     let pid = server.pid();
     let warmup = (opts.seconds / 10.0).min(10.0);
     let total = warmup + opts.seconds;
@@ -302,7 +302,7 @@ pub async fn run(server_bin: &Path, opts: &Opts, out: Option<PathBuf>) -> Res<()
             .open(path)?;
         let mut line = report;
         line["kind"] = json!("soak");
-        line["time"] = json!(crate::now_secs());
+        line["time"] = json!(crate::record::now_secs());
         line["errors"] = json!(errors);
         writeln!(f, "{line}")?;
     }

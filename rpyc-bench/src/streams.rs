@@ -144,7 +144,7 @@ print(dt, flush=True)
 "#;
 
 async fn python_client(py: &Path, addr: &str, pid: u32, items: u64) -> Res<Run> {
-    let (host, port) = crate::split_addr(addr)?;
+    let (host, port) = crate::servers::split_addr(addr)?;
     let mut cmd = Command::new(py);
     cmd.args([
         "-u",
@@ -202,16 +202,16 @@ pub async fn run(
 ) -> Res<()> {
     let mut runs = Vec::new();
 
-    let (server, addr) = crate::start_rust_server(server_bin, &[])?;
+    let (server, addr) = crate::servers::ServerCmd::a(server_bin).start()?;
     runs.push(rust_client("rs server → rs client", &addr, server.pid(), opts.items).await?);
     drop(server);
 
     match python {
         Some(py) => {
-            let (server, addr) = crate::start_rust_server(server_bin, &[])?;
+            let (server, addr) = crate::servers::ServerCmd::a(server_bin).start()?;
             runs.push(python_client(py, &addr, server.pid(), opts.items).await?);
             drop(server);
-            let (server, addr) = crate::start_python_server(py)?;
+            let (server, addr) = crate::servers::start_python_server(py)?;
             runs.push(
                 rust_client(
                     "py server (generator) → rs client",
@@ -267,7 +267,7 @@ pub async fn run(
         use std::io::Write;
         let line = json!({
             "kind": "streams",
-            "at": crate::now_secs(),
+            "at": crate::record::now_secs(),
             "max_growth_mib": opts.max_growth_mib,
             "runs": runs.iter().map(Run::json).collect::<Vec<_>>(),
             "flagged": flagged,
