@@ -31,7 +31,7 @@ pub(crate) struct Cli {
     #[arg(long, value_delimiter = ',')]
     pub(crate) only: Vec<String>,
     /// Run only these stacks (comma-separated): rs-rs, rs-rs-main, py-py, py-rs, rs-py (and
-    /// rs-rsB, py-rsB with --server-b).
+    /// rs-rsB, py-rsB with --server-b; tarpc, capnp, remoc with --peers).
     #[arg(long, value_delimiter = ',')]
     pub(crate) stacks: Vec<String>,
     /// Python interpreter with rpyc 6.0.2 (default: `<workspace>/.venv/bin/python`, made by
@@ -52,6 +52,11 @@ pub(crate) struct Cli {
     /// --metrics --server-b-args 127.0.0.1:0` to measure the same binary with metrics on).
     #[arg(long, value_name = "ARG", allow_hyphen_values = true)]
     pub(crate) server_b_args: Vec<String>,
+    /// Also measure the peer RPC stacks tarpc, capnp-rpc and remoc (stacks `tarpc`, `capnp`,
+    /// `remoc`) in (1), (3), (4), (5) and (7); builds `rpyc-bench/peers` first (release, into
+    /// `target/peers`).
+    #[arg(long)]
+    pub(crate) peers: bool,
     /// Do not run `cargo build -p rpyc-server` when started by `cargo run`.
     #[arg(long)]
     pub(crate) no_build: bool,

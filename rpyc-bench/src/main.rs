@@ -29,6 +29,7 @@
 //! | `report` | the printed table, the A/B section and the targets |
 //! | `rsclient` | our client's side of every scenario |
 //! | `pydriver` | the Python client driver process (`python/bench_client.py`) |
+//! | `peers` | `--peers`: builds `rpyc-bench/peers` (tarpc, capnp-rpc, remoc), runs its drivers |
 //! | `floor` | the raw-socket floor: its echo server and its client loops |
 //! | `procs` | child processes, CPU pinning, RSS and CPU time from /proc |
 //! | `stats` | medians, quantiles |
@@ -38,6 +39,7 @@ mod cli;
 mod discovery;
 mod floor;
 mod measure;
+mod peers;
 mod procs;
 mod pydriver;
 mod record;

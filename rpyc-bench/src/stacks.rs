@@ -15,9 +15,15 @@ pub(crate) enum Stack {
     RsRsB,
     /// Python client → the `--server-b` binary.
     PyRsB,
+    /// tarpc's client → tarpc's server (`--peers`; bincode over TCP).
+    Tarpc,
+    /// capnp-rpc's client → capnp-rpc's server (`--peers`; two-party over TCP).
+    Capnp,
+    /// remoc's client → remoc's server (`--peers`; `rtc` over TCP).
+    Remoc,
 }
 
-pub(crate) const STACKS: [Stack; 7] = [
+pub(crate) const STACKS: [Stack; 10] = [
     Stack::RsRs,
     Stack::RsRsMain,
     Stack::PyPy,
@@ -25,6 +31,19 @@ pub(crate) const STACKS: [Stack; 7] = [
     Stack::RsPy,
     Stack::RsRsB,
     Stack::PyRsB,
+    Stack::Tarpc,
+    Stack::Capnp,
+    Stack::Remoc,
+];
+
+/// The scenarios a peer stack is measured in: (1), (3), (4), (5) and (7).
+const PEER_SCENARIOS: [&str; 6] = [
+    "call",
+    "async64",
+    "callback",
+    "echo_rand",
+    "echo_zero",
+    "concurrent",
 ];
 
 impl Stack {
@@ -37,6 +56,29 @@ impl Stack {
             Stack::PyPy => "py-py",
             Stack::PyRs => "py-rs",
             Stack::RsPy => "rs-py",
+            Stack::Tarpc => "tarpc",
+            Stack::Capnp => "capnp",
+            Stack::Remoc => "remoc",
+        }
+    }
+
+    /// A peer stack's name for `rpyc-bench-peers --stack` (None for ours and Python's).
+    pub(crate) fn peer(self) -> Option<&'static str> {
+        match self {
+            Stack::Tarpc => Some("tarpc"),
+            Stack::Capnp => Some("capnp"),
+            Stack::Remoc => Some("remoc"),
+            _ => None,
+        }
+    }
+
+    /// Whether the stack is measured in figure `id`: `Err(reason)` when it cannot express
+    /// it and the table says so, `Ok(false)` when the figure is simply not one of its own.
+    pub(crate) fn measures(self, id: &str) -> Result<bool, &'static str> {
+        match self {
+            Stack::Tarpc if id == "callback" => Err("tarpc has no callbacks"),
+            _ if self.peer().is_some() => Ok(PEER_SCENARIOS.contains(&id)),
+            _ => Ok(true),
         }
     }
     pub(crate) fn rust_client(self) -> bool {
@@ -45,11 +87,18 @@ impl Stack {
             Stack::RsRs | Stack::RsRsMain | Stack::RsPy | Stack::RsRsB
         )
     }
+    /// Served by an `rpyc-server`.
     pub(crate) fn rust_server(self) -> bool {
-        !matches!(self, Stack::PyPy | Stack::RsPy)
+        !matches!(self, Stack::PyPy | Stack::RsPy) && self.peer().is_none()
     }
+
+    /// Served by Python's server.
+    pub(crate) fn python_server(self) -> bool {
+        matches!(self, Stack::PyPy | Stack::RsPy)
+    }
+
     pub(crate) fn needs_python(self) -> bool {
-        !matches!(self, Stack::RsRs | Stack::RsRsMain | Stack::RsRsB)
+        matches!(self, Stack::PyPy | Stack::PyRs | Stack::RsPy | Stack::PyRsB)
     }
     /// Served by the `--server-b` binary.
     pub(crate) fn b_server(self) -> bool {
