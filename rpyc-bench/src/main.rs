@@ -7,6 +7,7 @@
 //! cargo run --release -p rpyc-bench -- --soak      # 100 clients, 60 s, RSS growth check
 //! cargo run --release -p rpyc-bench -- --streams   # 10^6 items streamed each way, RSS watched
 //! cargo run --release -p rpyc-bench --features etcd -- --discovery   # by name vs by address, failover
+//! cargo run --release -p rpyc-bench -- --peers    # also tarpc, capnp-rpc, remoc (rpyc-bench/peers)
 //! ```
 //!
 //! Stacks: the floor (raw tokio TCP / Unix ping-pong), rs→rs (our client → `rpyc-server

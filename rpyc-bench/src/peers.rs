@@ -40,7 +40,15 @@ pub(crate) fn build() -> Res<PathBuf> {
 pub(crate) fn start_server(bin: &std::path::Path, stack: Stack) -> Res<(ChildProc, String)> {
     let name = stack.peer().ok_or("not a peer stack")?;
     let mut cmd = Command::new(bin);
-    cmd.args(["server", "--stack", name, "--host", "127.0.0.1", "--port", "0"]);
+    cmd.args([
+        "server",
+        "--stack",
+        name,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "0",
+    ]);
     let mut p = ChildProc::spawn(&format!("{name} server"), cmd)?;
     let addr = p.wait_listening(Duration::from_secs(10))?;
     Ok((p, addr))

@@ -150,7 +150,11 @@ pub(crate) fn report(ctx: &mut Ctx, stacks: &[Stack], elapsed: Duration, placeme
         );
         println!("| scenario | {} |", peers.join(" | "));
         println!("|---|{}", "---:|".repeat(peers.len()));
-        for s in SCNS.iter().filter(|s| !s.id.starts_with("floor")) {
+        // The figures of the calls themselves (not the server's CPU share during (7)).
+        let figures = SCNS.iter().filter(|s| {
+            !s.id.starts_with("floor") && !matches!(s.id, "concurrent_srv_cpu" | "objects_mem")
+        });
+        for s in figures {
             let cells: Vec<String> = stacks
                 .iter()
                 .filter(|p| p.peer().is_some())
