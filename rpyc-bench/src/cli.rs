@@ -31,7 +31,8 @@ pub(crate) struct Cli {
     #[arg(long, value_delimiter = ',')]
     pub(crate) only: Vec<String>,
     /// Run only these stacks (comma-separated): rs-rs, rs-rs-main, py-py, py-rs, rs-py (and
-    /// rs-rsB, py-rsB with --server-b; tarpc, capnp, remoc with --peers).
+    /// rs-rsB, py-rsB with --server-b; tarpc, capnp, remoc: the peers, which naming one
+    /// here also builds).
     #[arg(long, value_delimiter = ',')]
     pub(crate) stacks: Vec<String>,
     /// Python interpreter with rpyc 6.0.2 (default: `<workspace>/.venv/bin/python`, made by

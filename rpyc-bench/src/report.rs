@@ -64,11 +64,13 @@ pub(crate) fn report(ctx: &mut Ctx, stacks: &[Stack], elapsed: Duration, placeme
         stack_ids.extend(stacks.iter().map(|s| s.id()));
         for st in stack_ids {
             let Some((med, min, max, load, n)) = rec.summary(s.id, st) else {
-                // A stack that cannot express the figure: "—" and why.
+                // A stack that cannot express a figure measured in this run: "—" and why.
+                let ran = stacks.iter().any(|x| rec.summary(s.id, x.id()).is_some());
                 if let Some(why) = stacks
                     .iter()
                     .find(|x| x.id() == st)
                     .and_then(|x| x.measures(s.id).err())
+                    .filter(|_| ran)
                 {
                     println!("| {} | {st} | — | | {} | | {why} | |", s.label, s.unit);
                     summaries.push(json!({
@@ -154,7 +156,7 @@ pub(crate) fn report(ctx: &mut Ctx, stacks: &[Stack], elapsed: Duration, placeme
         let figures = SCNS.iter().filter(|s| {
             !s.id.starts_with("floor") && !matches!(s.id, "concurrent_srv_cpu" | "objects_mem")
         });
-        for s in figures {
+        for s in figures.filter(|s| stacks.iter().any(|x| rec.summary(s.id, x.id()).is_some())) {
             let cells: Vec<String> = stacks
                 .iter()
                 .filter(|p| p.peer().is_some())

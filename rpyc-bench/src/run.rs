@@ -136,7 +136,7 @@ async fn scenarios(cli: &Cli, plan: Plan, server_bin: &Path, out: Option<PathBuf
         .copied()
         .filter(|s| cli.stacks.is_empty() || cli.stacks.iter().any(|x| x == s.id()))
         .filter(|s| !s.b_server() || cli.server_b.is_some())
-        .filter(|s| s.peer().is_none() || cli.peers)
+        .filter(|s| s.peer().is_none() || cli.peers || cli.stacks.iter().any(|x| x == s.id()))
         .collect();
     if python.is_none() {
         eprintln!(
