@@ -64,9 +64,13 @@ pub(crate) struct Cli {
     /// JSON-lines file to append to (relative paths are from the workspace root).
     #[arg(long, default_value = "bench-results/results.jsonl")]
     pub(crate) out: PathBuf,
-    /// Do not write JSON lines.
+    /// Do not write JSON lines (nor the chart, unless --chart names it).
     #[arg(long)]
     pub(crate) no_save: bool,
+    /// Where to draw the run's chart (SVG). Default: beside the JSON lines, named after the
+    /// run (`bench-results/results-<run id>.svg`).
+    #[arg(long, value_name = "PATH")]
+    pub(crate) chart: Option<PathBuf>,
     /// Worker threads of this process's runtime, where the Rust clients run (default: one per
     /// core, like `#[tokio::main]`).
     #[arg(long)]

@@ -28,6 +28,7 @@
 //! | `servers` | the server processes (`rpyc-server` A and B, Python's, the floor's) |
 //! | `record` | every figure as a JSON line, and the per-round ratios |
 //! | `report` | the printed table, the A/B section and the targets |
+//! | `chart` | the run's SVG chart: each stack's cost ÷ the floor, per scenario |
 //! | `rsclient` | our client's side of every scenario |
 //! | `pydriver` | the Python client driver process (`python/bench_client.py`) |
 //! | `peers` | `--peers`: builds `rpyc-bench/peers` (tarpc, capnp-rpc, remoc), runs its drivers |
@@ -36,6 +37,7 @@
 //! | `stats` | medians, quantiles |
 //! | `soak`, `streams`, `discovery` | the `--soak`, `--streams` and `--discovery` modes |
 
+mod chart;
 mod cli;
 mod discovery;
 mod floor;

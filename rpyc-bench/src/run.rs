@@ -14,7 +14,8 @@ use crate::pydriver::PyDriver;
 use crate::record::{now_secs, Recorder};
 use crate::servers::{locate_python, locate_server, ServerCmd, Servers};
 use crate::stacks::{Stack, STACKS};
-use crate::{discovery, measure, peers, procs, report, rsclient, soak, streams, workspace_root};
+use crate::workspace_root;
+use crate::{chart, discovery, measure, peers, procs, report, rsclient, soak, streams};
 use crate::{script_dir, Res};
 
 /// What every measurement of a run shares: its sizes, its figures, the Python client driver.
@@ -304,6 +305,23 @@ async fn scenarios(cli: &Cli, plan: Plan, server_bin: &Path, out: Option<PathBuf
 
     let elapsed = started.elapsed();
     report::report(&mut ctx, &stacks, elapsed, cli.placement);
+    let chart_path = cli.chart.clone().or_else(|| {
+        let out = out.as_ref()?;
+        let stem = out.file_stem()?.to_string_lossy();
+        Some(out.with_file_name(format!("{stem}-{run_id}.svg")))
+    });
+    if let Some(path) = chart_path {
+        let ids: Vec<&str> = stacks.iter().map(|s| s.id()).collect();
+        let title = format!(
+            "rpyc-bench --{} {git}: cost ÷ the raw-socket floor",
+            plan.mode
+        );
+        match chart::draw(&ctx.rec, &ids, &title, &path) {
+            Ok(true) => println!("\nChart: {}", path.display()),
+            Ok(false) => {}
+            Err(e) => eprintln!("warning: chart {}: {e}", path.display()),
+        }
+    }
     if !ctx.rec.errors.is_empty() {
         println!("\n{} measurement(s) failed:", ctx.rec.errors.len());
         for e in &ctx.rec.errors {

@@ -63,7 +63,7 @@
 //! | [`blocking`] | a blocking API (Python RPyC's shape) on a shared background runtime |
 //! | [`async_result`] | [`AsyncResult`] for `async_` calls |
 //! | [`error`] | [`Error`] |
-//! | [`observe`] | tracing spans per request and call (`rpyc.request`, `rpyc.call`), metrics through the `metrics` facade ([`observe::enable_metrics`]), [`observe::ConnectionStats`] |
+//! | [`observe`] | tracing spans per connection, request and call (`rpyc.connection`, `rpyc.request`, `rpyc.call`), metrics through the `metrics` facade ([`observe::enable_metrics`]), [`observe::ConnectionStats`]; `observe/labels.rs`: bounded labels and each connection's metric handles |
 //! | [`testing`] | small services for doctests and tests (`EchoService`) |
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]

@@ -145,6 +145,12 @@ pub trait LocalObject: Send + Sync + 'static {
         self.methods().contains(&name).then_some(Member::Method)
     }
 
+    /// The `method` label of a call of this object in metrics, if it is a method bound to an
+    /// object (what GETATTR of a method returns). Default: none.
+    fn method_label(&self) -> Option<&str> {
+        None
+    }
+
     /// Calls the method member `name` (a real name for which `get_member` returned
     /// [`Member::Method`]).
     fn call_method(
@@ -317,6 +323,9 @@ impl LocalObject for BoundMethod {
     }
     fn is_callable(&self) -> bool {
         true
+    }
+    fn method_label(&self) -> Option<&str> {
+        Some(self.name.strip_prefix("exposed_").unwrap_or(&self.name))
     }
     fn repr(&self) -> String {
         let shown = self.name.strip_prefix("exposed_").unwrap_or(&self.name);

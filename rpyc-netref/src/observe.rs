@@ -9,11 +9,14 @@
 //! * `rpyc.call` — one per call of ours: the same fields; `outcome` is `ok`, the remote
 //!   exception's class, `timeout`, `closed` or `error`.
 //!
+//! * `rpyc.connection` — one per connection (`conn`, `peer`), open for its life.
+//!
 //! A callback nests under the call that caused it, in both directions: a request handled here
 //! runs inside its `rpyc.request` span, so the calls it makes back to the peer are its
-//! children; and a request that arrives while calls of ours wait for their replies is a child
-//! of the most recent of them (RPyC carries no causal id: on a connection making concurrent
-//! calls, that is the best guess there is). Argument values are never recorded.
+//! children; and a request that arrives while exactly one call of ours on that connection
+//! waits for its reply is a child of that call. With none or several waiting (RPyC carries no
+//! causal id, so the cause is unknown), the request is a child of the connection's span.
+//! Argument values are never recorded.
 //!
 //! **Metrics** are off until [`enable_metrics`] turns them on (the `rpyc-server --metrics`
 //! endpoint does); then each request records, through whatever [`metrics`] recorder the
@@ -27,8 +30,15 @@
 //! | `rpyc_bytes_received_total`, `rpyc_bytes_sent_total` | counter | |
 //! | `rpyc_frames_compressed_total` | counter | `direction` (`in`, `out`) |
 //!
-//! Label values are interned (`&'static str`): at most [`MAX_LABELS`] distinct names, the
-//! rest counted as `(other)`, so a peer sending random names cannot grow memory.
+//! Labels are bounded, so a peer sending random names adds no series and grows no memory:
+//!
+//! * `method` is a member's name only once a request naming it was answered, which the access
+//!   policy allows only for members a service exposes (a refused or unknown name is an
+//!   `AttributeError`); a CALL of a bound method (what a Python client's `root.add(1, 2)`
+//!   sends after its GETATTR) is labelled with the method's name. Every other request counts
+//!   under `other`, and past [`MAX_LABELS`] distinct names so does every new one.
+//! * `exception` is an error's class for the first [`MAX_EXCEPTION_LABELS`] distinct classes,
+//!   then `other`.
 //!
 //! ```
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
@@ -41,12 +51,10 @@
 //! # });
 //! ```
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{OnceLock, Weak};
+use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
-use parking_lot::Mutex;
 use rpyc_core::message::{Boxed, Handler, Request};
 use rpyc_core::{RemoteException, Value};
 use tracing::field::Empty;
@@ -54,6 +62,12 @@ use tracing::Span;
 
 use crate::connection::ConnInner;
 use crate::error::Error;
+
+mod labels;
+
+pub(crate) use labels::MetricsCache;
+use labels::{method_label, MethodLabel};
+pub use labels::{MAX_EXCEPTION_LABELS, MAX_LABELS};
 
 static METRICS: AtomicBool = AtomicBool::new(false);
 
@@ -69,32 +83,15 @@ pub fn metrics_enabled() -> bool {
     METRICS.load(Ordering::Relaxed)
 }
 
-/// The most distinct label values (method names, exception classes) kept.
-pub const MAX_LABELS: usize = 1024;
-
-/// `name` as a `&'static str`, leaked once: at most [`MAX_LABELS`] of them, then `(other)`.
-fn intern(name: &str) -> &'static str {
-    static NAMES: OnceLock<Mutex<HashMap<Box<str>, &'static str>>> = OnceLock::new();
-    let mut names = NAMES.get_or_init(Default::default).lock();
-    if let Some(s) = names.get(name) {
-        return s;
-    }
-    if names.len() >= MAX_LABELS {
-        return "(other)";
-    }
-    let s: &'static str = Box::leak(name.into());
-    names.insert(name.into(), s);
-    s
-}
-
 /// What a request's observation keeps from its start to its answer (only when a span or the
 /// metrics are on).
 pub(crate) struct RequestObs {
     span: Span,
     start: Instant,
     handler: &'static str,
-    method: &'static str,
-    metrics: bool,
+    method: MethodLabel,
+    /// The connection's metric handles, when the metrics are on.
+    metrics: Option<Arc<MetricsCache>>,
 }
 
 /// The target and member a request names (never its arguments).
@@ -129,6 +126,12 @@ fn boxed_type(obj: Option<&Boxed>) -> &str {
     }
 }
 
+/// The `rpyc.connection` span of connection `conn` (disabled unless `rpyc` is traced at
+/// `DEBUG`): its requests without a single waiting cause are its children.
+pub(crate) fn connection_span(conn: u64, peer: &str) -> Span {
+    tracing::debug_span!(target: "rpyc", parent: None, "rpyc.connection", conn, peer)
+}
+
 impl RequestObs {
     /// Starts observing request `seq`: `None` (and nothing computed) unless a `rpyc.request`
     /// span would be recorded or the metrics are on.
@@ -146,8 +149,12 @@ impl RequestObs {
     fn begin(inner: &ConnInner, seq: i64, req: &Request, traced: bool, metrics: bool) -> Self {
         let (handler, obj, member) = request_target(req);
         let span = if traced {
-            // The most recent of our calls still waiting caused this request, if any did.
-            let parent = inner.caller_span().or_else(|| Span::current().id());
+            // The one call of ours still waiting caused this request; with none or several
+            // waiting, it belongs to the connection.
+            let parent = inner
+                .caller_span()
+                .or_else(|| inner.span().id())
+                .or_else(|| Span::current().id());
             tracing::debug_span!(
                 target: "rpyc",
                 parent: parent,
@@ -168,12 +175,12 @@ impl RequestObs {
             span,
             start: Instant::now(),
             handler: handler.name(),
-            method: if metrics && !member.is_empty() {
-                intern(member)
+            method: if metrics {
+                method_label(inner, handler, obj, member)
             } else {
-                ""
+                MethodLabel::None
             },
-            metrics,
+            metrics: metrics.then(|| inner.metrics_cache().clone()),
         }
     }
 
@@ -191,16 +198,8 @@ impl RequestObs {
         };
         self.span.record("outcome", outcome);
         self.span.record("duration_us", took.as_micros() as u64);
-        if self.metrics {
-            let (h, m) = (self.handler, self.method);
-            metrics::counter!("rpyc_requests_total", "handler" => h, "method" => m).increment(1);
-            metrics::histogram!("rpyc_request_duration_seconds", "handler" => h, "method" => m)
-                .record(took.as_secs_f64());
-            if let Err(e) = result {
-                let exc = intern(&e.class);
-                metrics::counter!("rpyc_request_errors_total", "handler" => h, "method" => m, "exception" => exc)
-                    .increment(1);
-            }
+        if let Some(cache) = &self.metrics {
+            cache.record(self.handler, &self.method, result, took);
         }
     }
 }
@@ -279,21 +278,37 @@ impl CallObs {
     }
 }
 
-/// Counts one frame in or out (`bytes` on the wire), when the metrics are on.
+/// Counts one frame in or out (`bytes` on the wire), when the metrics are on. The handles are
+/// registered once (the recorder is installed before the metrics are turned on), so a frame
+/// looks up nothing in the recorder.
 #[inline]
 pub(crate) fn frame(incoming: bool, bytes: usize, compressed: bool) {
     if !metrics_enabled() {
         return;
     }
-    let bytes = bytes as u64;
-    if incoming {
-        metrics::counter!("rpyc_bytes_received_total").increment(bytes);
+    count_frame(incoming, bytes as u64, compressed);
+}
+
+#[cold]
+fn count_frame(incoming: bool, bytes: u64, compressed: bool) {
+    /// (bytes received, bytes sent, compressed frames in, compressed frames out).
+    static HANDLES: std::sync::OnceLock<[metrics::Counter; 4]> = std::sync::OnceLock::new();
+    let [received, sent, compressed_in, compressed_out] = HANDLES.get_or_init(|| {
+        [
+            metrics::counter!("rpyc_bytes_received_total"),
+            metrics::counter!("rpyc_bytes_sent_total"),
+            metrics::counter!("rpyc_frames_compressed_total", "direction" => "in"),
+            metrics::counter!("rpyc_frames_compressed_total", "direction" => "out"),
+        ]
+    });
+    let (bytes_counter, compressed_counter) = if incoming {
+        (received, compressed_in)
     } else {
-        metrics::counter!("rpyc_bytes_sent_total").increment(bytes);
-    }
+        (sent, compressed_out)
+    };
+    bytes_counter.increment(bytes);
     if compressed {
-        let direction = if incoming { "in" } else { "out" };
-        metrics::counter!("rpyc_frames_compressed_total", "direction" => direction).increment(1);
+        compressed_counter.increment(1);
     }
 }
 

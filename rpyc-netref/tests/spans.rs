@@ -125,3 +125,41 @@ async fn a_call_and_its_callback_are_spans_nested_across_both_directions() {
     let refused = spans.find("rpyc.request", s, |s| s.field("member") == "nope");
     assert_eq!(refused.field("outcome"), "AttributeError");
 }
+
+#[tokio::test]
+async fn a_callback_with_several_calls_waiting_belongs_to_the_connection() {
+    let spans = Collect::default();
+    let subscriber = tracing_subscriber::registry().with(spans.clone());
+    let _default = tracing::subscriber::set_default(subscriber);
+
+    let (client, server) = connect_pair_with(EchoService, Default::default()).await;
+    let root = client.root().await.unwrap();
+    let double = Callback::sync(|mut a| a.take::<i64>(0, "x").map(|x| x * 2));
+    let triple = Callback::sync(|mut a| a.take::<i64>(0, "x").map(|x| x * 3));
+    // Both calls are sent before either is answered: a callback could be either one's.
+    let (a, b) = tokio::join!(
+        root.call_method("call", (double, 1)),
+        root.call_method("call", (triple, 1))
+    );
+    assert_eq!((a.unwrap(), b.unwrap()), (Value::Int(2), Value::Int(3)));
+
+    let (c, s) = (client.id(), server.id());
+    let client_conn = spans.find("rpyc.connection", c, |_| true);
+    let server_conn = spans.find("rpyc.connection", s, |_| true);
+    let handled: Vec<Seen> = spans
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|x| x.name == "rpyc.request" && x.field("conn") == c.to_string())
+        .filter(|x| x.field("handler") == "call")
+        .cloned()
+        .collect();
+    assert_eq!(handled.len(), 2, "{handled:#?}");
+    for h in &handled {
+        assert_eq!(h.parent, Some(client_conn.id), "{h:?}");
+    }
+    // The server's requests: no call of the server's waits when they come.
+    let req = spans.find("rpyc.request", s, |x| x.field("handler") == "getroot");
+    assert_eq!(req.parent, Some(server_conn.id), "{req:?}");
+}

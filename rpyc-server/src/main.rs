@@ -115,9 +115,13 @@ struct Cli {
     /// http://ADDR/status (ADDR: `127.0.0.1:9100`, say).
     #[arg(long, value_name = "ADDR")]
     metrics: Option<String>,
-    /// Print the status page of the server whose --metrics endpoint is ADDR, then exit.
-    #[arg(long, value_name = "ADDR", exclusive = true)]
+    /// Show the live view of the server whose --metrics endpoint is ADDR (its
+    /// /status.json), redrawn every second until interrupted.
+    #[arg(long, value_name = "ADDR", conflicts_with_all = ["stdio", "unix", "metrics", "register"])]
     status: Option<String>,
+    /// With --status: print the view once and exit (for scripts).
+    #[arg(long, requires = "status")]
+    once: bool,
     #[command(flatten)]
     liveness: Liveness,
 }
@@ -228,11 +232,35 @@ fn limit_malloc_arenas() {
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 fn limit_malloc_arenas() {}
 
+/// `--status ADDR`: reads the server's status document and shows it, once or redrawn every
+/// second (the screen cleared first when stdout is a terminal).
+async fn live_view(addr: &str, once: bool) -> std::io::Result<()> {
+    use std::io::{IsTerminal, Write};
+    let terminal = std::io::stdout().is_terminal();
+    loop {
+        let json = rpyc_server::status::http_get(addr, "/status.json").await?;
+        let doc: rpyc_server::status::StatusDocument = serde_json::from_str(&json)
+            .map_err(|e| std::io::Error::other(format!("{addr}/status.json: {e}")))?;
+        let mut out = std::io::stdout().lock();
+        if terminal && !once {
+            write!(out, "\x1b[H\x1b[2J")?;
+        }
+        write!(out, "{}", doc.render())?;
+        out.flush()?;
+        if once {
+            return Ok(());
+        }
+        drop(out);
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        if !terminal {
+            println!();
+        }
+    }
+}
+
 async fn run(cli: Cli) -> std::io::Result<()> {
     if let Some(addr) = &cli.status {
-        let page = rpyc_server::status::http_get(addr, "/status").await?;
-        print!("{page}");
-        return Ok(());
+        return live_view(addr, cli.once).await;
     }
     if cli.stdio {
         return serve_stdio(&cli).await;

@@ -1,7 +1,8 @@
 //! The live view of a server: [`Monitor`] (its open connections, without keeping them open),
 //! the gauges it publishes, the plain-text status page, and the small HTTP/1.1 endpoint
-//! ([`serve_http`]) that serves `/metrics` (Prometheus) and `/status` beside the RPyC port —
-//! what `rpyc-server --metrics ADDR` runs and `rpyc-server --status ADDR` prints.
+//! ([`serve_http`]) that serves `/metrics` (Prometheus), `/status` (the page) and
+//! `/status.json` (the [`StatusDocument`]) beside the RPyC port — what `rpyc-server --metrics
+//! ADDR` runs and `rpyc-server --status ADDR` reads.
 //!
 //! The endpoint answers `GET` only, one request per connection, with a 5 s deadline and an
 //! 8 KiB cap on the request head: a port for operators' tools, not a web server.
@@ -21,7 +22,6 @@
 //! ```
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -33,6 +33,10 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_util::sync::CancellationToken;
 
 use crate::metrics::PrometheusRecorder;
+
+mod document;
+
+pub use document::{ConnectionRow, MethodRow, StatusDocument, Totals, MAX_CONNECTION_ROWS};
 
 /// The open connections of a server and its accept counts. Cheap to clone; holds no
 /// connection open.
@@ -131,116 +135,29 @@ impl Monitor {
         metrics::gauge!("rpyc_output_queued_bytes").set(sum(|s| s.queued_bytes));
     }
 
-    /// The status page: the open connections (peer, age, objects held, calls in flight, last
-    /// activity) and, given the recorder, the top methods by calls and by latency.
-    pub fn status_text(&self, recorder: Option<&PrometheusRecorder>) -> String {
-        let open = self.connections();
-        let mut out = String::new();
+    /// The status document: totals, the [`MAX_CONNECTION_ROWS`] most active open connections
+    /// and, given the recorder, every method's calls and latency (what `/status.json` serves).
+    pub fn document(&self, recorder: Option<&PrometheusRecorder>) -> StatusDocument {
         let uptime = self
             .0
             .started
             .lock()
             .map_or(Duration::ZERO, |s| s.elapsed());
-        let _ = writeln!(
-            out,
-            "rpyc-server: {} open connection{}, {} accepted, {} refused, up {}",
-            open.len(),
-            if open.len() == 1 { "" } else { "s" },
-            self.0.accepted.load(Ordering::Relaxed),
-            self.0.refused.load(Ordering::Relaxed),
-            human(uptime),
-        );
-        let _ = writeln!(out, "\nCONNECTIONS");
-        let _ = writeln!(
-            out,
-            "{:>6}  {:<22} {:>8} {:>8} {:>8} {:>9} {:>10}",
-            "id", "peer", "age", "objects", "proxies", "in flight", "last seen"
-        );
-        for c in &open {
-            let s = &c.stats;
-            let _ = writeln!(
-                out,
-                "{:>6}  {:<22} {:>8} {:>8} {:>8} {:>9} {:>10}",
-                s.id,
-                rpyc_core::Printable(&s.peer).to_string(),
-                human(c.age),
-                s.objects,
-                s.proxies,
-                s.in_flight,
-                format!("{} ago", human(s.idle)),
-            );
-        }
-        if let Some(r) = recorder {
-            let mut methods = r.histograms("rpyc_request_duration_seconds");
-            let name = |h: &crate::metrics::HistogramSnapshot| {
-                let get = |k: &str| {
-                    h.labels
-                        .iter()
-                        .find(|(n, _)| n == k)
-                        .map_or("", |(_, v)| v.as_str())
-                        .to_string()
-                };
-                match get("method") {
-                    m if m.is_empty() => get("handler"),
-                    m => format!("{m} ({})", get("handler")),
-                }
-            };
-            let row = |out: &mut String, h: &crate::metrics::HistogramSnapshot| {
-                let mean = if h.count > 0 {
-                    h.sum / h.count as f64
-                } else {
-                    0.0
-                };
-                let _ = writeln!(
-                    out,
-                    "{:<32} {:>10} {:>10} {:>10}",
-                    rpyc_core::Printable(name(h)).to_string(),
-                    h.count,
-                    micros(mean),
-                    micros(h.quantile(0.99)),
-                );
-            };
-            let header = format!(
-                "{:<32} {:>10} {:>10} {:>10}",
-                "method", "calls", "mean", "p99 ≤"
-            );
-            let _ = writeln!(out, "\nTOP METHODS BY CALLS\n{header}");
-            methods.sort_by_key(|h| std::cmp::Reverse(h.count));
-            for h in methods.iter().take(10) {
-                row(&mut out, h);
-            }
-            let _ = writeln!(out, "\nTOP METHODS BY MEAN LATENCY\n{header}");
-            let mean = |h: &crate::metrics::HistogramSnapshot| h.sum / h.count.max(1) as f64;
-            methods.sort_by(|a, b| mean(b).total_cmp(&mean(a)));
-            for h in methods.iter().take(10) {
-                row(&mut out, h);
-            }
-        }
-        out
+        StatusDocument::new(
+            uptime,
+            (
+                self.0.accepted.load(Ordering::Relaxed),
+                self.0.refused.load(Ordering::Relaxed),
+            ),
+            self.connections(),
+            recorder.map(|r| r.histograms("rpyc_request_duration_seconds")),
+        )
     }
-}
 
-/// A duration as `850ms`, `12s`, `3m20s`, `2h05m`.
-fn human(d: Duration) -> String {
-    let s = d.as_secs();
-    match s {
-        0 => format!("{}ms", d.as_millis()),
-        1..=59 => format!("{s}s"),
-        60..=3599 => format!("{}m{:02}s", s / 60, s % 60),
-        _ => format!("{}h{:02}m", s / 3600, s / 60 % 60),
-    }
-}
-
-/// Seconds as `37µs`, `4.2ms`, `1.30s`.
-fn micros(secs: f64) -> String {
-    if !secs.is_finite() {
-        "> 10s".into()
-    } else if secs < 0.001 {
-        format!("{:.0}µs", secs * 1e6)
-    } else if secs < 1.0 {
-        format!("{:.1}ms", secs * 1e3)
-    } else {
-        format!("{secs:.2}s")
+    /// The status page: the open connections (peer, age, objects held, calls in flight, last
+    /// activity) and, given the recorder, the top methods by calls and by latency.
+    pub fn status_text(&self, recorder: Option<&PrometheusRecorder>) -> String {
+        self.document(recorder).render()
     }
 }
 
@@ -277,6 +194,12 @@ pub async fn serve_http(
                         "200 OK",
                         "text/plain; charset=utf-8",
                         monitor.status_text(Some(&recorder)),
+                    ),
+                    Some("/status.json") => (
+                        "200 OK",
+                        "application/json",
+                        serde_json::to_string(&monitor.document(Some(&recorder)))
+                            .unwrap_or_default(),
                     ),
                     Some(_) => ("404 Not Found", "text/plain", "not found\n".into()),
                     None => ("405 Method Not Allowed", "text/plain", "GET only\n".into()),

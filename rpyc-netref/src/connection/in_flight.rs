@@ -92,18 +92,15 @@ impl InFlight {
         (seq, res)
     }
 
-    /// The span of the most recent call still waiting, if calls are observed: the parent of a
-    /// request the peer sends meanwhile (a callback).
-    pub(super) fn latest_span(&self) -> Option<tracing::Id> {
+    /// The span of the one call still waiting, if exactly one waits and it is observed: the
+    /// parent of a request the peer sends meanwhile (a callback it caused). With several
+    /// calls waiting, RPyC says nothing of which one caused it, so none is guessed.
+    pub(super) fn only_span(&self) -> Option<tracing::Id> {
         let p = self.pending.lock();
-        if p.spans == 0 {
+        if p.spans == 0 || p.waiting.len() != 1 {
             return None;
         }
-        p.waiting
-            .iter()
-            .filter(|(_, w)| w.obs.is_some())
-            .max_by_key(|(seq, _)| **seq)
-            .and_then(|(_, w)| w.obs.as_ref()?.id())
+        p.waiting.values().next()?.obs.as_ref()?.id()
     }
 
     /// Completes call `seq` with `result`; false (and `result` dropped) if no such call waits

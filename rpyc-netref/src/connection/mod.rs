@@ -185,6 +185,10 @@ impl Connection {
         let sync_calls = SyncCalls::new(config.max_sync_calls);
         let budget = OutputBudget::new(config.max_queued_output, config.max_queued_output_total);
         let out = Outbox::new(writer, cancel.clone(), budget, config.write_timeout);
+        let config_peer = config
+            .endpoints
+            .as_ref()
+            .map_or(String::new(), |(_, p)| p.clone());
         let inner = Arc::new(ConnInner {
             id,
             config,
@@ -207,6 +211,8 @@ impl Connection {
             on_close: Mutex::new(Vec::new()),
             started: std::time::Instant::now(),
             last_read_ms: AtomicU64::new(0),
+            span: crate::observe::connection_span(id, &config_peer),
+            metrics: OnceLock::new(),
         });
         // The root is pinned in the table for the life of the connection (RPyC counts it too).
         inner.table.export_pinned(&inner.root);

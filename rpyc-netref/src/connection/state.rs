@@ -82,6 +82,12 @@ pub(crate) struct ConnInner {
     pub(super) on_close: Mutex<Vec<CloseHook>>,
     /// When the connection started (`ConnectionStats::idle` counts from here).
     pub(super) started: Instant,
+    /// The `rpyc.connection` span (when traced at its start): the parent of the peer's
+    /// requests that no single waiting call of ours caused.
+    pub(super) span: tracing::Span,
+    /// Labels and metric handles of this connection's requests (made on first use, with the
+    /// metrics on).
+    pub(super) metrics: OnceLock<Arc<crate::observe::MetricsCache>>,
     /// When the peer last sent something: milliseconds after `started`, set once per read.
     pub(super) last_read_ms: AtomicU64,
 }
@@ -107,10 +113,25 @@ impl ConnInner {
         self.id
     }
 
+    /// Our object the peer knows by `id`, if it holds it.
+    pub(crate) fn local_object(&self, id: &IdPack) -> Option<Arc<dyn LocalObject>> {
+        self.table.get(id)
+    }
+
     /// The span of our most recent call still waiting (the cause of a request the peer
     /// sends meanwhile), when calls are traced.
     pub(crate) fn caller_span(&self) -> Option<tracing::Id> {
-        self.calls.latest_span()
+        self.calls.only_span()
+    }
+
+    /// This connection's metric labels and handles.
+    pub(crate) fn metrics_cache(&self) -> &Arc<crate::observe::MetricsCache> {
+        self.metrics.get_or_init(Default::default)
+    }
+
+    /// The connection's `rpyc.connection` span (disabled unless traced when it started).
+    pub(crate) fn span(&self) -> &tracing::Span {
+        &self.span
     }
 
     /// Notes that the peer sent something (once per read, not per frame).
