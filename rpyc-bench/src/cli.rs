@@ -34,7 +34,8 @@ pub(crate) struct Cli {
     #[arg(long, value_delimiter = ',')]
     pub(crate) only: Vec<String>,
     /// Run only these stacks (comma-separated): rs-rs, rs-rs-main, py-py, py-rs, rs-py,
-    /// py-pyN, rs-pyN (Python's server with TCP_NODELAY on), and rs-rsB, py-rsB with --server-b.
+    /// py-pyN, rs-pyN (Python's server with TCP_NODELAY on), rs-rsB, py-rsB (with
+    /// --server-b), and tarpc, capnp, remoc (the peers, which naming one here also builds).
     #[arg(long, value_delimiter = ',')]
     pub(crate) stacks: Vec<String>,
     /// Python interpreter with rpyc 6.0.2 (default: `<workspace>/.venv/bin/python`, made by
@@ -55,6 +56,11 @@ pub(crate) struct Cli {
     /// --metrics --server-b-args 127.0.0.1:0` to measure the same binary with metrics on).
     #[arg(long, value_name = "ARG", allow_hyphen_values = true)]
     pub(crate) server_b_args: Vec<String>,
+    /// Also measure the peer RPC stacks tarpc, capnp-rpc and remoc (stacks `tarpc`, `capnp`,
+    /// `remoc`) in (1), (3), (4), (5) and (7); builds `rpyc-bench/peers` first (release, into
+    /// `target/peers`).
+    #[arg(long)]
+    pub(crate) peers: bool,
     /// Do not run `cargo build -p rpyc-server` when started by `cargo run`.
     #[arg(long)]
     pub(crate) no_build: bool,

@@ -7,6 +7,7 @@
 //! cargo run --release -p rpyc-bench -- --soak      # 100 clients, 60 s, RSS growth check
 //! cargo run --release -p rpyc-bench -- --streams   # 10^6 items streamed each way, RSS watched
 //! cargo run --release -p rpyc-bench --features etcd -- --discovery   # by name vs by address, failover
+//! cargo run --release -p rpyc-bench -- --peers    # also tarpc, capnp-rpc, remoc (rpyc-bench/peers)
 //! ```
 //!
 //! Stacks: the floor (raw tokio TCP / Unix ping-pong), rs→rs (our client → `rpyc-server
@@ -30,6 +31,7 @@
 //! | `chart` | the run's SVG chart: each stack's cost ÷ the floor, per scenario |
 //! | `rsclient` | our client's side of every scenario (also alone: `rpyc-bench client JSON`) |
 //! | `pydriver` | the Python client driver process (`python/bench_client.py`) |
+//! | `peers` | `--peers`: builds `rpyc-bench/peers` (tarpc, capnp-rpc, remoc), runs its drivers |
 //! | `floor` | the raw-socket floor: its echo server and its client loops |
 //! | `procs` | child processes, CPU pinning, RSS and CPU time from /proc |
 //! | `stats` | medians, quantiles |
@@ -40,6 +42,7 @@ mod cli;
 mod discovery;
 mod floor;
 mod measure;
+mod peers;
 mod procs;
 mod pydriver;
 mod record;

@@ -206,6 +206,9 @@ pub(crate) async fn per_call_round(
             if *id == "call_typed" && !stack.rust_client() {
                 continue; // a typed client is a Rust client
             }
+            if stack.measures(id) != Ok(true) {
+                continue; // a peer's other figures; the table says why a peer cannot
+            }
             let (host, port) = split_addr(&servers.of(stack)?.addr)?;
             let secs = if family == "echo" {
                 ctx.plan.echo_seconds

@@ -64,6 +64,20 @@ pub(crate) fn report(ctx: &mut Ctx, stacks: &[Stack], elapsed: Duration, placeme
         stack_ids.extend(stacks.iter().map(|s| s.id()));
         for st in stack_ids {
             let Some((med, min, max, load, n)) = rec.summary(s.id, st) else {
+                // A stack that cannot express a figure measured in this run: "—" and why.
+                let ran = stacks.iter().any(|x| rec.summary(s.id, x.id()).is_some());
+                if let Some(why) = stacks
+                    .iter()
+                    .find(|x| x.id() == st)
+                    .and_then(|x| x.measures(s.id).err())
+                    .filter(|_| ran)
+                {
+                    println!("| {} | {st} | — | | {} | | {why} | |", s.label, s.unit);
+                    summaries.push(json!({
+                        "kind": "summary", "scenario": s.id, "stack": st, "unsupported": true,
+                        "reason": why, "mode": plan.mode,
+                    }));
+                }
                 continue;
             };
             let floor_ratio = match s.id {
@@ -153,6 +167,53 @@ pub(crate) fn report(ctx: &mut Ctx, stacks: &[Stack], elapsed: Duration, placeme
                     fmt_ratio(a, 2),
                     fmt_ratio(b, 2)
                 );
+            }
+        }
+    }
+
+    // rpyc-rs against each peer stack, per round.
+    let peers: Vec<&str> = stacks
+        .iter()
+        .filter(|s| s.peer().is_some())
+        .map(|s| s.id())
+        .collect();
+    if !peers.is_empty() {
+        println!(
+            "\nvs peers: rs-rs against each peer stack in the same round, per-round ratios \
+             oriented so that > 1 means rpyc-rs is ahead (latency: peer ÷ rs-rs; rates and MB/s: \
+             rs-rs ÷ peer):\n"
+        );
+        println!("| scenario | {} |", peers.join(" | "));
+        println!("|---|{}", "---:|".repeat(peers.len()));
+        // The figures of the calls themselves (not the server's CPU share during (7)).
+        let figures = SCNS.iter().filter(|s| {
+            !s.id.starts_with("floor") && !matches!(s.id, "concurrent_srv_cpu" | "objects_mem")
+        });
+        for s in figures.filter(|s| stacks.iter().any(|x| rec.summary(s.id, x.id()).is_some())) {
+            let cells: Vec<String> = stacks
+                .iter()
+                .filter(|p| p.peer().is_some())
+                .map(|p| {
+                    if let Err(why) = p.measures(s.id) {
+                        return format!("— ({why})");
+                    }
+                    let r = if s.higher_is_better {
+                        rec.paired((s.id, "rs-rs"), (s.id, p.id()))
+                    } else {
+                        rec.paired((s.id, p.id()), (s.id, "rs-rs"))
+                    };
+                    if let Some(r) = r {
+                        summaries.push(json!({
+                            "kind": "vs_peer", "scenario": s.id, "peer": p.id(),
+                            "ratio": r.0, "min": r.1, "max": r.2, "rounds": r.3,
+                            "mode": plan.mode,
+                        }));
+                    }
+                    fmt_ratio(r, 2)
+                })
+                .collect();
+            if cells.iter().any(|c| !c.is_empty()) {
+                println!("| {} | {} |", s.label, cells.join(" | "));
             }
         }
     }

@@ -9,11 +9,13 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value as Json};
 
 use crate::cli::{wanted, Cli, Plan};
+use crate::peers::PeerDriver;
 use crate::pydriver::PyDriver;
 use crate::record::{now_secs, Recorder};
 use crate::servers::{locate_python, locate_server, ServerCmd, Servers};
 use crate::stacks::{Stack, STACKS};
-use crate::{chart, discovery, measure, procs, report, rsclient, soak, streams, workspace_root};
+use crate::workspace_root;
+use crate::{chart, discovery, measure, peers, procs, report, rsclient, soak, streams};
 use crate::{script_dir, Res};
 
 /// What every measurement of a run shares: its sizes, its figures, the Python client driver.
@@ -21,12 +23,16 @@ pub(crate) struct Ctx {
     pub(crate) plan: Plan,
     pub(crate) rec: Recorder,
     pub(crate) py: Option<PyDriver>,
+    /// The peer stacks' client drivers (`--peers`).
+    pub(crate) peers: Vec<PeerDriver>,
 }
 
 impl Ctx {
     /// Runs one scenario command with the stack's client; the answer's JSON.
     pub(crate) async fn client(&mut self, stack: Stack, cmd: Json, timeout: Duration) -> Res<Json> {
-        if stack == Stack::RsRsMain {
+        if let Some(d) = self.peers.iter_mut().find(|d| d.stack() == stack) {
+            d.run(&cmd, timeout)
+        } else if stack == Stack::RsRsMain {
             // Awaited right here, on the thread that runs `block_on`.
             within(timeout, rsclient::run(&cmd)).await
         } else if stack.rust_client() {
@@ -131,6 +137,7 @@ async fn scenarios(cli: &Cli, plan: Plan, server_bin: &Path, out: Option<PathBuf
         .copied()
         .filter(|s| cli.stacks.is_empty() || cli.stacks.iter().any(|x| x == s.id()))
         .filter(|s| !s.b_server() || cli.server_b.is_some())
+        .filter(|s| s.peer().is_none() || cli.peers || cli.stacks.iter().any(|x| x == s.id()))
         .collect();
     if python.is_none() {
         eprintln!(
@@ -158,10 +165,24 @@ async fn scenarios(cli: &Cli, plan: Plan, server_bin: &Path, out: Option<PathBuf
         python.as_ref().map(|p| p.1.as_str()).unwrap_or("absent"),
     );
     let py_path = python.as_ref().map(|p| p.0.clone());
+    let peer_bin = if stacks.iter().any(|s| s.peer().is_some()) {
+        Some(peers::build()?)
+    } else {
+        None
+    };
     let mut ctx = Ctx {
         plan: plan.clone(),
         rec,
         py: py_path.as_ref().map(|p| PyDriver::new(p, &script_dir())),
+        peers: peer_bin
+            .iter()
+            .flat_map(|bin| {
+                stacks
+                    .iter()
+                    .filter(|s| s.peer().is_some())
+                    .map(|&s| PeerDriver::new(bin.clone(), s))
+            })
+            .collect(),
     };
     let started = Instant::now();
 
@@ -185,6 +206,7 @@ async fn scenarios(cli: &Cli, plan: Plan, server_bin: &Path, out: Option<PathBuf
     let servers = Servers::start(
         (&server_a, server_b.as_ref()),
         py_path.as_deref(),
+        peer_bin.as_deref(),
         &stacks,
         with_floor,
     )?;
@@ -218,6 +240,7 @@ async fn scenarios(cli: &Cli, plan: Plan, server_bin: &Path, out: Option<PathBuf
             .pids()
             .into_iter()
             .chain(ctx.py.as_ref().and_then(PyDriver::pid))
+            .chain(ctx.peers.iter().filter_map(PeerDriver::pid))
         {
             procs::pin(Some(pid), None)?;
         }
@@ -253,8 +276,13 @@ async fn scenarios(cli: &Cli, plan: Plan, server_bin: &Path, out: Option<PathBuf
         }
         for round in 1..=rounds {
             eprintln!("{name} round {round}/{rounds} (load {:.2})", procs::load1());
-            for i in 0..stacks7.len() {
-                let stack = stacks7[(i + round) % stacks7.len()];
+            let ours: Vec<Stack> = stacks7
+                .iter()
+                .copied()
+                .filter(|s| s.peer().is_none())
+                .collect();
+            for i in 0..ours.len() {
+                let stack = ours[(i + round) % ours.len()];
                 let server = match (&server_b, stack.b_server()) {
                     (Some(b), true) => b,
                     _ => &server_a,

@@ -80,14 +80,18 @@ pub(crate) struct Servers {
     pub(crate) py: Option<Running>,
     /// Python's server with `TCP_NODELAY` on its accepted sockets.
     pub(crate) py_n: Option<Running>,
+    /// The peer stacks' servers (`--peers`).
+    pub(crate) peers: Vec<(Stack, Running)>,
     pub(crate) floor: Option<FloorServer>,
 }
 
 impl Servers {
-    /// Starts what `stacks` talk to; the floor's server too if `with_floor`.
+    /// Starts what `stacks` talk to (the peers' servers from `peer_bin`); the floor's server
+    /// too if `with_floor`.
     pub(crate) fn start(
         (a, b): (&ServerCmd, Option<&ServerCmd>),
         python: Option<&Path>,
+        peer_bin: Option<&Path>,
         stacks: &[Stack],
         with_floor: bool,
     ) -> Res<Servers> {
@@ -104,7 +108,7 @@ impl Servers {
         let py_server = |nodelay: bool| -> Res<Option<Running>> {
             let wanted = stacks
                 .iter()
-                .any(|s| !s.rust_server() && s.nodelay_python() == nodelay);
+                .any(|s| s.python_server() && s.nodelay_python() == nodelay);
             match (python, wanted) {
                 (Some(py), true) => Ok(Some(run(start_python_server(py, nodelay))?)),
                 _ => Ok(None),
@@ -112,6 +116,11 @@ impl Servers {
         };
         let py = py_server(false)?;
         let py_n = py_server(true)?;
+        let mut peers = Vec::new();
+        for &s in stacks.iter().filter(|s| s.peer().is_some()) {
+            let bin = peer_bin.ok_or("peer stacks need the rpyc-bench-peers binary")?;
+            peers.push((s, run(crate::peers::start_server(bin, s))?));
+        }
         let floor = if with_floor {
             let sock =
                 std::env::temp_dir().join(format!("rpyc-bench-floor-{}.sock", std::process::id()));
@@ -132,13 +141,16 @@ impl Servers {
             rs_b,
             py,
             py_n,
+            peers,
             floor,
         })
     }
 
     /// The server that `stack` talks to.
     pub(crate) fn of(&self, stack: Stack) -> Res<&Running> {
-        if stack.b_server() {
+        if stack.peer().is_some() {
+            self.peers.iter().find(|(s, _)| *s == stack).map(|(_, r)| r)
+        } else if stack.b_server() {
             self.rs_b.as_ref()
         } else if stack.rust_server() {
             self.rs.as_ref()
@@ -155,6 +167,7 @@ impl Servers {
         [&self.rs, &self.rs_b, &self.py, &self.py_n]
             .into_iter()
             .flatten()
+            .chain(self.peers.iter().map(|(_, r)| r))
             .map(|r| r.proc.pid())
             .chain(self.floor.as_ref().map(|f| f._proc.pid()))
             .collect()

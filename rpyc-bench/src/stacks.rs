@@ -20,9 +20,15 @@ pub(crate) enum Stack {
     PyPyN,
     /// Our client → Python's server with `TCP_NODELAY` on.
     RsPyN,
+    /// tarpc's client → tarpc's server (`--peers`; bincode over TCP).
+    Tarpc,
+    /// capnp-rpc's client → capnp-rpc's server (`--peers`; two-party over TCP).
+    Capnp,
+    /// remoc's client → remoc's server (`--peers`; `rtc` over TCP).
+    Remoc,
 }
 
-pub(crate) const STACKS: [Stack; 9] = [
+pub(crate) const STACKS: [Stack; 12] = [
     Stack::RsRs,
     Stack::RsRsMain,
     Stack::PyPy,
@@ -32,6 +38,19 @@ pub(crate) const STACKS: [Stack; 9] = [
     Stack::PyRsB,
     Stack::PyPyN,
     Stack::RsPyN,
+    Stack::Tarpc,
+    Stack::Capnp,
+    Stack::Remoc,
+];
+
+/// The scenarios a peer stack is measured in: (1), (3), (4), (5) and (7).
+const PEER_SCENARIOS: [&str; 6] = [
+    "call",
+    "async64",
+    "callback",
+    "echo_rand",
+    "echo_zero",
+    "concurrent",
 ];
 
 impl Stack {
@@ -46,27 +65,61 @@ impl Stack {
             Stack::RsPy => "rs-py",
             Stack::PyPyN => "py-pyN",
             Stack::RsPyN => "rs-pyN",
+            Stack::Tarpc => "tarpc",
+            Stack::Capnp => "capnp",
+            Stack::Remoc => "remoc",
         }
     }
+
+    /// A peer stack's name for `rpyc-bench-peers --stack` (None for ours and Python's).
+    pub(crate) fn peer(self) -> Option<&'static str> {
+        match self {
+            Stack::Tarpc => Some("tarpc"),
+            Stack::Capnp => Some("capnp"),
+            Stack::Remoc => Some("remoc"),
+            _ => None,
+        }
+    }
+
+    /// Whether the stack is measured in figure `id`: `Err(reason)` when it cannot express
+    /// it and the table says so, `Ok(false)` when the figure is simply not one of its own.
+    pub(crate) fn measures(self, id: &str) -> Result<bool, &'static str> {
+        match self {
+            Stack::Tarpc if id == "callback" => Err("tarpc has no callbacks"),
+            _ if self.peer().is_some() => Ok(PEER_SCENARIOS.contains(&id)),
+            _ => Ok(true),
+        }
+    }
+
     pub(crate) fn rust_client(self) -> bool {
         matches!(
             self,
             Stack::RsRs | Stack::RsRsMain | Stack::RsPy | Stack::RsRsB | Stack::RsPyN
         )
     }
+
+    /// Served by an `rpyc-server`.
     pub(crate) fn rust_server(self) -> bool {
-        !matches!(
+        !self.python_server() && self.peer().is_none()
+    }
+
+    /// Served by Python's server (either one).
+    pub(crate) fn python_server(self) -> bool {
+        matches!(
             self,
             Stack::PyPy | Stack::RsPy | Stack::PyPyN | Stack::RsPyN
         )
     }
+
     pub(crate) fn needs_python(self) -> bool {
-        !matches!(self, Stack::RsRs | Stack::RsRsMain | Stack::RsRsB)
+        self.python_server() || matches!(self, Stack::PyRs | Stack::PyRsB)
     }
+
     /// Served by the `--server-b` binary.
     pub(crate) fn b_server(self) -> bool {
         matches!(self, Stack::RsRsB | Stack::PyRsB)
     }
+
     /// Served by Python's server with `TCP_NODELAY` on (`bench_server.py --nodelay`).
     pub(crate) fn nodelay_python(self) -> bool {
         matches!(self, Stack::PyPyN | Stack::RsPyN)
