@@ -168,6 +168,47 @@ async fn blocking_calls_do_not_stall_other_clients() -> rpyc::Result<()> {
     Ok(())
 }
 
+/// The reader answers a cheap call in place, but never runs a synchronous method there: while
+/// one blocks, the same connection's next calls (cheap, and synchronous) are still answered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_blocked_call_holds_back_no_other_call_of_its_connection() -> rpyc::Result<()> {
+    let gates = Arc::new(Gates::default());
+    let _open = OpenOnDrop(gates.clone());
+    let g = gates.clone();
+    let (client, _server) = connect(
+        Transport::Tcp,
+        move || GateService { gates: g.clone() },
+        Config::default(),
+    )
+    .await;
+    let root = client.root().await?;
+    let blocked = root.async_call_method("wait", (7,));
+    wait_until("the blocker runs", Duration::from_secs(30), || {
+        gates.started() == [7]
+    })
+    .await;
+    for i in 0..20i64 {
+        let sum = within("add beside the blocker", Duration::from_secs(30), async {
+            root.call_method("add", (i, 1)).await
+        })
+        .await?;
+        assert_eq!(sum, Value::Int(i + 1));
+    }
+    let echoed = within("echo beside the blocker", Duration::from_secs(30), async {
+        root.call_method("echo", ("x",)).await
+    })
+    .await?;
+    assert_eq!(echoed, Value::str("x"));
+    assert_eq!(gates.finished(), 0, "the blocker is still blocked");
+    gates.open(7);
+    let key = within("the blocker", Duration::from_secs(30), async {
+        blocked.await
+    })
+    .await?;
+    assert_eq!(key, Value::Int(7));
+    Ok(())
+}
+
 /// The 9th synchronous call of a connection waits until one of the 8 running finishes, and
 /// waiting calls start in the order they arrived.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -97,6 +97,51 @@ pub fn run_blocking<F>(ctx: CallContext, f: F) -> BoxFuture<CallResult>
 where
     F: FnOnce(CallContext) -> CallResult + Send + 'static,
 {
+    if TRYING_IN_PLACE.with(Cell::get) {
+        // The reader is trying the handler in place: a synchronous call must not run there
+        // (it would stall the connection), so it is put off until the request's own task
+        // polls it, under the place the reader reserves for it then.
+        let mut put_off = Some((ctx, f));
+        let mut started: Option<BoxFuture<CallResult>> = None;
+        return Box::pin(std::future::poll_fn(move |cx| {
+            if let Some(fut) = &mut started {
+                return fut.as_mut().poll(cx);
+            }
+            if TRYING_IN_PLACE.with(Cell::get) {
+                // No waker needed: the reader hands the request to its task, which polls again.
+                return std::task::Poll::Pending;
+            }
+            let Some((ctx, f)) = put_off.take() else {
+                return std::task::Poll::Pending;
+            };
+            started.insert(submit_blocking(ctx, f)).as_mut().poll(cx)
+        }));
+    }
+    submit_blocking(ctx, f)
+}
+
+/// Runs `f` on the runtime before the rest of a request's handler when it cannot wait (the
+/// reader's attempt to answer a cheap request in place): a synchronous call submitted meanwhile
+/// is put off until the request runs on its own task (see [`run_blocking`]).
+pub(crate) fn trying_in_place<R>(f: impl FnOnce() -> R) -> R {
+    /// Clears the mark, even on a panic.
+    struct Clear;
+    impl Drop for Clear {
+        fn drop(&mut self) {
+            TRYING_IN_PLACE.with(|t| t.set(false));
+        }
+    }
+    TRYING_IN_PLACE.with(|t| t.set(true));
+    let _clear = Clear;
+    f()
+}
+
+/// [`run_blocking`] on the request's own task: the call is submitted to the connection's
+/// slots now.
+fn submit_blocking<F>(ctx: CallContext, f: F) -> BoxFuture<CallResult>
+where
+    F: FnOnce(CallContext) -> CallResult + Send + 'static,
+{
     let calls = ctx.conn().sync_calls().clone();
     let (tx, rx) = tokio::sync::oneshot::channel();
     calls.submit(Box::new(move || {
@@ -196,6 +241,8 @@ thread_local! {
     /// Set while a request's task starts its handler: the connection (by address) and the
     /// request's reserved place, which a synchronous call submitted meanwhile takes.
     static STARTING: Cell<Option<(usize, u64)>> = const { Cell::new(None) };
+    /// Set while the reader tries a request's handler in place (`trying_in_place`).
+    static TRYING_IN_PLACE: Cell<bool> = const { Cell::new(false) };
 }
 
 /// Clears [`STARTING`] and gives up the reservation when a handler has started (or panicked).

@@ -9,6 +9,12 @@
 //! requests running at that moment return. The outbox charges each frame it queues and pays
 //! back what each write hands to the socket; a peer that takes nothing for
 //! `Config::write_timeout` is closed by the writer (see `outbox.rs`).
+//!
+//! The process-wide total is shared by every connection, so it is not touched per frame: each
+//! connection counts in it what it owes in whole steps of [`STEP`] bytes, moving its share
+//! only when what it owes crosses a step (with half a step of slack downwards, so a connection
+//! owing about a step does not flip it per frame). Connections answering small calls never
+//! touch it; the total can be short by less than one step per connection.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -26,9 +32,14 @@ static TOTAL_DRAINED: Notify = Notify::const_new();
 /// connection that paid had a different total budget configured (and so did not wake it).
 const TOTAL_RECHECK: Duration = Duration::from_millis(50);
 
+/// The steps in which a connection counts what it owes in the process-wide total.
+const STEP: usize = 16 * 1024;
+
 /// What one connection owes its peer, and its limits.
 pub(crate) struct OutputBudget {
     owed: AtomicUsize,
+    /// This connection's share of [`OWED_TOTAL`]: a multiple of [`STEP`] near `owed`.
+    counted: AtomicUsize,
     limit: usize,
     total_limit: usize,
     drained: Notify,
@@ -39,6 +50,7 @@ impl OutputBudget {
     pub(crate) fn new(limit: usize, total_limit: usize) -> Self {
         OutputBudget {
             owed: AtomicUsize::new(0),
+            counted: AtomicUsize::new(0),
             limit: limit.max(1),
             total_limit: total_limit.max(1),
             drained: Notify::new(),
@@ -47,8 +59,40 @@ impl OutputBudget {
 
     /// `n` more bytes are queued for the peer.
     pub(crate) fn charge(&self, n: usize) {
-        self.owed.fetch_add(n, Ordering::Relaxed);
-        OWED_TOTAL.fetch_add(n, Ordering::Relaxed);
+        let owed = self.owed.fetch_add(n, Ordering::Relaxed) + n;
+        if owed >= self.counted.load(Ordering::Relaxed) + STEP {
+            self.settle();
+        }
+    }
+
+    /// Moves this connection's share of the process-wide total to what it owes now, in whole
+    /// steps. Each change of the share moves the total by exactly as much, so the total is
+    /// always the sum of the shares; a charge or payment racing with it settles again.
+    fn settle(&self) {
+        loop {
+            let owed = self.owed.load(Ordering::Relaxed);
+            let counted = self.counted.load(Ordering::Relaxed);
+            if owed < counted + STEP && owed + STEP / 2 >= counted {
+                return;
+            }
+            let share = owed / STEP * STEP;
+            if self
+                .counted
+                .compare_exchange(counted, share, Ordering::Relaxed, Ordering::Relaxed)
+                .is_err()
+            {
+                continue;
+            }
+            if share > counted {
+                OWED_TOTAL.fetch_add(share - counted, Ordering::Relaxed);
+            } else {
+                let less = counted - share;
+                let before = OWED_TOTAL.fetch_sub(less, Ordering::Relaxed);
+                if before >= self.total_limit && before - less < self.total_limit {
+                    TOTAL_DRAINED.notify_waiters();
+                }
+            }
+        }
     }
 
     /// `n` bytes went to the socket: wakes whoever waits for this connection or the process
@@ -58,12 +102,11 @@ impl OutputBudget {
             return;
         }
         let before = self.owed.fetch_sub(n, Ordering::Relaxed);
-        let total_before = OWED_TOTAL.fetch_sub(n, Ordering::Relaxed);
         if before >= self.limit && before - n < self.limit {
             self.drained.notify_waiters();
         }
-        if total_before >= self.total_limit && total_before - n < self.total_limit {
-            TOTAL_DRAINED.notify_waiters();
+        if before - n + STEP / 2 < self.counted.load(Ordering::Relaxed) {
+            self.settle();
         }
     }
 
@@ -101,7 +144,7 @@ impl OutputBudget {
 impl Drop for OutputBudget {
     /// What a closed connection still owed is no longer the process's.
     fn drop(&mut self) {
-        OWED_TOTAL.fetch_sub(*self.owed.get_mut(), Ordering::Relaxed);
+        OWED_TOTAL.fetch_sub(*self.counted.get_mut(), Ordering::Relaxed);
     }
 }
 
@@ -128,6 +171,25 @@ mod tests {
         waiter.await.unwrap();
         assert_eq!(b.owed(), 90);
         b.paid(90);
+    }
+
+    #[test]
+    fn the_process_total_moves_in_steps_not_per_frame() {
+        let b = OutputBudget::new(usize::MAX, usize::MAX);
+        let share = |b: &OutputBudget| b.counted.load(Ordering::Relaxed);
+        // Small frames in and out: the shared total is never touched.
+        for _ in 0..1000 {
+            b.charge(60);
+            b.paid(60);
+        }
+        assert_eq!(share(&b), 0);
+        b.charge(3 * STEP + 5);
+        assert_eq!(share(&b), 3 * STEP);
+        // Half a step of slack before giving a step back.
+        b.paid(STEP / 4);
+        assert_eq!(share(&b), 3 * STEP);
+        b.paid(3 * STEP + 5 - STEP / 4);
+        assert_eq!((b.owed(), share(&b)), (0, 0));
     }
 
     #[tokio::test]

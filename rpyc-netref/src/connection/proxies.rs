@@ -32,15 +32,29 @@ impl ProxyCache {
         id: IdPack,
         make: impl FnOnce(IdPack) -> Result<Arc<NetRefInner>, E>,
     ) -> Result<Arc<NetRefInner>, E> {
+        use std::collections::hash_map::Entry;
         let mut by_id = self.by_id.lock();
-        if let Some(existing) = by_id.get(&id).and_then(Weak::upgrade) {
-            existing.received.fetch_add(1, Ordering::Relaxed);
-            return Ok(existing);
-        }
+        let sweep = by_id.len() > SWEEP_ABOVE && by_id.len().is_power_of_two();
+        // One lookup per reference received (it happens per call that passes an object).
+        let id = match by_id.entry(id) {
+            Entry::Occupied(mut e) => {
+                if let Some(existing) = e.get().upgrade() {
+                    existing.received.fetch_add(1, Ordering::Relaxed);
+                    return Ok(existing);
+                }
+                let inner = make(e.key().clone())?;
+                e.insert(Arc::downgrade(&inner));
+                return Ok(inner);
+            }
+            Entry::Vacant(v) if !sweep => {
+                let inner = make(v.key().clone())?;
+                v.insert(Arc::downgrade(&inner));
+                return Ok(inner);
+            }
+            Entry::Vacant(v) => v.into_key(),
+        };
         let inner = make(id.clone())?;
-        if by_id.len() > SWEEP_ABOVE && by_id.len().is_power_of_two() {
-            by_id.retain(|_, w| w.strong_count() > 0);
-        }
+        by_id.retain(|_, w| w.strong_count() > 0);
         by_id.insert(id, Arc::downgrade(&inner));
         Ok(inner)
     }
@@ -54,8 +68,11 @@ impl ProxyCache {
     /// since stays.
     pub(super) fn forget_dead(&self, id: &IdPack) {
         let mut by_id = self.by_id.lock();
-        if by_id.get(id).is_some_and(|w| w.strong_count() == 0) {
-            by_id.remove(id);
+        // One lookup in the usual case (the proxy is gone); one more to put back a live one.
+        if let Some((key, w)) = by_id.remove_entry(id) {
+            if w.strong_count() > 0 {
+                by_id.insert(key, w);
+            }
         }
     }
 

@@ -5,6 +5,7 @@
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use rpyc_core::frame::{FrameCodec, HEADER_LEN};
@@ -19,6 +20,7 @@ use super::partial_ack::PartialAck;
 use super::watchdog::{Seen, TickTimer, Watchdog};
 use super::{handlers, ConnInner};
 use crate::error::Error;
+use crate::object::{BoxFuture, CallResult};
 use crate::observe::{self, RequestObs};
 use crate::sync_calls::SyncCalls;
 use tracing::Instrument;
@@ -112,6 +114,18 @@ impl ConnInner {
                 self.send_reply(seq, err, ctx.name());
             }
             handlers::Prepared::Spawn(job, ctx) => {
+                // Unobserved, the handler is tried right here first: most answer at once (an
+                // inline method, a callback's closure), and their reply is queued with no task,
+                // no hop and no wake-up. One that has to wait (an async method awaiting the
+                // peer, a synchronous method, put off by `run_blocking`) goes on to its task.
+                let work = if obs.is_none() {
+                    match try_in_place(job) {
+                        Ok(result) => return self.send_reply(seq, result, ctx.name()),
+                        Err(fut) => Work::Started(fut),
+                    }
+                } else {
+                    Work::Job(job)
+                };
                 let inner = self.clone();
                 self.in_flight.fetch_add(1, Ordering::AcqRel);
                 // Its place among the synchronous calls, taken in arrival order.
@@ -125,11 +139,11 @@ impl ConnInner {
                         inner.out.wait_drained().await;
                     }
                     let result = match &obs {
-                        None => run_job(job, &inner.sync_calls, place).await,
+                        None => run_work(work, &inner.sync_calls, place).await,
                         // The handler runs in the request's span: the calls it makes back to
                         // the peer (callbacks) are its children.
                         Some(o) => {
-                            run_job(job, &inner.sync_calls, place)
+                            run_work(work, &inner.sync_calls, place)
                                 .instrument(o.span().clone())
                                 .await
                         }
@@ -162,22 +176,58 @@ pub(crate) fn panic_exception(p: &(dyn std::any::Any + Send)) -> RemoteException
     RemoteException::runtime_error(format!("handler panicked: {msg}"))
 }
 
-/// Runs a handler job, turning a panic (in its synchronous part or in its future) into an
-/// exception. A synchronous method it starts takes the request's `place` among the
-/// connection's synchronous calls.
-async fn run_job(
-    job: handlers::Job,
-    sync_calls: &Arc<SyncCalls>,
-    place: u64,
-) -> std::result::Result<Value, RemoteException> {
+/// A request's handler on its way to its own task.
+enum Work {
+    /// Not started yet (the request is observed: it starts inside its span).
+    Job(handlers::Job),
+    /// Started in place by the reader, and waiting ([`try_in_place`]).
+    Started(BoxFuture<CallResult>),
+}
+
+/// Starts a handler job on the reader and polls it once (a panic becomes an exception):
+/// its result if that finished it, else its future, for the request's task. A synchronous
+/// call it submits is put off until then (`run_blocking` sees `trying_in_place`).
+fn try_in_place(job: handlers::Job) -> std::result::Result<CallResult, BoxFuture<CallResult>> {
+    let attempt = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        crate::sync_calls::trying_in_place(|| {
+            let mut fut = job();
+            // No waker is kept: a future left pending is polled again at once by its task.
+            let mut cx = Context::from_waker(Waker::noop());
+            match fut.as_mut().poll(&mut cx) {
+                Poll::Ready(r) => Ok(r),
+                Poll::Pending => Err(fut),
+            }
+        })
+    }));
+    attempt.unwrap_or_else(|p| Ok(Err(panic_exception(p.as_ref()))))
+}
+
+/// Runs a handler's work to its end, turning a panic (in its synchronous part or in its
+/// future) into an exception. A synchronous method it starts (or put off, if it started in
+/// place) takes the request's `place` among the connection's synchronous calls.
+async fn run_work(work: Work, sync_calls: &Arc<SyncCalls>, place: u64) -> CallResult {
     use futures_util::FutureExt;
-    let fut = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        sync_calls.starting(place, job)
-    })) {
-        Ok(f) => f,
-        Err(p) => return Err(panic_exception(p.as_ref())),
+    let mut fut = match work {
+        Work::Job(job) => {
+            match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                sync_calls.starting(place, job)
+            })) {
+                Ok(f) => f,
+                Err(p) => return Err(panic_exception(p.as_ref())),
+            }
+        }
+        Work::Started(fut) => fut,
     };
-    match std::panic::AssertUnwindSafe(fut).catch_unwind().await {
+    // The first poll runs under the request's place: a call put off in place submits there.
+    let mut first = true;
+    let polled = std::future::poll_fn(|cx| {
+        if std::mem::take(&mut first) {
+            sync_calls.starting(place, || fut.as_mut().poll(cx))
+        } else {
+            fut.as_mut().poll(cx)
+        }
+    });
+    match std::panic::AssertUnwindSafe(polled).catch_unwind().await {
         Ok(r) => r,
         Err(p) => Err(panic_exception(p.as_ref())),
     }
