@@ -114,17 +114,21 @@ impl ConnInner {
                 self.send_reply(seq, err, ctx.name());
             }
             handlers::Prepared::Spawn(job, ctx) => {
-                // Unobserved, the handler is tried right here first: most answer at once (an
-                // inline method, a callback's closure), and their reply is queued with no task,
-                // no hop and no wake-up. One that has to wait (an async method awaiting the
-                // peer, a synchronous method, put off by `run_blocking`) goes on to its task.
-                let work = if obs.is_none() {
-                    match try_in_place(job) {
-                        Ok(result) => return self.send_reply(seq, result, ctx.name()),
-                        Err(fut) => Work::Started(fut),
+                // The handler is tried right here first (inside the request's span when it is
+                // traced): most answer at once (an inline method, a callback's closure), and
+                // their reply is queued with no task, no hop and no wake-up. One that has to
+                // wait (an async method awaiting the peer, a synchronous method, put off by
+                // `run_blocking`) goes on to its task.
+                let attempt = {
+                    let _entered = obs.as_ref().map(|o| o.span().enter());
+                    try_in_place(job)
+                };
+                let work = match attempt {
+                    Ok(result) => {
+                        finish(obs, &result);
+                        return self.send_reply(seq, result, ctx.name());
                     }
-                } else {
-                    Work::Job(job)
+                    Err(fut) => fut,
                 };
                 let inner = self.clone();
                 self.in_flight.fetch_add(1, Ordering::AcqRel);
@@ -176,14 +180,6 @@ pub(crate) fn panic_exception(p: &(dyn std::any::Any + Send)) -> RemoteException
     RemoteException::runtime_error(format!("handler panicked: {msg}"))
 }
 
-/// A request's handler on its way to its own task.
-enum Work {
-    /// Not started yet (the request is observed: it starts inside its span).
-    Job(handlers::Job),
-    /// Started in place by the reader, and waiting ([`try_in_place`]).
-    Started(BoxFuture<CallResult>),
-}
-
 /// Starts a handler job on the reader and polls it once (a panic becomes an exception):
 /// its result if that finished it, else its future, for the request's task. A synchronous
 /// call it submits is put off until then (`run_blocking` sees `trying_in_place`).
@@ -202,22 +198,15 @@ fn try_in_place(job: handlers::Job) -> std::result::Result<CallResult, BoxFuture
     attempt.unwrap_or_else(|p| Ok(Err(panic_exception(p.as_ref()))))
 }
 
-/// Runs a handler's work to its end, turning a panic (in its synchronous part or in its
-/// future) into an exception. A synchronous method it starts (or put off, if it started in
-/// place) takes the request's `place` among the connection's synchronous calls.
-async fn run_work(work: Work, sync_calls: &Arc<SyncCalls>, place: u64) -> CallResult {
+/// Runs a handler's future, started in place, to its end, turning a panic into an exception.
+/// A synchronous method it put off takes the request's `place` among the connection's
+/// synchronous calls at its first poll here.
+async fn run_work(
+    mut fut: BoxFuture<CallResult>,
+    sync_calls: &Arc<SyncCalls>,
+    place: u64,
+) -> CallResult {
     use futures_util::FutureExt;
-    let mut fut = match work {
-        Work::Job(job) => {
-            match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                sync_calls.starting(place, job)
-            })) {
-                Ok(f) => f,
-                Err(p) => return Err(panic_exception(p.as_ref())),
-            }
-        }
-        Work::Started(fut) => fut,
-    };
     // The first poll runs under the request's place: a call put off in place submits there.
     let mut first = true;
     let polled = std::future::poll_fn(|cx| {
