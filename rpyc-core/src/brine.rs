@@ -20,10 +20,12 @@ use crate::error::{DecodeError, EncodeError};
 use crate::value::Value;
 
 mod decode;
+mod scan;
 #[cfg(test)]
 mod tests;
 
 pub use decode::{parse_python_int, Decoder};
+pub use scan::cheap_to_decode;
 
 pub(crate) const TAG_NONE: u8 = 0x00;
 pub(crate) const TAG_EMPTY_STR: u8 = 0x01;

@@ -11,6 +11,7 @@
 //! | [`convert`] | [`IntoValue`] / [`FromValue`] for Rust types; [`ser`] / [`de`] for serde types |
 //! | [`content`] | [`Content`]: which parts of a by-reference value a Rust type needs fetched; [`Dict`] |
 //! | [`brine`] | the brine codec (canonical encoder, tolerant bounded decoder) |
+//! | `brine::scan` | [`brine::cheap_to_decode`]: a bounded pre-scan (items and copied text, `bytes` skipped) that says whether data decodes cheaply |
 //! | [`frame`] | framing (`u32 len ‖ u8 compressed ‖ payload ‖ '\n'`), zlib, size limits; frames read in place into one buffer |
 //! | [`frame::splice`] | large `bytes` values framed by reference (written with vectored writes) instead of copied |
 //! | [`message`] | REQUEST/REPLY/EXCEPTION, handler ids and argument layouts, boxing, id packs |

@@ -32,8 +32,8 @@
 //! | `connection::proxies` | the proxy cache: at most one live [`NetRef`] per remote object |
 //! | `connection::in_flight` | our calls awaiting replies: sequence numbers, waiters, deadlines |
 //! | `connection::deadlines` | the one timer per connection behind request timeouts |
-//! | `connection::decode` | frame to message: inflate and decode under the limits, large frames off the runtime's workers under a process-wide budget, the envelope first |
-//! | `connection::frame_reader` | frames out of the byte stream, read in place; the read buffer exists only while data flows |
+//! | `connection::decode` | frame to message: inflate and decode under the limits, large frames off the runtime's workers under a process-wide budget (unless a pre-scan finds few items: a large `bytes` value decodes inline), the envelope first |
+//! | `connection::frame_reader` | frames out of the byte stream, read in place; a small read buffer kept between calls, larger ones only while data flows |
 //! | `connection::reader` | the reader (frames in arrival order, panics isolated), writer and deadline tasks |
 //! | `connection::partial_ack` | acknowledging at once when a frame stalls midway (a peer with Nagle on holds its last bytes until then) |
 //! | `connection::outbox` | the write queue: who writes, when, batching; the write timeout; buffers dropped when idle |

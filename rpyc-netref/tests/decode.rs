@@ -240,3 +240,77 @@ fn a_heavy_frame_does_not_stall_another_connection() {
     done.send(()).unwrap();
     server.join().unwrap();
 }
+
+/// `n` bytes that do not compress (xorshift).
+fn noise(n: usize) -> Vec<u8> {
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
+/// A large frame of few items (a PING of one 1 MiB `bytes` value) is decoded right on the
+/// runtime's worker, and echoed intact; a large frame of many items (100,000 small ints)
+/// still waits for a blocking thread. Seen with the runtime's only blocking thread held by
+/// the test: the 1 MiB echo is answered meanwhile, the many items only once it is free.
+#[test]
+fn a_large_frame_of_few_items_decodes_inline_and_one_of_many_items_does_not() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .max_blocking_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        // The only blocking thread, held until `release` is sent.
+        let (release, held) = std::sync::mpsc::channel::<()>();
+        let (started, running) = tokio::sync::oneshot::channel::<()>();
+        let blocker = tokio::task::spawn_blocking(move || {
+            let _ = started.send(());
+            let _ = held.recv();
+        });
+        running.await.unwrap();
+
+        let (mut heavy, ours) = tokio::io::duplex(1 << 20);
+        let _heavy_conn = serve(ours, Config::default());
+        let (mut light, ours) = tokio::io::duplex(4 << 20);
+        let _light_conn = serve(ours, Config::default());
+        let heavy_frame = ping_of_small_ints(1, 100_000);
+        assert!(heavy_frame.len() > 64 * 1024);
+        heavy.write_all(&heavy_frame).await.unwrap();
+        let big = Value::Bytes(noise(1 << 20).into());
+        let light_frame = ping(2, big.clone());
+        assert_eq!(light_frame[4], 0, "uncompressed");
+        light.write_all(&light_frame).await.unwrap();
+
+        // Decoded off the workers, it would wait for the held thread (a hang, cut here).
+        let echoed =
+            tokio::time::timeout(std::time::Duration::from_secs(60), read_message(&mut light))
+                .await
+                .expect("the 1 MiB echo waited for a blocking thread");
+        match echoed {
+            Message::Reply { seq: 2, value } => assert_eq!(value, Boxed::Value(big)),
+            other => panic!("expected the echo, got {other:?}"),
+        }
+        // The many items were read first, and wait for the blocking thread.
+        let mut first = [0u8; 1];
+        let early = futures_util::FutureExt::now_or_never(tokio::io::AsyncReadExt::read(
+            &mut heavy, &mut first,
+        ));
+        assert!(early.is_none(), "the many items were decoded inline");
+
+        release.send(()).unwrap();
+        blocker.await.unwrap();
+        match read_message(&mut heavy).await {
+            Message::Reply {
+                seq: 1,
+                value: Boxed::Value(Value::Tuple(items)),
+            } => assert_eq!(items.len(), 100_000),
+            other => panic!("expected the echo of 100,000 ints, got {other:?}"),
+        }
+    });
+}

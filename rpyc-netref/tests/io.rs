@@ -88,9 +88,12 @@ async fn large_values_in_compressed_frames_round_trip_intact() {
     echo(&client, noise(1 << 20)).await;
 }
 
-/// After a 1 MiB echo, both ends drop their read and write buffers once nothing flows.
+/// After a 1 MiB echo, both ends drop their large read and write buffers once nothing flows;
+/// what an idle connection keeps is a small read buffer for the next call's request.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_idle_connection_holds_no_buffers() {
+async fn an_idle_connection_holds_no_large_buffers() {
+    /// What an idle connection may hold: the small read buffer (2 KiB).
+    const SMALL: usize = 2 * 1024;
     let (client, server) = pair(Config::default()).await;
     echo(&client, noise(1 << 20)).await;
     client.ping().await.unwrap();
@@ -98,13 +101,16 @@ async fn an_idle_connection_holds_no_buffers() {
         // The last write finishes in the background: wait for it (bounded, not timed).
         let mut held = conn.buffer_capacity();
         for _ in 0..500 {
-            if held == 0 {
+            if held <= SMALL {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
             held = conn.buffer_capacity();
         }
-        assert_eq!(held, 0, "the {side} still holds {held} bytes of buffers");
+        assert!(
+            held <= SMALL,
+            "the {side} still holds {held} bytes of buffers"
+        );
     }
     // And the connection still works.
     echo(&client, noise(100)).await;

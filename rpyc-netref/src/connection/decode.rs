@@ -1,7 +1,10 @@
 //! From frame to message: what the reader does with each frame before handling it. A frame's
-//! payload is inflated and decoded under the connection's limits; small frames inline, large
-//! ones on tokio's blocking threads under a process-wide budget, so that one connection's
+//! payload is inflated and decoded under the connection's limits; cheap frames inline, the
+//! rest on tokio's blocking threads under a process-wide budget, so that one connection's
 //! heavy frame never stalls the runtime's workers (and every other connection with them).
+//! A frame is cheap when it is small, or when a bounded pre-scan finds few items in it
+//! (`brine::cheap_to_decode`): a large `bytes` value decodes into a slice of the frame, so a
+//! 1 MiB echo decodes inline, with no hop to a blocking thread and back.
 //!
 //! The envelope (message type and seq) is read before the body, so that a reply to a seq never
 //! sent is dropped undecoded, and a body refused by a limit on memory costs only its own
@@ -25,6 +28,11 @@ use crate::error::Error;
 /// blocking threads. 64 KiB decodes in well under a millisecond, so small calls keep their
 /// latency (no thread hop); a frame of hundreds of MiB can take seconds.
 pub(super) const LARGE_FRAME: usize = 64 * 1024;
+
+/// A large uncompressed frame decodes inline if the pre-scan finds at most this many items
+/// (and at most [`LARGE_FRAME`] bytes of str and int text) in it: what a small frame may cost
+/// at most, for a few microseconds of scanning.
+const CHEAP_ITEMS: usize = 1024;
 
 /// The most a zlib stream inflates per byte (deflate's limit is about 1032:1): a compressed
 /// frame is charged this against the budget (at most the inflated-size limit) until inflated.
@@ -51,7 +59,8 @@ impl ConnInner {
     // process-wide budget (`Config::max_decoding_bytes`), in arrival order, and decodes on a
     // blocking thread. `Err` (a corrupt frame) closes the connection.
 
-    /// Decodes a small frame right here (`Ok`); a large one is given back (`Err`) for
+    /// Decodes a cheap frame right here (`Ok`): a small one, or a large uncompressed one of few
+    /// items (its `bytes` values become slices of it). Any other is given back (`Err`) for
     /// [`ConnInner::decode_large`]. What the reader does per frame, with no future.
     pub(super) fn decode_small(&self, frame: Frame) -> Result<Result<Incoming, String>, Frame> {
         let max = self.config.frame_limits.max_decompressed_size;
@@ -63,6 +72,8 @@ impl ConnInner {
                 Err(FrameError::DecompressedTooLarge { .. }) if max > LARGE_FRAME => {}
                 Err(e) => return Ok(Err(e.to_string())),
             }
+        } else if !frame.compressed && cheap(&frame.data) {
+            return Ok(self.decode_payload(&frame.data));
         }
         Err(frame)
     }
@@ -143,6 +154,15 @@ impl ConnInner {
             }
         }
     }
+}
+
+/// Whether an uncompressed payload (`u8 msg ‖ brine`) decodes as cheaply as a small frame.
+fn cheap(payload: &[u8]) -> bool {
+    rpyc_core::brine::cheap_to_decode(
+        payload.get(1..).unwrap_or_default(),
+        CHEAP_ITEMS,
+        LARGE_FRAME,
+    )
 }
 
 /// The process-wide budget of bytes being decoded off the workers: a fair semaphore (a frame

@@ -266,9 +266,10 @@ impl Connection {
         self.inner.served.load(Ordering::Acquire)
     }
 
-    /// Bytes of buffer capacity this connection holds for reading and writing: 0 once it has
-    /// nothing to read or send (buffers are allocated when data flows and dropped when it
-    /// stops). For tests and memory accounting.
+    /// Bytes of buffer capacity this connection holds for reading and writing: at most a small
+    /// read buffer (2 KiB, for the next call's request) once it has nothing to read or send
+    /// (larger buffers are allocated when data flows and dropped when it stops). For tests and
+    /// memory accounting.
     #[doc(hidden)]
     pub fn buffer_capacity(&self) -> usize {
         self.inner.read_buf.load(Ordering::Relaxed) + self.inner.out.capacity()
