@@ -162,6 +162,13 @@ mod tests {
     use rpyc_core::frame::{encode_frame, FrameLimits};
     use tokio::io::AsyncWriteExt;
 
+    impl<R: AsyncRead + Unpin> FrameReader<R> {
+        /// The next frame, as the reader task polls for it.
+        async fn next(&mut self) -> Option<Result<Frame, FrameError>> {
+            std::future::poll_fn(|cx| self.poll_frame(cx)).await
+        }
+    }
+
     fn reader(
         io: tokio::io::DuplexStream,
     ) -> (FrameReader<tokio::io::DuplexStream>, Arc<AtomicUsize>) {
