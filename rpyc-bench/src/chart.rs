@@ -10,21 +10,11 @@ use std::path::Path;
 use plotters::prelude::*;
 
 use crate::record::Recorder;
-use crate::scenarios::{scn, SCNS};
+use crate::scenarios::{scn, FLOOR_PAIRED, SCNS};
 use crate::Res;
 
 /// Scenarios drawn, in order: those measured against the floor.
-const DRAWN: [&str; 9] = [
-    "call",
-    "call_typed",
-    "call_sync",
-    "ping",
-    "async64",
-    "callback",
-    "echo_rand",
-    "echo_zero",
-    "getattr",
-];
+const DRAWN: [&str; 9] = FLOOR_PAIRED;
 
 /// One bar: a stack's cost ÷ the floor's in one scenario, (median, min, max) over rounds.
 struct Bar {

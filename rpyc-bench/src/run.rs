@@ -12,6 +12,7 @@ use crate::cli::{wanted, Cli, Plan};
 use crate::peers::PeerDriver;
 use crate::pydriver::PyDriver;
 use crate::record::{now_secs, Recorder};
+use crate::scenarios::{self, FLOOR_PAIRED};
 use crate::servers::{locate_python, locate_server, ServerCmd, Servers};
 use crate::stacks::{Stack, STACKS};
 use crate::workspace_root;
@@ -188,19 +189,10 @@ async fn scenarios(cli: &Cli, plan: Plan, server_bin: &Path, out: Option<PathBuf
 
     // Long-lived servers for scenarios 1-7 (and the floor's echo server when a scenario
     // compares with it).
-    let with_floor = [
-        "floor",
-        "call",
-        "call_typed",
-        "call_sync",
-        "ping",
-        "async64",
-        "callback",
-        "getattr",
-        "echo",
-    ]
-    .iter()
-    .any(|f| wanted(cli, f));
+    let with_floor = wanted(cli, "floor")
+        || FLOOR_PAIRED
+            .iter()
+            .any(|id| wanted(cli, scenarios::family(id)));
     let server_a = ServerCmd::a(server_bin);
     let server_b = ServerCmd::b(cli);
     let servers = Servers::start(

@@ -167,6 +167,19 @@ pub(crate) fn per_call() -> [(&'static str, Json); 9] {
     ]
 }
 
+/// The figures of scenarios 1-6, each measured against the floor in the same round.
+pub(crate) const FLOOR_PAIRED: [&str; 9] = [
+    "call",
+    "call_typed",
+    "call_sync",
+    "ping",
+    "async64",
+    "callback",
+    "echo_rand",
+    "echo_zero",
+    "getattr",
+];
+
 /// The `--only` name a figure answers to (both echoes are `echo`).
 pub(crate) fn family(id: &str) -> &str {
     if id.starts_with("echo") {
