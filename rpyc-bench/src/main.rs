@@ -30,7 +30,7 @@
 //! | `report` | the printed table, the A/B section and the targets |
 //! | `chart` | the run's SVG chart: each stack's cost ÷ the floor, per scenario |
 //! | `rsclient` | our client's side of every scenario (also alone: `rpyc-bench client JSON`) |
-//! | `pydriver` | the Python client driver process (`python/bench_client.py`) |
+//! | `pydriver` | client driver processes (JSON lines): the Python client and the peer stacks' clients |
 //! | `peers` | `--peers`: builds `rpyc-bench/peers` (tarpc, capnp-rpc, remoc), runs its drivers |
 //! | `floor` | the raw-socket floor: its echo server and its client loops |
 //! | `procs` | child processes, CPU pinning, RSS and CPU time from /proc |

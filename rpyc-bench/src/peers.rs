@@ -11,6 +11,7 @@ use std::time::Duration;
 use serde_json::Value as Json;
 
 use crate::procs::ChildProc;
+use crate::pydriver::Driver;
 use crate::stacks::Stack;
 use crate::{workspace_root, Res};
 
@@ -54,19 +55,20 @@ pub(crate) fn start_server(bin: &std::path::Path, stack: Stack) -> Res<(ChildPro
     Ok((p, addr))
 }
 
-/// One peer stack's client driver process, started on first use.
+/// One peer stack's client driver process (`rpyc-bench-peers client --stack NAME`), started
+/// on first use.
 pub(crate) struct PeerDriver {
-    bin: PathBuf,
     stack: Stack,
-    proc: Option<ChildProc>,
+    driver: Driver,
 }
 
 impl PeerDriver {
     pub(crate) fn new(bin: PathBuf, stack: Stack) -> Self {
+        let name = stack.peer().unwrap_or("?");
+        let args = ["client".into(), "--stack".into(), name.into()];
         PeerDriver {
-            bin,
             stack,
-            proc: None,
+            driver: Driver::command(bin, &args, &format!("{name} client")),
         }
     }
 
@@ -77,36 +79,11 @@ impl PeerDriver {
 
     /// The driver's process id, once started.
     pub(crate) fn pid(&self) -> Option<u32> {
-        self.proc.as_ref().map(ChildProc::pid)
+        self.driver.pid()
     }
 
-    /// Sends a command and waits (at most `timeout`) for its JSON answer; an answer without
-    /// `"ok": true` is an error (with its reason).
+    /// Sends a command and waits (at most `timeout`) for its JSON answer.
     pub(crate) fn run(&mut self, cmd: &Json, timeout: Duration) -> Res<Json> {
-        let r = self.exchange(cmd, timeout);
-        if r.is_err() {
-            // A hung or dead driver is replaced for the next command.
-            self.proc = None;
-        }
-        let v = r?;
-        if v.get("ok").and_then(Json::as_bool) != Some(true) {
-            let err = v.get("error").and_then(Json::as_str).unwrap_or("?");
-            return Err(format!("{} client: {err}", self.stack.id()).into());
-        }
-        Ok(v)
-    }
-
-    fn exchange(&mut self, cmd: &Json, timeout: Duration) -> Res<Json> {
-        if self.proc.is_none() {
-            let name = self.stack.peer().ok_or("not a peer stack")?;
-            let mut c = Command::new(&self.bin);
-            c.args(["client", "--stack", name]);
-            self.proc = Some(ChildProc::spawn(&format!("{name} client driver"), c)?);
-        }
-        let p = self.proc.as_mut().expect("just set");
-        p.send_line(&cmd.to_string())?;
-        let line = p.next_line(timeout)?;
-        Ok(serde_json::from_str(&line)
-            .map_err(|e| format!("{} client said {line:?}: {e}", self.stack.id()))?)
+        self.driver.run(cmd, timeout)
     }
 }
