@@ -187,10 +187,11 @@ impl Connection {
         let sync_calls = SyncCalls::new(config.max_sync_calls);
         let budget = OutputBudget::new(config.max_queued_output, config.max_queued_output_total);
         let out = Outbox::new(writer, cancel.clone(), budget, config.write_timeout);
-        let config_peer = config
-            .endpoints
-            .as_ref()
-            .map_or(String::new(), |(_, p)| p.clone());
+        // Disabled (and free) unless `rpyc` is traced at DEBUG.
+        let span = crate::observe::connection_span(
+            id,
+            config.endpoints.as_ref().map_or("", |(_, p)| p.as_str()),
+        );
         let inner = Arc::new(ConnInner {
             id,
             config,
@@ -213,7 +214,7 @@ impl Connection {
             on_close: Mutex::new(Vec::new()),
             started: std::time::Instant::now(),
             last_read_ms: AtomicU64::new(0),
-            span: crate::observe::connection_span(id, &config_peer),
+            span,
             metrics: OnceLock::new(),
             read_buf: Arc::default(),
         });
